@@ -1,0 +1,51 @@
+"""Entry point: ``ticktape`` (the app) and its sub-commands.
+
+Each sub-command lives in its own module with a ``main(argv) -> int``; this
+file only dispatches, importing lazily so ``ticktape sim`` never pays for
+Textual and ``ticktape`` never pays for the simulator.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Sequence
+
+#: sub-command → module providing ``main(argv: list[str]) -> int``.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "sim": ("ticktape.sim.cli", "run the embedded Polygon-compatible simulator"),
+    "bars": ("ticktape.bars", "download aggregate bars to CSV/Parquet, or plot them"),
+    "replay": ("ticktape.replay", "serve a recording (or a bars CSV) as a live feed"),
+}
+APP_MODULE = "ticktape.ui.launch"
+
+USAGE = """usage: ticktape [options]            open the monitor (ticktape --help for options)
+       ticktape COMMAND [options]    where COMMAND is one of:
+{commands}"""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] in ("help", "commands"):
+        width = max(map(len, COMMANDS))
+        lines = "\n".join(f"  {name:<{width}}  {text}" for name, (_, text) in COMMANDS.items())
+        print(USAGE.format(commands=lines))
+        return 0
+    module_name = APP_MODULE
+    if args and args[0] in COMMANDS:
+        module_name = COMMANDS[args.pop(0)][0]
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as err:
+        if err.name != module_name:
+            raise
+        print(f"ticktape: {module_name} is not available in this build", file=sys.stderr)
+        return 2
+    try:
+        return int(module.main(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

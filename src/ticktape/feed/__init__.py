@@ -1,0 +1,1 @@
+"""Wire layer: event Structs, decoder, websocket session, REST client. No Textual."""

@@ -1,0 +1,1 @@
+"""Market state: quotes, tape ring buffers, bars, conflation. Pure, no I/O."""

@@ -1,0 +1,1 @@
+"""The embedded Polygon-compatible simulator (WebSocket + REST)."""
