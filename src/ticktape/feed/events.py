@@ -250,6 +250,38 @@ class Status(_Event, tag="status", **_OPTS):
     message: str = ""
 
 
+class Agg(msgspec.Struct, gc=False, omit_defaults=True):
+    """One REST aggregate bar (an element of ``results`` in ``/v2/aggs``).
+
+    Not a WebSocket event, but wire data all the same: the REST client decodes
+    into it and the simulator encodes with it. ``t`` is the bar's start in
+    Unix ms (midnight America/New_York for daily bars).
+    """
+
+    open: float = field(name="o")
+    high: float = field(name="h")
+    low: float = field(name="l")
+    close: float = field(name="c")
+    volume: float = field(name="v")
+    timestamp: int = field(name="t")
+    vwap: float | None = field(name="vw", default=None)
+    transactions: int | None = field(name="n", default=None)
+    otc: bool | None = field(name="otc", default=None)
+
+
+class AggsResponse(msgspec.Struct, omit_defaults=True):
+    """The ``/v2/aggs`` response body; ``results`` may be missing or ``null``."""
+
+    status: str = "OK"
+    ticker: str = ""
+    adjusted: bool = True
+    queryCount: int = 0
+    resultsCount: int = 0
+    request_id: str = ""
+    results: list[Agg] | None = None
+    next_url: str | None = None
+
+
 Event = (
     Trade
     | Quote
@@ -304,6 +336,8 @@ def encode(events: list[Event] | list[_Event]) -> bytes:
 __all__ = [
     "BY_TAG",
     "EVENT_TYPES",
+    "Agg",
+    "AggsResponse",
     "CryptoL2",
     "CryptoMinuteAgg",
     "CryptoQuote",
