@@ -159,9 +159,9 @@ def load_settings(
     dot: dict[str, str] = {}
     if dotenv_path is not None and Path(dotenv_path).is_file():
         dot = {k: v for k, v in dotenv_values(dotenv_path).items() if v is not None}
-    # .env never overrides the real environment.
-    merged_env = {**dot, **real_env}
-    env_values = _from_env(merged_env)
+    # .env never overrides the real environment. Resolve each to fields first, so a
+    # .env POLYGON_API_KEY cannot beat a real MASSIVE_API_KEY (the key is one setting).
+    env_values = {**_from_env(dot), **_from_env(real_env)}
     cli_values = {k: v for k, v in (cli or {}).items() if v is not None}
     config_path = Path(
         cli_values.get("config_path") or env_values.get("config_path") or default_config_path()

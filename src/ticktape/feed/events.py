@@ -19,6 +19,7 @@ Choices, and why:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Final
 
 import msgspec
@@ -78,7 +79,9 @@ class Quote(_StockEvent, tag="Q", **_OPTS):
     ask_size: int = field(name="as", default=0)
     bid_exchange: int = field(name="bx", default=0)
     ask_exchange: int = field(name="ax", default=0)
-    condition: int = field(name="c", default=0)
+    # None, not 0: 0 is a real condition (regular) the spec sends, and
+    # omit_defaults would drop an explicit 0 when re-encoding.
+    condition: int | None = field(name="c", default=None)
     indicators: tuple[int, ...] = field(name="i", default=())
     sequence: int = field(name="q", default=0)
     tape: int = field(name="z", default=0)
@@ -328,8 +331,12 @@ BY_TAG: Final[dict[str, type[_Event]]] = {
 _encoder = msgspec.json.Encoder()
 
 
-def encode(events: list[Event] | list[_Event]) -> bytes:
-    """Encode events as one wire frame (a JSON array)."""
+def encode(events: Sequence[_Event]) -> bytes:
+    """Encode events as one wire frame (a JSON array).
+
+    Takes any sequence of events (``Sequence`` is covariant, so a ``list[Trade]``
+    is accepted as readily as a ``list[Event]``).
+    """
     return _encoder.encode(events)
 
 
