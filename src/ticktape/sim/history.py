@@ -1,0 +1,307 @@
+"""Synthetic price history that ends exactly where the live simulation begins.
+
+Each symbol's history is *anchored* at the minute it first came alive (was
+ensured, or first asked for): the newest historical minute bar ends at that
+minute and closes at the symbol's live starting price. History is built
+backwards from that anchor as a chain of *segments* — a 16-hour always-open
+lead-in just before the anchor (so the recent chart is never empty, whatever
+the hour or weekday the simulator starts), then one segment per trading
+session going back in time. Each segment gets its open/high/low/close/volume
+from a generator seeded by (seed, symbol, segment), so history is a
+deterministic function of the seed, the symbol, the anchor and time; minutes
+are made by subdividing segments, seconds by subdividing minutes
+(:mod:`ticktape.sim.model_bars`), so every resolution agrees.
+
+Cost: daily bars are O(1) per day (years are cheap); minute bars cost a few µs
+each (six months ≈ 125k minutes in well under a second); seconds are made only
+for the minutes asked for. For minutes since the anchor, the bars are the ones the
+live market already emitted, so REST equals live.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import random
+from collections import OrderedDict, deque
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Final
+
+from ticktape.feed.events import Agg
+from ticktape.sim.model_bars import (
+    Ohlc,
+    bucket_span_ms,
+    bucketer,
+    merge,
+    resample,
+    subdivide,
+    to_agg,
+)
+from ticktape.sim.model_calendar import (
+    FULL_SESSION_MS,
+    MINUTE,
+    PROFILE,
+    activity,
+    day_start,
+    et_date,
+    local_minute,
+    session,
+)
+from ticktape.sim.symbols import Profile, stable_hash
+
+LEAD_MS: Final = 16 * 60 * MINUTE
+"""The always-open stretch of history just before a symbol's anchor."""
+OLDEST: Final = date(1990, 1, 1)
+"""History goes no further back (a request before it just starts here)."""
+_CACHE_SEGMENTS: Final = 256
+LIVE_MINUTES: Final = 6_000
+"""Live minute bars kept per symbol for REST (~4 days at speed 1); older ones are dropped."""
+LIVE_SECONDS: Final = 900
+"""Live second bars kept per symbol (15 minutes): second history is rarely asked for."""
+TIMESPANS: Final = ("second", "minute", "hour", "day", "week", "month", "quarter", "year")
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """One stretch of trading: a session, a clipped session, or the lead-in."""
+
+    start: int
+    end: int
+    day: date
+    bar: Ohlc
+    seed: int
+
+
+class SymbolHistory:
+    """The history of one symbol, anchored at ``anchor_ms``; also stores its live bars."""
+
+    def __init__(self, prof: Profile, seed: int, anchor_ms: int) -> None:
+        self.profile = prof
+        self.seed = seed
+        self.anchor = anchor_ms // MINUTE * MINUTE
+        self.lead_start = self.anchor - LEAD_MS
+        self.vwap_decimals = max(4, prof.decimals)
+        self.live_minutes: list[Agg] = []
+        self.live_seconds: deque[Agg] = deque(maxlen=LIVE_SECONDS)
+        self._segments: list[Segment] = []  # newest first
+        self._next_day = et_date(self.lead_start)
+        self._next_open = prof.price_ticks  # the lead-in closes at the live start price
+        self._whole = prof.cluster != "crypto"
+        self._full = activity(prof.cluster, 0, FULL_SESSION_MS[prof.cluster])
+        self._add(self.lead_start, self.anchor, et_date(self.lead_start), "lead")
+
+    def record(self, minute: Agg) -> None:
+        """Keep an emitted live minute bar, so REST returns exactly what was sent."""
+        self.live_minutes.append(minute)
+        if len(self.live_minutes) > LIVE_MINUTES * 3 // 2:  # trim in batches: O(1) amortised
+            del self.live_minutes[: len(self.live_minutes) - LIVE_MINUTES]
+
+    # --- segments -------------------------------------------------------------------------
+
+    def _add(self, start: int, end: int, day: date, tag: str) -> None:
+        """Append the next-older segment; it closes where the newer one opens (less any gap)."""
+        p = self.profile
+        seed = stable_hash(self.seed, p.cluster, p.symbol, start, end, tag)
+        rng = random.Random(seed)
+        share = activity(p.cluster, start, end) / self._full
+        week = (start // 86_400_000 + 4) // 7
+        regime = 0.55 + 0.9 * (stable_hash(self.seed, p.symbol, week) % 1000) / 1000
+        sigma = p.daily_vol * regime * math.sqrt(share)
+        r = rng.gauss(p.drift * share, sigma)
+        close = self._next_open
+        if self._segments and self._segments[-1].start != end:  # overnight / weekend gap
+            close = max(1, round(close * math.exp(-rng.gauss(0.0, p.daily_vol * 0.3))))
+        o = max(1, round(close * math.exp(-r)))
+        hi = max(o, close) * math.exp(abs(rng.gauss(0.0, sigma * 0.6)))
+        lo = min(o, close) * math.exp(-abs(rng.gauss(0.0, sigma * 0.6)))
+        minutes = (end - start) // MINUTE
+        volume = p.daily_volume * share * math.exp(rng.gauss(0.0, 0.3)) * (1 + abs(r) / sigma / 4)
+        trades = max(minutes * 2, int(volume / p.trade_size))
+        if self._whole:
+            volume = max(int(volume), trades * 2)
+        bar = Ohlc(
+            o, max(o, close, round(hi)), max(1, min(o, close, round(lo))), close, volume, trades
+        )
+        self._segments.append(Segment(start, end, day, bar, seed))
+        self._next_open = o
+
+    def _extend(self, until_ms: int) -> None:
+        """Generate segments back to (at least) ``until_ms``."""
+        while self._segments[-1].start > until_ms and self._next_day >= OLDEST:
+            d = self._next_day
+            self._next_day = d - timedelta(days=1)
+            hours = session(self.profile.cluster, d)
+            if hours is None:
+                continue
+            start, end = hours[0], min(hours[1], self._segments[-1].start)
+            if start < end:
+                self._add(start, end, d, "day" if end == hours[1] else "clip")
+
+    def _segments_in(self, from_ms: int, to_ms: int) -> Iterator[Segment]:
+        """Segments overlapping ``[from_ms, to_ms)``, oldest first."""
+        self._extend(from_ms)
+        for seg in reversed(self._segments):
+            if seg.end > from_ms and seg.start < to_ms:
+                yield seg
+
+    def day_so_far(self, day_start_ms: int) -> tuple[float, float, int]:
+        """(volume, Σ price·volume in ticks, open in ticks) of the day before the anchor.
+
+        O(1) per segment — shares of whole segments by activity, not summed minutes —
+        so making a symbol live costs microseconds; live ``av``/``a`` start from this.
+        """
+        volume = pv = 0.0
+        first = 0
+        cluster = self.profile.cluster
+        for seg in self._segments_in(day_start_ms, self.anchor):
+            b = seg.bar
+            start = max(seg.start, day_start_ms)
+            share = activity(cluster, start, seg.end) / (activity(cluster, seg.start, seg.end) or 1)
+            volume += b.volume * share
+            pv += b.volume * share * (b.open + b.high + b.low + 2 * b.close) / 5
+            if not first:
+                frac = (start - seg.start) / (seg.end - seg.start)
+                first = round(b.open + (b.close - b.open) * frac)
+        return volume, pv, first
+
+    # --- bars -----------------------------------------------------------------------------
+
+    def minutes_of(self, seg: Segment) -> list[Agg]:
+        """Every minute bar of ``seg`` (each minute of a segment trades)."""
+        p = self.profile
+        first = local_minute(seg.start)
+        prof = PROFILE[p.cluster]
+        n = (seg.end - seg.start) // MINUTE
+        weights = [prof[(first + i) % 1440] for i in range(n)]
+        kids = subdivide(seg.bar, weights, random.Random(seg.seed + 1), whole=self._whole)
+        return [
+            to_agg(k, seg.start + i * MINUTE, p.scale, self.vwap_decimals)
+            for i, k in enumerate(kids)
+        ]
+
+    def day_bar(self, seg: Segment) -> Agg:
+        """A whole session's daily bar, stamped at ET midnight (no minutes needed)."""
+        return to_agg(seg.bar, day_start(seg.day), self.profile.scale, self.vwap_decimals)
+
+    def seconds_of(self, minute: Agg) -> list[Agg]:
+        """Second bars for one synthetic minute: only seconds that traded."""
+        p, scale = self.profile, self.profile.scale
+        rng = random.Random(stable_hash(self.seed, p.symbol, "s", minute.timestamp))
+        n = minute.transactions or 1
+        slots = sorted(rng.sample(range(60), min(60, n)))
+        bar = Ohlc(
+            round(minute.open * scale),
+            round(minute.high * scale),
+            round(minute.low * scale),
+            round(minute.close * scale),
+            minute.volume,
+            n,
+        )
+        kids = subdivide(bar, [1.0] * len(slots), rng, whole=self._whole)
+        t0 = minute.timestamp
+        return [
+            to_agg(k, t0 + s * 1000, scale, self.vwap_decimals)
+            for s, k in zip(slots, kids, strict=True)
+        ]
+
+
+class History:
+    """Histories of every symbol of one market, with a shared cache of generated minutes."""
+
+    def __init__(self, seed: int) -> None:
+        self.seed = seed
+        self.symbols: dict[str, SymbolHistory] = {}
+        self._cache: OrderedDict[tuple[str, int], list[Agg]] = OrderedDict()
+
+    def anchor(self, prof: Profile, anchor_ms: int) -> SymbolHistory:
+        """The history of ``prof.symbol``, anchored at ``anchor_ms`` if this is its first use."""
+        h = self.symbols.get(prof.symbol)
+        if h is None:
+            h = self.symbols[prof.symbol] = SymbolHistory(prof, self.seed, anchor_ms)
+        return h
+
+    def _seg_minutes(self, h: SymbolHistory, seg: Segment) -> list[Agg]:
+        key = (h.profile.symbol, seg.start)
+        bars = self._cache.get(key)
+        if bars is None:
+            bars = self._cache[key] = h.minutes_of(seg)
+            if len(self._cache) > _CACHE_SEGMENTS:
+                self._cache.popitem(last=False)
+        else:
+            self._cache.move_to_end(key)
+        return bars
+
+    def minutes(self, h: SymbolHistory, from_ms: int, to_ms: int) -> list[Agg]:
+        """Minute bars starting in ``[from_ms, to_ms]``: synthetic, then live."""
+        out: list[Agg] = []
+        for seg in h._segments_in(from_ms, min(to_ms + 1, h.anchor)):
+            bars = self._seg_minutes(h, seg)
+            lo = bisect.bisect_left(bars, from_ms, key=_ts)
+            hi = bisect.bisect_right(bars, to_ms, key=_ts)
+            out.extend(bars[lo:hi])
+        live = h.live_minutes
+        out.extend(
+            live[
+                bisect.bisect_left(live, from_ms, key=_ts) : bisect.bisect_right(
+                    live, to_ms, key=_ts
+                )
+            ]
+        )
+        return out
+
+    def seconds(self, h: SymbolHistory, from_ms: int, to_ms: int) -> list[Agg]:
+        """Second bars starting in ``[from_ms, to_ms]``: subdivided minutes, then retained live."""
+        out: list[Agg] = []
+        for minute in self.minutes(h, from_ms - from_ms % MINUTE, min(to_ms, h.anchor - 1)):
+            out.extend(s for s in h.seconds_of(minute) if from_ms <= s.timestamp <= to_ms)
+        out.extend(s for s in h.live_seconds if from_ms <= s.timestamp <= to_ms)
+        return out
+
+    def days(self, h: SymbolHistory, from_ms: int, to_ms: int) -> list[Agg]:
+        """Daily bars for ET dates from ``from_ms`` to ``to_ms``.
+
+        Whole sessions before the lead-in are single bars; the days the lead-in and
+        live trading touch are merged from their minutes.
+        """
+        first, last = et_date(from_ms), et_date(to_ms)
+        boundary = et_date(h.lead_start)
+        out = [
+            h.day_bar(seg)
+            for seg in h._segments_in(day_start(first), day_start(min(last, boundary)))
+            if seg.day < boundary and first <= seg.day <= last
+        ]
+        d = max(first, boundary)
+        newest = h.live_minutes[-1].timestamp if h.live_minutes else h.anchor
+        last = min(last, et_date(newest))
+        while d <= last:
+            start = day_start(d)
+            bars = self.minutes(h, start, day_start(d + timedelta(days=1)) - 1)
+            if bars:
+                out.append(merge(bars, start, h.vwap_decimals))
+            d += timedelta(days=1)
+        return out
+
+    def bars(
+        self, h: SymbolHistory, multiplier: int, timespan: str, from_ms: int, to_ms: int
+    ) -> list[Agg]:
+        """``multiplier × timespan`` bars whose start lies in ``[from_ms, to_ms]``."""
+        if timespan not in TIMESPANS or multiplier < 1 or to_ms < from_ms:
+            return []
+        key = bucketer(multiplier, timespan)
+        lo = key(from_ms)
+        hi = to_ms + bucket_span_ms(multiplier, timespan)
+        if timespan == "second":
+            base = self.seconds(h, lo, hi)
+        elif timespan in ("minute", "hour"):
+            base = self.minutes(h, lo, hi)
+        else:
+            base = self.days(h, lo, hi)
+        if not (multiplier == 1 and timespan in ("second", "minute", "day")):
+            base = resample(base, key, h.vwap_decimals)
+        return [b for b in base if lo <= b.timestamp <= to_ms]
+
+
+def _ts(bar: Agg) -> int:
+    return bar.timestamp

@@ -1,0 +1,127 @@
+"""``SimMarket``: a deterministic simulated market for one cluster — no I/O, no asyncio.
+
+The server owns the clock: it calls :meth:`SimMarket.advance` with the wall
+time and sends what comes back. Choices a caller should know:
+
+* **Clock.** ``market_ms = start_ms + (wall_ms - start_ms) * speed - delay_ms``.
+  Events are stamped in market time, so at speed 1 they carry wall-clock time.
+* **Rate** is events per *wall* second across all ensured symbols, at any speed:
+  ``--speed 60`` spreads the same event budget over 60× more market time (the
+  server's load stays the same; each market minute holds fewer trades). It
+  counts the primary events (T/Q, C, XT/XQ/XL2); bars, LULD and NOI come on top.
+* **Delayed feed.** ``delay_ms`` runs the market clock that much behind: events
+  are generated and released as the real-time feed would have sent them
+  ``delay_ms`` ago, with their original timestamps. History is anchored on the
+  delayed clock too, so REST never shows what the delayed feed has not.
+* **Determinism.** One seeded RNG, drawn in event order; the events are the same
+  however ``advance`` calls are chunked, given the same ``ensure`` calls at the
+  same points. History depends on (seed, symbol, anchor, time) only.
+* **Universe.** The universe (the default list, or the cluster's share of
+  ``symbols``) is live from the start, like a real market in which everything
+  trades whether or not anyone listens; ``*`` subscriptions see exactly it.
+  ``ensure`` adds any other symbol, which then takes its share of ``rate``.
+* **Anchors.** A symbol comes alive when first ensured or first asked for
+  history; its history ends at that minute at its starting price, and its live
+  walk starts there. Symbols are never removed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from typing import Final
+
+from ticktape.feed.events import Agg, Event
+from ticktape.sim.history import History
+from ticktape.sim.model_engine import Engine
+from ticktape.sim.model_pairs import CryptoEngine, ForexEngine
+from ticktape.sim.model_stocks import StockEngine
+from ticktape.sim.symbols import CLUSTERS, profile, split_ticker, universe_for
+
+_ENGINES: Final[dict[str, type[Engine]]] = {
+    "stocks": StockEngine,
+    "forex": ForexEngine,
+    "crypto": CryptoEngine,
+}
+
+
+class SimMarket:
+    """The simulated market of one cluster ("stocks", "forex" or "crypto")."""
+
+    def __init__(
+        self,
+        cluster: str = "stocks",
+        *,
+        seed: int = 0,
+        symbols: Iterable[str] = (),
+        rate: float = 2000.0,
+        speed: float = 1.0,
+        start_ms: int | None = None,
+        delay_ms: int = 0,
+    ) -> None:
+        if cluster not in CLUSTERS:
+            raise ValueError(f"unknown cluster {cluster!r}; expected one of {CLUSTERS}")
+        if rate <= 0 or speed <= 0 or delay_ms < 0:
+            raise ValueError("rate and speed must be positive and delay_ms not negative")
+        self.cluster = cluster
+        self.seed = seed
+        self.rate = rate
+        self.speed = speed
+        self.delay_ms = delay_ms
+        self.start_ms = int(time.time() * 1000) if start_ms is None else start_ms
+        self.universe: list[str] = universe_for(cluster, list(symbols))
+        self._history = History(seed)
+        self._engine = _ENGINES[cluster](
+            seed, self._history, 1000.0 * speed / rate, self.market_ms(self.start_ms)
+        )
+        for symbol in self.universe:
+            self.ensure(symbol)
+
+    def market_ms(self, wall_ms: int) -> int:
+        """Market time at wall time ``wall_ms``."""
+        return int(self.start_ms + (wall_ms - self.start_ms) * self.speed) - self.delay_ms
+
+    @property
+    def now_ms(self) -> int:
+        """Market time up to which events have been generated."""
+        return self._engine.now
+
+    @property
+    def symbols(self) -> list[str]:
+        """The ensured (live) symbols."""
+        return list(self._engine.states)
+
+    def ensure(self, symbol: str) -> None:
+        """Make ``symbol`` trade from now on; any name works (its traits come from the name)."""
+        sym = self._symbol(symbol)
+        if sym:
+            self._engine.ensure(profile(self.cluster, sym, self.seed))
+
+    def advance(self, wall_ms: int) -> list[Event]:
+        """Every event since the previous call, in time order (empty if time went backwards)."""
+        return self._engine.run_until(self.market_ms(wall_ms))
+
+    def history(
+        self,
+        ticker: str,
+        multiplier: int,
+        timespan: str,
+        from_ms: int,
+        to_ms: int,
+        *,
+        adjusted: bool = True,
+    ) -> list[Agg]:
+        """Bars of ``multiplier × timespan`` starting in ``[from_ms, to_ms]``, ascending.
+
+        ``ticker`` is a REST ticker ("AAPL", "C:EURUSD", "X:BTCUSD") or a wire symbol.
+        ``adjusted`` is accepted and ignored: the simulator has no splits.
+        """
+        sym = self._symbol(ticker)
+        if not sym:
+            return []
+        hist = self._history.anchor(profile(self.cluster, sym, self.seed), self._engine.now)
+        return self._history.bars(hist, multiplier, timespan, from_ms, to_ms)
+
+    @staticmethod
+    def _symbol(ticker: str) -> str:
+        return split_ticker(ticker)[1][:32]

@@ -1,0 +1,199 @@
+"""Live forex (``C`` quotes, ``CA`` minute bars) and crypto (``XT``, ``XQ``, ``XL2``, ``XA``).
+
+Forex has no trades on the wire, so a ``CA`` bar is built from the quotes'
+mid prices and its volume is the number of quotes (as Polygon's forex
+aggregates count ticks). Crypto trades hit the last quote (``c`` = 2 buy at
+the ask, 1 sell at the bid) with lognormal fractional sizes, and every trade
+counts toward ``XA``.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from typing import Final
+
+from ticktape.feed.events import (
+    Agg,
+    CryptoL2,
+    CryptoMinuteAgg,
+    CryptoQuote,
+    CryptoTrade,
+    Event,
+    ForexMinuteAgg,
+    ForexQuote,
+)
+from ticktape.sim.model_calendar import MINUTE
+from ticktape.sim.model_engine import Engine, LiveSymbol
+from ticktape.sim.symbols import unit
+
+_FOREX_EXCHANGE: Final = 48
+# Polygon crypto exchange ids: 1 Coinbase, 2 Bitfinex, 6 Bitstamp, 23 Kraken.
+_CRYPTO_EXCHANGES: Final = (1, 1, 1, 1, 2, 2, 6, 23)
+_BUY: Final = (2,)
+_SELL: Final = (1,)
+_SATS: Final = 100_000_000.0
+
+
+def _size_multiples() -> tuple[float, ...]:
+    rng = random.Random(1)
+    return tuple(math.exp(rng.gauss(-0.5, 1.1)) for _ in range(256))
+
+
+SIZE_MULTIPLES: Final = _size_multiples()
+
+
+class _PairEngine(Engine):
+    session_ms = 24 * 3_600_000.0
+
+    def _take(self, st: LiveSymbol, p: int, volume: float) -> None:
+        """Add a price (ticks) and volume to the forming minute bar."""
+        if st.mn == 0:
+            self.dirty_min.append(st)
+            st.mo = st.mh = st.ml = p
+        elif p > st.mh:
+            st.mh = p
+        elif p < st.ml:
+            st.ml = p
+        st.mc = p
+        st.mn += 1
+        st.mv += volume
+        st.mpv += p * volume
+
+    def _spread(self, st: LiveSymbol, mid: float) -> None:
+        spread = 1 + int(mid * st.spread_frac * (0.5 + self.rand()))
+        bid = int(mid - spread * 0.5 + 0.5)
+        st.bid = bid if bid > 0 else 1
+        st.ask = st.bid + spread
+
+    def _walk(self, st: LiveSymbol) -> float:
+        mid = st.mid = st.mid * (1.0 + st.step * (self.rand() - 0.5))
+        if self.rand() < st.p_switch:
+            self.switch_regime(st)
+        return mid
+
+    def _reset_minute(self, st: LiveSymbol) -> None:
+        st.mo = st.mh = st.ml = st.mc = st.mn = 0
+        st.mv = st.mpv = 0
+
+
+class ForexEngine(_PairEngine):
+    """Forex cluster: ``C`` and ``CA``."""
+
+    cluster = "forex"
+
+    def setup(self, st: LiveSymbol) -> None:
+        st.spread_frac = (0.00001 + 0.00004 * unit("spread", st.sym)) * st.prof.daily_vol / 0.005
+
+    def event(self, st: LiveSymbol, t: int, out: list[Event]) -> None:
+        mid = self._walk(st)
+        self._spread(st, mid)
+        scale = st.scale
+        out.append(ForexQuote(st.sym, st.ask / scale, st.bid / scale, t, _FOREX_EXCHANGE))
+        self._take(st, (st.bid + st.ask + 1) // 2, 1)
+
+    def close_minute(self, start: int, out: list[Event]) -> None:
+        for st in self.dirty_min:
+            scale = st.scale
+            vw = round(st.mpv / st.mv / scale, st.prof.decimals + 1)
+            bar = ForexMinuteAgg(
+                st.sym,
+                st.mo / scale,
+                st.mh / scale,
+                st.ml / scale,
+                st.mc / scale,
+                st.mn,
+                start,
+                start + MINUTE,
+                vw,
+            )
+            out.append(bar)
+            st.hist.record(Agg(bar.open, bar.high, bar.low, bar.close, st.mn, start, vw, st.mn))
+            self._reset_minute(st)
+
+
+class CryptoEngine(_PairEngine):
+    """Crypto cluster: ``XT``, ``XQ``, ``XL2`` and ``XA``."""
+
+    cluster = "crypto"
+
+    def setup(self, st: LiveSymbol) -> None:
+        st.spread_frac = 0.00003 + 0.0003 * unit("spread", st.sym) * (1.0 - st.prof.weight)
+        st.units = st.prof.trade_size * _SATS
+
+    def _size(self, st: LiveSymbol, mult: float = 1.0) -> float:
+        return (1 + int(st.units * mult * SIZE_MULTIPLES[int(self.rand() * 256)])) / _SATS
+
+    def event(self, st: LiveSymbol, t: int, out: list[Event]) -> None:
+        mid = self._walk(st)
+        rand = self.rand
+        r = rand()
+        x = _CRYPTO_EXCHANGES[int(rand() * 8)]
+        received = t + 5 + int(rand() * 120)
+        scale = st.scale
+        if r < 0.42:
+            buy = rand() < 0.5
+            p = st.ask if buy else st.bid
+            size = self._size(st)
+            st.tid += 1
+            out.append(
+                CryptoTrade(st.sym, p / scale, size, t, _BUY if buy else _SELL, st.tid, x, received)
+            )
+            self._take(st, p, size)
+        elif r < 0.95:
+            self._spread(st, mid)
+            out.append(
+                CryptoQuote(
+                    st.sym,
+                    st.bid / scale,
+                    st.ask / scale,
+                    t,
+                    self._size(st, 3.0),
+                    self._size(st, 3.0),
+                    x,
+                    received,
+                )
+            )
+        else:
+            out.append(self._book(st, t, x, received))
+
+    def _book(self, st: LiveSymbol, t: int, x: int, received: int) -> CryptoL2:
+        """A 10–20-level snapshot around the current quote."""
+        rand = self.rand
+        scale = st.scale
+        levels = 10 + int(rand() * 11)
+        gap = max(1, (st.ask - st.bid) // 2)
+        bids = []
+        asks = []
+        b, a = st.bid, st.ask
+        units = st.units * 4.0
+        mult = SIZE_MULTIPLES
+        for _ in range(levels):
+            bids.append((b / scale, (1 + int(units * mult[int(rand() * 256)])) / _SATS))
+            asks.append((a / scale, (1 + int(units * mult[int(rand() * 256)])) / _SATS))
+            b -= gap + int(rand() * gap * 2)
+            a += gap + int(rand() * gap * 2)
+            if b < 1:
+                break
+        return CryptoL2(st.sym, t, tuple(bids), tuple(asks), x, received)
+
+    def close_minute(self, start: int, out: list[Event]) -> None:
+        for st in self.dirty_min:
+            scale = st.scale
+            v = round(st.mv, 8)
+            vw = round(st.mpv / st.mv / scale, st.prof.decimals + 2)
+            bar = CryptoMinuteAgg(
+                st.sym,
+                st.mo / scale,
+                st.mh / scale,
+                st.ml / scale,
+                st.mc / scale,
+                v,
+                start,
+                start + MINUTE,
+                vw,
+                round(st.mv / st.mn, 8),
+            )
+            out.append(bar)
+            st.hist.record(Agg(bar.open, bar.high, bar.low, bar.close, v, start, vw, st.mn))
+            self._reset_minute(st)
