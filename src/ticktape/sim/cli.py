@@ -1,0 +1,127 @@
+"""``ticktape sim``: run the simulator until SIGINT/SIGTERM.
+
+It prints one line per URL it serves (``ws://HOST:PORT/stocks``, ``/forex``,
+``/crypto``, then ``http://HOST:PORT``) and flushes, so a script — or
+:class:`~ticktape.sim.process.SimProcess` — can find a port the OS chose.
+Nothing else is written to stdout; diagnostics go to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sys
+from collections.abc import Sequence
+
+from ticktape.sim.process import KEY_ENV
+from ticktape.sim.server import Simulator
+
+
+def _csv(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _rest_errors(text: str) -> tuple[int, int]:
+    status, _, count = text.partition(":")
+    try:
+        pair = int(status), int(count or "1")
+    except ValueError:
+        raise argparse.ArgumentTypeError("expected STATUS:COUNT, e.g. 429:3") from None
+    if pair[0] not in (429, 500) or pair[1] < 1:
+        raise argparse.ArgumentTypeError("STATUS must be 429 or 500 and COUNT ≥ 1")
+    return pair
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="ticktape sim",
+        description="Serve a simulated Polygon/Massive market (WebSocket + REST) on one port.",
+    )
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=0, help="0 lets the OS choose (default)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--symbols", type=_csv, default=[], help="e.g. AAPL,MSFT,EUR/USD,BTC-USD")
+    p.add_argument("--rate", type=float, default=2000.0, help="events per second per cluster")
+    p.add_argument("--speed", type=float, default=1.0, help="market clock speed-up")
+    p.add_argument(
+        "--api-key",
+        default=os.environ.get(KEY_ENV) or None,
+        help=f"the only key accepted (default: ${KEY_ENV}, else any non-empty key)",
+    )
+    p.add_argument("--delayed", action="store_true", help="serve a 15-minute delayed feed")
+    p.add_argument("--refuse", type=_csv, default=[], help="channels the plan lacks, e.g. Q,LULD")
+    p.add_argument("--rest-markets", type=_csv, default=["stocks", "forex", "crypto"])
+    p.add_argument("--auth-timeout", type=float, default=10.0)
+    faults = p.add_argument_group("faults")
+    faults.add_argument("--drop-after", type=float, metavar="S", help="drop connections S s old")
+    faults.add_argument("--malformed", type=float, metavar="F", help="fraction of bad frames")
+    faults.add_argument("--stall", type=float, metavar="S", help="stall sending for S seconds")
+    faults.add_argument(
+        "--stall-every", type=float, default=30.0, metavar="P", help="repeat --stall every P s"
+    )
+    faults.add_argument(
+        "--rest-errors", type=_rest_errors, metavar="STATUS:N", help="next N REST answers fail"
+    )
+    p.add_argument("--watch-stdin", action="store_true", help=argparse.SUPPRESS)
+    return p
+
+
+async def _serve(args: argparse.Namespace) -> None:
+    sim = Simulator(
+        host=args.host,
+        port=args.port,
+        seed=args.seed,
+        symbols=args.symbols,
+        rate=args.rate,
+        speed=args.speed,
+        api_key=args.api_key,
+        delayed=args.delayed,
+        refused_channels=args.refuse,
+        rest_markets=args.rest_markets,
+        auth_timeout=args.auth_timeout,
+    )
+    if args.drop_after is not None:
+        sim.faults.drop_after(args.drop_after)
+    if args.malformed is not None:
+        sim.faults.malformed_fraction(args.malformed)
+    if args.rest_errors is not None:
+        sim.faults.rest_errors(*args.rest_errors)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    if args.watch_stdin:
+        # Run by SimProcess: when the parent dies its end of our stdin closes, and we follow.
+        fd = sys.stdin.fileno()
+        loop.add_reader(fd, lambda: None if os.read(fd, 4096) else stop.set())
+    async with sim:
+        print("\n".join(sim.urls), flush=True)
+        stalls = None
+        if args.stall:
+            stalls = asyncio.create_task(_stall_every(sim, args.stall, args.stall_every))
+        await stop.wait()
+        if stalls is not None:
+            stalls.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await stalls
+
+
+async def _stall_every(sim: Simulator, seconds: float, period: float) -> None:
+    while True:
+        await asyncio.sleep(max(period, seconds))
+        sim.faults.stall(seconds)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    try:
+        asyncio.run(_serve(args))
+    except OSError as err:  # e.g. the port is taken
+        print(f"ticktape sim: {err}", file=sys.stderr)
+        return 1
+    return 0
