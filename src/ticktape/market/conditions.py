@@ -1,0 +1,168 @@
+"""SIP sale conditions as Polygon / Massive number them, and what each may update.
+
+This is the one table in ticktape that says whether a trade may move the last
+price, the high/low, or the volume. Trades that may not are still kept in the
+tape; they just do not move the watchlist figures or the bars.
+
+Source: Polygon's ``GET /v3/reference/conditions?asset_class=stocks`` (its
+``update_rules.consolidated`` block: ``updates_high_low``,
+``updates_open_close``, ``updates_volume``), which Polygon derives from the SIP
+sale-condition matrices (CTA Output Specification, UTP Output Specification);
+see Polygon's knowledge-base article "How does Polygon create the OHLCV
+aggregate bars?". Polygon builds its aggregates from the *consolidated* rules,
+so that is the column used here. ``updates_open_close`` is what we call
+``updates_last``: a trade that may not set the open or close may not set the
+last sale either.
+
+Rules for a trade with several conditions: a flag holds only if every
+condition allows it (one "no" wins). Unknown ids allow everything, so that a
+new condition id Polygon adds one day does not freeze the last price.
+"""
+
+from __future__ import annotations
+
+from typing import Final, NamedTuple
+
+#: Bit flags: what a trade may update.
+UPDATES_LAST: Final = 1
+UPDATES_HIGH_LOW: Final = 2
+UPDATES_VOLUME: Final = 4
+ALL_FLAGS: Final = UPDATES_LAST | UPDATES_HIGH_LOW | UPDATES_VOLUME
+
+#: Polygon's id for the odd-lot condition (fewer than 100 shares).
+ODD_LOT: Final = 37
+
+
+class Condition(NamedTuple):
+    """One sale condition: Polygon id, name, and the consolidated update rules."""
+
+    id: int
+    name: str
+    updates_high_low: bool
+    updates_last: bool
+    updates_volume: bool
+
+    @property
+    def flags(self) -> int:
+        return (
+            (UPDATES_LAST if self.updates_last else 0)
+            | (UPDATES_HIGH_LOW if self.updates_high_low else 0)
+            | (UPDATES_VOLUME if self.updates_volume else 0)
+        )
+
+
+_Y, _N = True, False
+
+#: Polygon sale-condition id → rules (consolidated processing guidelines).
+CONDITIONS: Final[dict[int, Condition]] = {
+    c.id: c
+    for c in (
+        Condition(0, "Regular Sale", _Y, _Y, _Y),
+        Condition(1, "Acquisition", _Y, _Y, _Y),
+        Condition(2, "Average Price Trade", _N, _N, _Y),
+        Condition(3, "Automatic Execution", _Y, _Y, _Y),
+        Condition(4, "Bunched Trade", _Y, _Y, _Y),
+        Condition(5, "Bunched Sold Trade", _Y, _N, _Y),
+        Condition(6, "CAP Election", _Y, _Y, _Y),
+        Condition(7, "Cash Sale", _N, _N, _Y),
+        Condition(8, "Closing Prints", _Y, _Y, _Y),
+        Condition(9, "Cross Trade", _Y, _Y, _Y),
+        Condition(10, "Derivatively Priced", _Y, _N, _Y),
+        Condition(11, "Distribution", _Y, _Y, _Y),
+        Condition(12, "Form T/Extended Hours", _N, _N, _Y),
+        Condition(13, "Extended Hours (Sold Out Of Sequence)", _N, _N, _Y),
+        Condition(14, "Intermarket Sweep", _Y, _Y, _Y),
+        Condition(15, "Market Center Official Close", _N, _N, _N),
+        Condition(16, "Market Center Official Open", _N, _N, _N),
+        Condition(17, "Market Center Opening Trade", _Y, _Y, _Y),
+        Condition(18, "Market Center Reopening Trade", _Y, _Y, _Y),
+        Condition(19, "Market Center Closing Trade", _Y, _Y, _Y),
+        Condition(20, "Next Day", _N, _N, _Y),
+        Condition(21, "Price Variation Trade", _N, _N, _Y),
+        Condition(22, "Prior Reference Price", _Y, _N, _Y),
+        Condition(23, "Rule 155 Trade (AMEX)", _Y, _Y, _Y),
+        Condition(24, "Rule 127 (NYSE Only)", _Y, _Y, _Y),
+        Condition(25, "Opening Prints", _Y, _Y, _Y),
+        Condition(27, "Stopped Stock (Regular Trade)", _Y, _Y, _Y),
+        Condition(28, "Re-Opening Prints", _Y, _Y, _Y),
+        Condition(29, "Seller", _N, _N, _Y),
+        Condition(30, "Sold Last", _Y, _Y, _Y),
+        Condition(31, "Sold Last and Stopped Stock", _Y, _Y, _Y),
+        Condition(32, "Sold (Out Of Sequence)", _Y, _N, _Y),
+        Condition(33, "Sold (Out of Sequence) and Stopped Stock", _Y, _N, _Y),
+        Condition(34, "Split Trade", _Y, _Y, _Y),
+        Condition(35, "Stock Option", _Y, _Y, _Y),
+        Condition(36, "Yellow Flag Regular Trade", _Y, _Y, _Y),
+        Condition(37, "Odd Lot Trade", _N, _N, _Y),
+        Condition(38, "Corrected Consolidated Close (per listing market)", _Y, _Y, _N),
+        Condition(41, "Trade Thru Exempt", _Y, _Y, _Y),
+        Condition(52, "Contingent Trade", _N, _N, _Y),
+        Condition(53, "Qualified Contingent Trade", _N, _N, _Y),
+        Condition(55, "Opening Reopening Trade Detail", _Y, _Y, _Y),
+    )
+}
+
+#: Flags for each id, for the hot path (plain dict lookup, no attribute access).
+_FLAGS: Final[dict[int, int]] = {i: c.flags for i, c in CONDITIONS.items()}
+
+
+def flags_for(conditions: tuple[int, ...]) -> int:
+    """What a trade with these condition ids may update (``UPDATES_*`` bits)."""
+    flags = ALL_FLAGS
+    for code in conditions:
+        flags &= _FLAGS.get(code, ALL_FLAGS)
+    return flags
+
+
+def is_odd_lot(conditions: tuple[int, ...]) -> bool:
+    """True when the trade is flagged as an odd lot (fewer than 100 shares)."""
+    return ODD_LOT in conditions
+
+
+def condition_name(code: int) -> str:
+    """Readable name for an id (``"#99"`` for ids not in the table)."""
+    c = CONDITIONS.get(code)
+    return c.name if c is not None else f"#{code}"
+
+
+class ConditionCache:
+    """Interns condition tuples: tuple → ``(id << 3) | flags``, and id → tuple.
+
+    The tape stores a small id per trade instead of the tuple, so nothing
+    decoded is kept alive (see tape.py), and the flags come from the same
+    dict lookup. Bounded: past ``limit`` distinct tuples (only a hostile or
+    broken feed gets there) new tuples get id 0 — their flags are still
+    exact, only the tape loses their condition list.
+    """
+
+    __slots__ = ("limit", "lookup", "tuples")
+
+    def __init__(self, limit: int = 4096) -> None:
+        self.limit = limit
+        self.tuples: list[tuple[int, ...]] = [()]
+        self.lookup: dict[tuple[int, ...], int] = {(): ALL_FLAGS}
+
+    def intern(self, conditions: tuple[int, ...]) -> int:
+        """Code for a tuple not yet in :attr:`lookup` (the hot path tries the dict first)."""
+        flags = flags_for(conditions)
+        if len(self.tuples) >= self.limit:
+            return flags
+        code = (len(self.tuples) << 3) | flags
+        self.tuples.append(conditions)
+        self.lookup[conditions] = code
+        return code
+
+
+__all__ = [
+    "ALL_FLAGS",
+    "CONDITIONS",
+    "ODD_LOT",
+    "UPDATES_HIGH_LOW",
+    "UPDATES_LAST",
+    "UPDATES_VOLUME",
+    "Condition",
+    "ConditionCache",
+    "condition_name",
+    "flags_for",
+    "is_odd_lot",
+]

@@ -1,0 +1,157 @@
+"""Sale-condition rules and trade classification, table-driven."""
+
+from __future__ import annotations
+
+import pytest
+
+from ticktape.feed.events import Quote, Trade
+from ticktape.market import MarketState
+from ticktape.market.conditions import (
+    CONDITIONS,
+    UPDATES_HIGH_LOW,
+    UPDATES_LAST,
+    UPDATES_VOLUME,
+    ConditionCache,
+    condition_name,
+    flags_for,
+    is_odd_lot,
+)
+
+T0 = 1_700_000_040_000  # a minute boundary
+
+
+@pytest.mark.parametrize(
+    ("conditions", "last", "high_low", "volume"),
+    [
+        ((), True, True, True),  # regular sale
+        ((0,), True, True, True),
+        ((14,), True, True, True),  # intermarket sweep
+        ((14, 41), True, True, True),  # ISO + trade-through exempt
+        ((37,), False, False, True),  # odd lot: volume only
+        ((14, 37), False, False, True),  # one "no" wins
+        ((12,), False, False, True),  # form T / extended hours
+        ((2,), False, False, True),  # average price
+        ((7,), False, False, True),  # cash sale
+        ((20,), False, False, True),  # next day
+        ((21,), False, False, True),  # price variation
+        ((22,), False, True, True),  # prior reference price: high/low, not last
+        ((32,), False, True, True),  # sold out of sequence (late)
+        ((29,), False, False, True),  # seller
+        ((52,), False, False, True),  # contingent
+        ((53,), False, False, True),  # qualified contingent
+        ((15,), False, False, False),  # market center official close: a marker
+        ((16,), False, False, False),  # market center official open
+        ((38,), True, True, False),  # corrected consolidated close: no volume
+        ((999,), True, True, True),  # unknown ids do not freeze the last price
+    ],
+)
+def test_condition_flags(
+    conditions: tuple[int, ...], last: bool, high_low: bool, volume: bool
+) -> None:
+    flags = flags_for(conditions)
+    assert bool(flags & UPDATES_LAST) is last
+    assert bool(flags & UPDATES_HIGH_LOW) is high_low
+    assert bool(flags & UPDATES_VOLUME) is volume
+
+
+def test_table_names_and_odd_lot() -> None:
+    assert CONDITIONS[37].name == "Odd Lot Trade"
+    assert condition_name(12) == "Form T/Extended Hours"
+    assert condition_name(1234) == "#1234"
+    assert is_odd_lot((14, 37)) and not is_odd_lot((14,))
+
+
+def test_condition_cache_is_bounded_but_exact() -> None:
+    cache = ConditionCache(limit=3)
+    a = cache.intern((37,))
+    b = cache.intern((12, 37))
+    assert cache.tuples[a >> 3] == (37,) and cache.tuples[b >> 3] == (12, 37)
+    full = cache.intern((22,))  # past the limit: not interned, flags still right
+    assert full >> 3 == 0 and full & 7 == flags_for((22,))
+    assert (22,) not in cache.lookup
+
+
+def _trade(price: float, t: int, conditions: tuple[int, ...] = ()) -> Trade:
+    return Trade(symbol="X", price=price, size=100, timestamp=t, conditions=conditions)
+
+
+@pytest.mark.parametrize(
+    ("bid", "ask", "price", "side"),
+    [
+        (10.00, 10.02, 10.02, "B"),  # at the ask
+        (10.00, 10.02, 10.05, "B"),  # above the ask
+        (10.00, 10.02, 10.00, "S"),  # at the bid
+        (10.00, 10.02, 9.90, "S"),  # below the bid
+        (10.00, 10.02, 10.01, "M"),  # inside
+        (10.00, 10.00, 10.00, "B"),  # locked market: at the ask wins
+        (0.0, 10.02, 5.00, "M"),  # no bid: never a sell
+    ],
+)
+def test_classification_against_nbbo(bid: float, ask: float, price: float, side: str) -> None:
+    st = MarketState()
+    st.apply([Quote(symbol="X", bid=bid, ask=ask, timestamp=T0), _trade(price, T0 + 1)], 0)
+    assert st.tape.newest(1)[0].side == side
+
+
+def test_classification_uses_the_quote_current_at_the_trade() -> None:
+    st = MarketState()
+    st.apply(
+        [
+            Quote(symbol="X", bid=10.00, ask=10.02, timestamp=T0),
+            _trade(10.02, T0 + 1),  # buy against this quote
+            Quote(symbol="X", bid=10.02, ask=10.04, timestamp=T0 + 2),
+            _trade(10.02, T0 + 3),  # the same price is now a sell
+        ],
+        0,
+    )
+    assert [e.side for e in st.tape.newest()] == ["S", "B"]
+
+
+def test_no_quote_means_mid() -> None:
+    st = MarketState()
+    st.apply([_trade(10.0, T0)], 0)
+    assert st.tape.newest(1)[0].side == "M"
+
+
+@pytest.mark.parametrize(
+    ("trades", "ticks", "last_tick"),
+    [
+        ([(10.0, ()), (10.1, ()), (10.1, ()), (10.0, ())], [0, 1, 0, -1], -1),
+        # an odd lot is ticked against the last eligible price but does not move it
+        ([(10.0, ()), (10.5, (37,)), (10.2, ())], [0, 1, 1], 1),
+        ([(10.0, ()), (9.0, (12,)), (9.5, (37,))], [0, -1, -1], 0),
+    ],
+)
+def test_tick_test(
+    trades: list[tuple[float, tuple[int, ...]]], ticks: list[int], last_tick: int
+) -> None:
+    st = MarketState()
+    st.apply([_trade(p, T0 + i, c) for i, (p, c) in enumerate(trades)], 0)
+    assert [e.tick for e in reversed(st.tape.newest())] == ticks
+    s = st.get("X")
+    assert s is not None and s.tick == last_tick
+
+
+def test_ineligible_trades_stay_in_tape_but_do_not_move_last_or_bars() -> None:
+    st = MarketState()
+    st.apply(
+        [
+            _trade(10.0, T0),
+            _trade(50.0, T0 + 1, (37,)),  # odd lot: volume only
+            _trade(60.0, T0 + 2, (2,)),  # average price: volume only
+            _trade(70.0, T0 + 3, (15,)),  # official close marker: nothing
+            _trade(9.0, T0 + 4, (22,)),  # prior reference: high/low + volume, not last
+        ],
+        0,
+    )
+    s = st.get("X")
+    assert s is not None
+    assert len(st.tape) == 5 and len(s.trades) == 5
+    assert s.last == 10.0
+    assert (s.open, s.high, s.low) == (10.0, 10.0, 9.0)
+    assert s.volume == 400  # the marker adds none
+    (bar,) = st.bars("X", "1m")
+    assert (bar.open, bar.high, bar.low, bar.close, bar.volume) == (10.0, 10.0, 9.0, 10.0, 400)
+    entries = {e.price: e for e in st.tape.newest()}
+    assert entries[50.0].odd_lot and not entries[50.0].eligible_last
+    assert entries[50.0].eligible_volume and not entries[70.0].eligible_volume
