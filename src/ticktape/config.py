@@ -77,7 +77,7 @@ class Settings:
     tz: str = "America/New_York"
     fps: float = 10.0
     watchlist: tuple[str, ...] = DEFAULT_WATCHLIST
-    theme: str = "textual-dark"
+    theme: str = "ticktape-dark"
     config_path: Path = field(default_factory=default_config_path)
 
     def __post_init__(self) -> None:

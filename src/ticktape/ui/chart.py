@@ -1,0 +1,265 @@
+"""ChartView: the live candle chart of the selected symbol, with volume and price axis.
+
+A Line-API widget: each redraw renders the whole chart once into a list of
+Strips (``ui.candles``, ~1 ms for 120×30), and ``render_line`` only hands
+them out. Why redraws are gated by :class:`RedrawThrottle`: the app's timer
+calls :meth:`ChartView.show` at up to 10 Hz, but a candle moving ten times a
+second is noise and each redraw repaints every cell of the pane (bytes over
+SSH). A change of what is shown (symbol, timeframe, size, theme, loading)
+redraws at once so switching feels instant; a change of the data redraws at
+most every ``interval`` seconds.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Hashable
+from typing import TYPE_CHECKING
+
+from rich.segment import Segment
+from rich.style import Style
+from textual.color import Color, ColorParseError
+from textual.geometry import Region
+from textual.reactive import reactive
+from textual.strip import Strip
+from textual.theme import Theme
+from textual.widget import Widget
+
+from ticktape.timeutil import EXCHANGE_TZ
+from ticktape.ui.candles import (
+    ASCII,
+    UNICODE,
+    ChartStyle,
+    axis_decimals,
+    format_price,
+    format_volume,
+    max_candles,
+    render_candles,
+)
+
+if TYPE_CHECKING:
+    from ticktape.market import Bar, MarketState, SymbolState
+
+TIMEFRAMES: tuple[str, ...] = ("1m", "5m", "15m", "1h", "1D")
+
+_NEVER = object()
+
+
+class RedrawThrottle:
+    """Decides whether a frame should redraw, given what is shown and a token of the data.
+
+    ``view`` changing (symbol, timeframe, size, …) → redraw now. Only ``data``
+    changing → redraw if at least ``interval`` seconds passed since the last
+    redraw; otherwise the change waits for a later frame (the caller asks again).
+    """
+
+    def __init__(self, interval: float = 0.3, clock: Callable[[], float] = time.monotonic) -> None:
+        self.interval = interval
+        self._clock = clock
+        self._view: object = _NEVER
+        self._data: object = _NEVER
+        self._last = float("-inf")
+
+    def should_redraw(self, view: Hashable, data: Hashable) -> bool:
+        """True if the caller should redraw now; the redraw is then taken as done."""
+        now = self._clock()
+        if view == self._view and (data == self._data or now - self._last < self.interval):
+            return False
+        self._view, self._data, self._last = view, data, now
+        return True
+
+    def invalidate(self) -> None:
+        """Force the next :meth:`should_redraw` to say yes (e.g. after a theme change)."""
+        self._view = _NEVER
+
+
+def theme_colour(variables: dict[str, str], *names: str, default: str) -> Color:
+    """The first of ``names`` that the theme defines as a colour, else ``default``.
+
+    Lets ticktape's own variables (``up``, ``down``, ``block``) win when the
+    app's themes define them while any Textual theme still works through the
+    standard ones (``success``, ``error``, ``warning``).
+    """
+    for name in names:
+        value = variables.get(name)
+        if value:
+            try:
+                return Color.parse(value)
+            except ColorParseError:  # e.g. "ansi_default" or an expression: try the next
+                continue
+    return Color.parse(default)
+
+
+def chart_style_from_theme(variables: dict[str, str]) -> ChartStyle:
+    """Chart colours from theme variables: ``$up``/``$down`` if present, else success/error.
+
+    Volume bars are the candle colours blended halfway into the background, so
+    they read as secondary without relying on the terminal's ``dim``.
+    """
+    up = theme_colour(variables, "up", "success", default="green")
+    down = theme_colour(variables, "down", "error", default="red")
+    background = theme_colour(variables, "background", default="black")
+    # foreground-muted is translucent: composite it over the background for a solid colour
+    muted = background + theme_colour(variables, "foreground-muted", "foreground", default="grey")
+    band = theme_colour(variables, "block", "warning", default="yellow")
+    return ChartStyle(
+        up=Style(color=up.rich_color),
+        down=Style(color=down.rich_color),
+        volume_up=Style(color=background.blend(up, 0.55).rich_color),
+        volume_down=Style(color=background.blend(down, 0.55).rich_color),
+        axis=Style(color=muted.rich_color),
+        last_line=Style(color=background.blend(muted, 0.5).rich_color),
+        band=Style(color=band.rich_color),
+    )
+
+
+class ChartView(Widget):
+    """Candles with volume for one symbol and timeframe; see the module docstring."""
+
+    DEFAULT_CSS = """
+    ChartView {
+        height: 1fr;
+        min-height: 6;
+    }
+    """
+
+    timeframe: reactive[str] = reactive("1m")
+
+    def __init__(
+        self,
+        *,
+        interval: float = 0.3,
+        clock: Callable[[], float] = time.monotonic,
+        tz: str = EXCHANGE_TZ,
+        ascii_only: bool = False,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self.throttle = RedrawThrottle(interval, clock)
+        self.tz = tz
+        self.glyphs = ASCII if ascii_only else UNICODE
+        self.redraws = 0  # real redraws, as opposed to show() calls (tests read it)
+        self._state: MarketState | None = None
+        self._symbol: str | None = None
+        self._loading = False
+        self._style = ChartStyle()
+        self._lines: list[Strip] = []
+
+    def on_mount(self) -> None:
+        self._restyle(self.app.current_theme)
+        self.app.theme_changed_signal.subscribe(self, self._restyle)
+
+    def _restyle(self, _theme: Theme) -> None:
+        self._style = chart_style_from_theme(self.app.theme_variables)
+        self.throttle.invalidate()
+        self._show_again()
+
+    def show(self, state: MarketState, symbol: str | None, *, loading: bool = False) -> None:
+        """Called each frame by the app; redraws only when needed (see :class:`RedrawThrottle`)."""
+        self._state, self._symbol, self._loading = state, symbol, loading
+        sym = state.get(symbol) if symbol else None
+        view = (symbol, self.timeframe, loading, self.size.width, self.size.height)
+        if self.throttle.should_redraw(view, sym.version if sym else None):
+            self._redraw()
+
+    def _show_again(self) -> None:
+        if self._state is not None:
+            self.show(self._state, self._symbol, loading=self._loading)
+
+    def validate_timeframe(self, timeframe: str) -> str:
+        return timeframe if timeframe in TIMEFRAMES else self.timeframe
+
+    def watch_timeframe(self, _old: str, _new: str) -> None:
+        self._show_again()
+
+    def on_resize(self) -> None:
+        self._show_again()
+
+    def _redraw(self) -> None:
+        """Rebuild the chart; repaint only the rows that differ (bytes matter over SSH)."""
+        self.redraws += 1
+        width, height = self.size.width, self.size.height
+        old = self._lines
+        self._lines = self._build(width, height) if width > 0 and height > 0 else []
+        if len(old) != len(self._lines):
+            self.refresh()
+            return
+        for y, (before, after) in enumerate(zip(old, self._lines, strict=True)):
+            if before != after:
+                self.refresh(Region(0, y, width, 1))
+
+    def _build(self, width: int, height: int) -> list[Strip]:
+        state, symbol = self._state, self._symbol
+        if state is None or not symbol:
+            return self._message(width, height, [], "no symbol selected")
+        sym = state.get(symbol)
+        bars = state.bars(symbol, self.timeframe)
+        if not bars:
+            header = self._header(symbol, None, sym, 2)
+            text = f"loading {symbol} history…" if self._loading else "no bars yet"
+            return self._message(width, height, header, text)
+        recent = bars[-max_candles(width) :]
+        # the axis's precision, so EUR/USD reads 1.0853 where AAPL reads 187.23
+        _, decimals = axis_decimals(min(b.low for b in recent), max(b.high for b in recent), 12)
+        header = self._header(symbol, bars[-1], sym, decimals)
+        band = None
+        if sym is not None and sym.luld_low and sym.luld_high:
+            band = (sym.luld_low, sym.luld_high)
+        last = sym.last if sym is not None and sym.last else bars[-1].close
+        body = render_candles(
+            bars,
+            width,
+            height - 1,
+            self._style,
+            timeframe=self.timeframe,
+            last_price=last,
+            band=band,
+            tz=self.tz,
+            glyphs=self.glyphs,
+        )
+        return [Strip(header).crop_extend(0, width, None), *body]
+
+    def _header(
+        self, symbol: str, bar: Bar | None, sym: SymbolState | None, decimals: int
+    ) -> list[Segment]:
+        """``AAPL 1m  O … H … L … C … V …  LULD lo–hi`` — the numbers of the forming candle."""
+        style = self._style
+        segs = [Segment(symbol, Style(bold=True)), Segment(f" {self.timeframe}", style.axis)]
+        if bar is not None:
+            o, h, lo, c = bar.open, bar.high, bar.low, bar.close
+            move = style.up if c >= o else style.down
+            for label, value in (("O", o), ("H", h), ("L", lo), ("C", c)):
+                segs.append(Segment(f"  {label} ", style.axis))
+                segs.append(Segment(format_price(value, decimals), move))
+            segs.append(Segment("  V ", style.axis))
+            segs.append(Segment(format_volume(bar.volume)))
+        if sym is not None and sym.luld_low and sym.luld_high:
+            band = f"  LULD {sym.luld_low:,.2f}–{sym.luld_high:,.2f}"
+            segs.append(Segment(band, style.band))
+        if self._loading:
+            segs.append(Segment("  loading…", style.axis))
+        return segs
+
+    def _message(self, width: int, height: int, header: list[Segment], text: str) -> list[Strip]:
+        lines = [Strip.blank(width) for _ in range(height)]
+        if header:
+            lines[0] = Strip(header).crop_extend(0, width, None)
+        middle = height // 2
+        pad = max(0, (width - len(text)) // 2)
+        lines[middle] = Strip([Segment(" " * pad), Segment(text, self._style.axis)]).crop_extend(
+            0, width, None
+        )
+        return lines
+
+    def render_line(self, y: int) -> Strip:
+        base = self.rich_style
+        if y < len(self._lines):
+            return self._lines[y].apply_style(base)
+        return Strip.blank(self.size.width, base)
+
+    @property
+    def text_lines(self) -> list[str]:
+        """The chart as plain text, one string a row (for tests and debugging)."""
+        return [line.text for line in self._lines]

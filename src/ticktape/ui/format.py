@@ -1,0 +1,98 @@
+"""Number formatting for every ticktape pane, in one place.
+
+Why a module of its own: the watchlist, tape, status bar and palette must agree
+on how a price or a volume looks (a trader compares them across panes), and
+these functions run on the render path for every changed cell, so they stay
+plain string work with no Rich objects. Missing values (``None`` or NaN) come
+out as an empty string: a blank cell is honest, ``0.00`` would be a lie.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Final
+
+from ticktape.timeutil import ms_to_zone
+
+_VOLUME_STEPS: Final = ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K"))
+
+
+def _missing(x: float | None) -> bool:
+    return x is None or math.isnan(x)
+
+
+def price_decimals(x: float) -> int:
+    """Decimals a price needs: cents above $1, more for sub-dollar stocks, FX and crypto."""
+    ax = abs(x)
+    if ax >= 1:
+        return 2
+    if ax >= 0.01:
+        return 4
+    return 6
+
+
+def fmt_price(x: float | None, decimals: int | None = None) -> str:
+    """``187.23``; sub-dollar prices keep four or six decimals."""
+    if x is None or _missing(x):
+        return ""
+    d = price_decimals(x) if decimals is None else decimals
+    return f"{x:,.{d}f}"
+
+
+def fmt_change(x: float | None, decimals: int | None = None) -> str:
+    """Signed change, ``+1.23`` / ``-0.45``; the sign carries the meaning without colour."""
+    if x is None or _missing(x):
+        return ""
+    d = price_decimals(x) if decimals is None else decimals
+    return f"{x:+,.{d}f}"
+
+
+def fmt_pct(x: float | None) -> str:
+    """Signed percent, ``+1.23%``; huge moves drop decimals to keep the column width."""
+    if x is None or _missing(x):
+        return ""
+    if abs(x) >= 1000:
+        return f"{x:+.0f}%"
+    if abs(x) >= 100:
+        return f"{x:+.1f}%"
+    return f"{x:+.2f}%"
+
+
+def fmt_volume(v: float | None) -> str:
+    """``950``, ``12.3K``, ``1.23M``: three significant figures fit a 6-cell column."""
+    if v is None or _missing(v):
+        return ""
+    av = abs(v)
+    for step, suffix in _VOLUME_STEPS:
+        if av >= step:
+            q = v / step
+            if abs(q) >= 100:
+                return f"{q:.0f}{suffix}"
+            if abs(q) >= 10:
+                return f"{q:.1f}{suffix}"
+            return f"{q:.2f}{suffix}"
+    if v == int(v):
+        return f"{int(v)}"
+    return f"{v:.3g}"
+
+
+def fmt_rate(per_s: float) -> str:
+    """Events per second for the status bar: ``830/s``, ``12.4k/s``."""
+    if per_s >= 10_000:
+        return f"{per_s / 1000:.0f}k/s"
+    if per_s >= 1_000:
+        return f"{per_s / 1000:.1f}k/s"
+    return f"{per_s:.0f}/s"
+
+
+def fmt_ms(ms: float) -> str:
+    """A latency: ``12 ms`` below a second, ``1.2 s`` above."""
+    if ms >= 1_000:
+        return f"{ms / 1000:.1f} s"
+    return f"{ms:.0f} ms"
+
+
+def fmt_clock(ms: int, tz: str) -> str:
+    """``09:31:05 EDT``: the wall clock in the exchange's zone with its abbreviation."""
+    dt = ms_to_zone(ms, tz)
+    return f"{dt:%H:%M:%S} {dt.tzname() or tz}"

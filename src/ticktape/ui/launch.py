@@ -1,0 +1,124 @@
+"""``ticktape [SYMBOLS...] [options]``: parse flags, pick the feed, run the app.
+
+With no API key (or ``--sim``) the built-in simulator starts in a child
+process and the app connects to it through exactly the same Session and
+RestClient code as for the real feed — so what the user sees in the demo is
+what the real thing does — and the status bar says SIMULATED.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from ticktape.config import DEFAULT_WATCHLIST, MARKETS, Settings, load_settings
+from ticktape.ui.watchlist import normalize_symbol
+
+#: Starting lists when the saved one does not suit the chosen market.
+MARKET_DEFAULTS = {
+    "stocks": DEFAULT_WATCHLIST,
+    "forex": ("EUR/USD", "GBP/USD", "USD/JPY", "AUD/USD", "USD/CAD", "USD/CHF"),
+    "crypto": ("BTC-USD", "ETH-USD", "SOL-USD", "XRP-USD", "DOGE-USD", "ADA-USD"),
+}
+SIM_KEY = "simulated"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="ticktape",
+        description="Keyboard-driven market monitor. Press ? in the app for every key.",
+        epilog="Sub-commands: ticktape sim | bars | replay (ticktape help lists them).",
+    )
+    p.add_argument("symbols", nargs="*", metavar="SYMBOL", help="watchlist (default: saved)")
+    p.add_argument("--symbols", dest="symbols_csv", metavar="A,B,C", help="watchlist, comma list")
+    p.add_argument("--market", choices=MARKETS, help="stocks (default), forex or crypto")
+    p.add_argument("--feed", choices=("realtime", "delayed"), help="real-time or 15-min delayed")
+    p.add_argument("--sim", action="store_true", help="use the built-in simulator even with a key")
+    p.add_argument("--seed", type=int, default=0, help="simulator random seed (with --sim)")
+    p.add_argument("--ws-url", help="websocket base URL (the market path is appended)")
+    p.add_argument("--rest-url", help="REST base URL")
+    p.add_argument("--fps", type=float, help="screen refreshes per second (default 10)")
+    p.add_argument("--tz", help="clock and tape time zone (default America/New_York)")
+    p.add_argument("--theme", help="ticktape-dark, ticktape-light, ticktape-contrast, or yours")
+    p.add_argument("--ascii", action="store_true", help="no box-drawing or block glyphs")
+    p.add_argument("--config", dest="config_path", help="config file path")
+    return p
+
+
+def _watchlist(args: argparse.Namespace, market: str) -> tuple[str, ...] | None:
+    raw = list(args.symbols)
+    if args.symbols_csv:
+        raw += args.symbols_csv.split(",")
+    if not raw:
+        return None
+    out: list[str] = []
+    for text in raw:
+        symbol = normalize_symbol(text, market)
+        if symbol is None:
+            raise SystemExit(f"ticktape: {text!r} is not a valid {market} symbol")
+        out.append(symbol)
+    return tuple(dict.fromkeys(out))
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    cli = {
+        "market": args.market,
+        "feed": args.feed,
+        "ws_url": args.ws_url,
+        "rest_url": args.rest_url,
+        "fps": args.fps,
+        "tz": args.tz,
+        "theme": args.theme,
+        "config_path": args.config_path,
+    }
+    settings = load_settings(cli=cli)
+    symbols = _watchlist(args, settings.market)
+    if symbols is None:
+        valid = tuple(s for s in settings.watchlist if normalize_symbol(s, settings.market) == s)
+        symbols = valid or MARKET_DEFAULTS[settings.market]
+    fps = settings.fps
+    env_fps = os.environ.get("TEXTUAL_FPS")
+    if args.fps is None and env_fps:  # respect a lower global Textual frame cap
+        with contextlib.suppress(ValueError):
+            fps = min(fps, float(env_fps))
+    return settings.with_(watchlist=symbols, fps=fps)
+
+
+def _quiet_logging() -> None:
+    """Log to $TICKTAPE_LOG if set; never to the terminal the app is drawing on."""
+    path = os.environ.get("TICKTAPE_LOG")
+    handler: logging.Handler = logging.FileHandler(path) if path else logging.NullHandler()
+    logging.basicConfig(level=logging.INFO if path else logging.WARNING, handlers=[handler])
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
+    try:
+        settings = _settings(args)
+    except ValueError as err:
+        print(f"ticktape: {err}", file=sys.stderr)
+        return 2
+    _quiet_logging()
+    from ticktape.ui.app import TicktapeApp
+
+    if settings.has_key and not args.sim:
+        label = "DELAYED 15 min" if settings.feed == "delayed" else "LIVE"
+        TicktapeApp(settings, feed_label=label, ascii_only=args.ascii).run()
+        return 0
+
+    from ticktape.sim.process import SimProcess, SimProcessError
+
+    sim_args = ["--seed", str(args.seed), "--symbols", ",".join(settings.watchlist)]
+    try:
+        sim = SimProcess(*sim_args)
+    except SimProcessError as err:
+        print(f"ticktape: the simulator did not start: {err}", file=sys.stderr)
+        return 1
+    with sim:
+        settings = settings.with_(ws_url=sim.ws_url, rest_url=sim.rest_url, api_key=SIM_KEY)
+        TicktapeApp(settings, feed_label="SIMULATED", ascii_only=args.ascii).run()
+    return 0

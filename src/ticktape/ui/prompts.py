@@ -1,0 +1,82 @@
+"""A modal symbol prompt, for adding a symbol (`a`) and going to one (`/`).
+
+Why modal screens: while a prompt is open the main screen's single-letter
+bindings must not fire (typing "AAPL" would otherwise add, sort and toggle).
+The symbol is validated as it is typed, with the market's rules, so a bad
+symbol never reaches the session's subscription list.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.validation import ValidationResult, Validator
+from textual.widgets import Input, Label
+
+from ticktape.ui.watchlist import normalize_symbol, symbol_hint
+
+
+class SymbolValidator(Validator):
+    def __init__(self, market: str) -> None:
+        super().__init__()
+        self.market = market
+
+    def validate(self, value: str) -> ValidationResult:
+        if normalize_symbol(value, self.market) is not None:
+            return self.success()
+        return self.failure(f"not a {self.market} symbol (e.g. {symbol_hint(self.market)})")
+
+
+class SymbolPrompt(ModalScreen[str | None]):
+    """Ask for one symbol; dismisses with the canonical symbol, or None on escape."""
+
+    BINDINGS: ClassVar[list[Binding | tuple[str, str] | tuple[str, str, str]]] = [
+        Binding("escape", "cancel", "Cancel")
+    ]
+
+    def __init__(self, title: str, market: str, *, validate: bool = True) -> None:
+        super().__init__()
+        self.title_text = title
+        self.market = market
+        self.strict = validate
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="prompt"):
+            yield Label(self.title_text, id="prompt-title")
+            validators = [SymbolValidator(self.market)] if self.strict else []
+            yield Input(
+                placeholder=symbol_hint(self.market),
+                validators=validators,
+                validate_on=["changed", "submitted"],
+                id="prompt-input",
+                restrict=r"[A-Za-z0-9.:/\-]*",
+                max_length=16,
+            )
+            yield Label("", id="prompt-error")
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        error = self.query_one("#prompt-error", Label)
+        result = event.validation_result
+        show = result is not None and not result.is_valid and bool(event.value)
+        error.update(result.failure_descriptions[0] if show and result else "")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        value = event.value.strip()
+        if not self.strict:
+            self.dismiss(value.upper() or None)
+            return
+        symbol = normalize_symbol(value, self.market)
+        if symbol is None:
+            self.query_one("#prompt-error", Label).update(
+                f"not a {self.market} symbol (e.g. {symbol_hint(self.market)})"
+            )
+            return
+        self.dismiss(symbol)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

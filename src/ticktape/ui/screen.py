@@ -1,0 +1,222 @@
+"""The main screen: layout, every key binding, and type-ahead symbol search.
+
+Layout: watchlist left; chart over tape on the right; status bar and Footer
+in one bottom container (two ``dock: bottom`` widgets would overlap and hide
+the status bar). The screen only turns keys into calls on its panes; feed
+work (session, REST seeding, persistence) belongs to the app, which hears
+about selection and list changes through the watchlist's bubbling messages.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import ClassVar, Final
+
+from textual import events
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer
+
+from ticktape.ui.chart import ChartView
+from ticktape.ui.help import HelpScreen
+from ticktape.ui.keys import KEYMAP, MIN_SIZES
+from ticktape.ui.prompts import SymbolPrompt
+from ticktape.ui.statusbar import StatusBar
+from ticktape.ui.tape import TapeView
+from ticktape.ui.watchlist import Watchlist
+
+#: Letters typed within this many seconds of each other build one search.
+TYPEAHEAD_S: Final = 1.0
+_BOUND_KEYS: Final = frozenset(k.strip() for _, b, _ in KEYMAP for k in b.key.split(",")) | {"q"}
+
+
+class MainScreen(Screen[None]):
+    """Watchlist, chart, tape and status bar; see the module docstring."""
+
+    BINDINGS: ClassVar[list[Binding | tuple[str, str] | tuple[str, str, str]]] = [
+        b for _, b, _ in KEYMAP
+    ]
+
+    def __init__(
+        self,
+        symbols: tuple[str, ...],
+        *,
+        market: str = "stocks",
+        tz: str = "America/New_York",
+        feed_label: str = "LIVE",
+        ascii_only: bool = False,
+    ) -> None:
+        super().__init__()
+        self.market = market
+        self._symbols = symbols
+        self._tz = tz
+        self._feed_label = feed_label
+        self._ascii = ascii_only
+        self._undo: list[tuple[str, int]] = []
+        self._typed = ""
+        self._typed_at = 0.0
+        if ascii_only:
+            self.add_class("-ascii")
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="panes"):
+            yield Watchlist(self._symbols, ascii_only=self._ascii, id="watchlist")
+            with Vertical(id="right"):
+                yield ChartView(tz=self._tz, ascii_only=self._ascii, id="chart")
+                yield TapeView(tz=self._tz, ascii_only=self._ascii, id="tape")
+        with Vertical(id="bottom"):
+            yield StatusBar(
+                feed_label=self._feed_label,
+                market=self.market,
+                tz=self._tz,
+                ascii_only=self._ascii,
+                id="status",
+            )
+            yield Footer(show_command_palette=not self._ascii)  # its separator is "▏"
+
+    def on_mount(self) -> None:
+        self.watchlist.focus()
+
+    @property
+    def watchlist(self) -> Watchlist:
+        return self.query_one("#watchlist", Watchlist)
+
+    @property
+    def chart(self) -> ChartView:
+        return self.query_one("#chart", ChartView)
+
+    @property
+    def tape(self) -> TapeView:
+        return self.query_one("#tape", TapeView)
+
+    @property
+    def status(self) -> StatusBar:
+        return self.query_one("#status", StatusBar)
+
+    # -- used by the palette and the app ------------------------------------------------------
+
+    def select_symbol(self, symbol: str) -> None:
+        self.watchlist.select_symbol(symbol)
+
+    def add_symbol(self, symbol: str) -> None:
+        if not self.watchlist.add(symbol):
+            self.notify(f"{symbol} is already in the watchlist")
+
+    def sort_by(self, key: str | None) -> None:
+        self.watchlist.set_sort(key, descending=key != "symbol")
+        self.notify(self.watchlist.sort_label(), timeout=2)
+
+    # -- type-ahead -----------------------------------------------------------------------------
+
+    def on_key(self, event: events.Key) -> None:
+        """Letters jump to the first matching symbol.
+
+        A search starts with a letter that is not bound to anything (so `j`,
+        `a`, `s`… keep their meaning); once started, every letter typed within
+        :data:`TYPEAHEAD_S` extends it, bound or not. A letter that matches
+        nothing restarts the search if it could start one, else it is
+        swallowed (a typo must not remove a symbol). `/` asks for any symbol.
+        """
+        char = event.character
+        if not char or len(char) != 1 or not char.isprintable():
+            return
+        now = time.monotonic()
+        unbound = char.isalpha() and event.key not in _BOUND_KEYS
+        active = bool(self._typed) and now - self._typed_at < TYPEAHEAD_S
+        if active and (char.isalnum() or char in "./-"):
+            typed = self._typed + char.upper()
+            if not self.watchlist.jump(typed) and unbound:
+                typed = char.upper()
+                self.watchlist.jump(typed)
+        elif unbound:
+            typed = char.upper()
+            self.watchlist.jump(typed)
+        else:
+            self._typed = ""
+            return
+        self._typed, self._typed_at = typed, now
+        event.stop()
+        event.prevent_default()
+
+    # -- actions -------------------------------------------------------------------------------
+
+    def action_cursor(self, delta: int) -> None:
+        self.watchlist.move_cursor(delta)
+
+    def action_cursor_to(self, index: int) -> None:
+        n = len(self.watchlist.display_order)
+        self.watchlist.cursor_to(index if index >= 0 else n + index)
+
+    def action_jump(self) -> None:
+        def done(symbol: str | None) -> None:
+            if symbol and not self.watchlist.jump(symbol):
+                self.notify(f"no symbol starting with {symbol} — press a to add one")
+
+        self.app.push_screen(SymbolPrompt("Go to symbol", self.market, validate=False), done)
+
+    def action_add(self) -> None:
+        def done(symbol: str | None) -> None:
+            if symbol:
+                self.add_symbol(symbol)
+
+        self.app.push_screen(SymbolPrompt("Add symbol", self.market), done)
+
+    def action_remove(self) -> None:
+        removed = self.watchlist.remove_selected()
+        if removed is not None:
+            self._undo.append(removed)
+            self.notify(f"removed {removed[0]} — press u to undo", timeout=4)
+
+    def action_undo(self) -> None:
+        if not self._undo:
+            self.notify("nothing to undo", timeout=2)
+            return
+        symbol, index = self._undo.pop()
+        self.watchlist.insert(symbol, index)
+
+    def action_move(self, delta: int) -> None:
+        if self.watchlist.sort_key is not None:
+            self.notify("the list is sorted — press s until 'manual order' to reorder", timeout=3)
+            return
+        self.watchlist.move_selected(delta)
+
+    def action_sort(self) -> None:
+        self.watchlist.cycle_sort()
+        self.notify(self.watchlist.sort_label(), timeout=2)
+
+    def action_reverse_sort(self) -> None:
+        self.watchlist.reverse_sort()
+        self.notify(self.watchlist.sort_label(), timeout=2)
+
+    def action_pane_width(self, delta: int) -> None:
+        wl = self.watchlist
+        wl.styles.width = max(20, min(self.size.width - 30, wl.outer_size.width + delta))
+
+    def action_tape_height(self, delta: int) -> None:
+        tape = self.tape
+        room = self.query_one("#right").size.height
+        tape.styles.height = max(4, min(room - 6, tape.outer_size.height + delta))
+
+    def action_timeframe(self, timeframe: str) -> None:
+        self.chart.timeframe = timeframe
+
+    def action_pause(self) -> None:
+        self.tape.toggle_pause()
+
+    def action_tape_mode(self) -> None:
+        self.tape.mode = "quotes" if self.tape.mode == "trades" else "trades"
+
+    def action_tape_scope(self) -> None:
+        self.tape.scope_all = not self.tape.scope_all
+
+    def action_min_size(self) -> None:
+        tape = self.tape
+        sizes = list(MIN_SIZES)
+        nxt = sizes[(sizes.index(tape.min_size) + 1) % len(sizes)] if tape.min_size in sizes else 0
+        tape.min_size = nxt
+        self.notify("tape: every trade" if nxt == 0 else f"tape: trades of {nxt:,}+", timeout=2)
+
+    def action_help(self) -> None:
+        self.app.push_screen(HelpScreen())

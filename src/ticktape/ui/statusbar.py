@@ -1,0 +1,231 @@
+"""The status bar: the truth about the connection, in words a trader understands.
+
+One line: connection state (with what to do when it is bad), the feed
+(LIVE / DELAYED 15 min / SIMULATED) and market, events/s, lag p99, decode
+errors when there are any, the latest notice (server status, REST error), and
+the clock in the exchange's zone at the right.
+
+Why the wording lives here: the session and the REST client report *what*
+happened (``AUTH_FAILED``, a 429); only the UI knows how to say it so a user
+can act on it. :func:`describe_state`, :func:`describe_server_status`,
+:func:`describe_rest_error` and :func:`describe_retry` are pure so tests can
+pin the words. Wire text is only ever put into ``rich.text.Text``, never markup.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar, Final, Literal
+
+from rich.control import strip_control_codes
+from rich.style import Style
+from rich.text import Text
+from textual.widget import Widget
+
+from ticktape.feed.rest import AuthError, NotEntitledError, RateLimitedError, RetryWait
+from ticktape.ui.format import fmt_clock, fmt_ms, fmt_rate
+
+if TYPE_CHECKING:
+    from ticktape.feed.session import SessionStatus
+    from ticktape.feed.stats import FeedSnapshot
+
+Severity = Literal["information", "warning", "error"]
+
+KEY_REJECTED: Final = "API key rejected — set POLYGON_API_KEY in .env and restart"
+KEY_IN_USE: Final = "another session holds this key's connection"
+NOT_ENTITLED: Final = "your plan does not include this data"
+#: A notice stays in the bar this long (it also went out as a notification).
+NOTICE_MS: Final = 30_000
+#: Lag p99 above this is drawn in the warning colour even before the trend check fires.
+LAG_WARN_MS: Final = 2_000.0
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    text: str
+    severity: Severity
+    until_ms: int
+
+
+def _countdown(status: SessionStatus, now_ms: int) -> str:
+    if status.retry_in is None:
+        return ""
+    left = status.since_ms + status.retry_in * 1000 - now_ms
+    return "retrying now" if left <= 0 else f"retrying in {math.ceil(left / 1000)} s"
+
+
+def describe_state(status: SessionStatus, now_ms: int) -> tuple[str, Severity]:
+    """The connection state as a phrase plus how alarming it is."""
+    name = status.state.name
+    reason = status.reason
+    if name == "LIVE":
+        return "connected", "information"
+    if name in ("CONNECTING", "AUTHENTICATING", "SUBSCRIBING"):
+        verb = {"CONNECTING": "connecting", "AUTHENTICATING": "signing in"}.get(name, "subscribing")
+        attempt = f" (attempt {status.attempt})" if status.attempt > 1 else ""
+        return f"{verb}…{attempt}", "information"
+    if name == "RECONNECTING":
+        when = _countdown(status, now_ms) or "reconnecting"
+        text = f"reconnecting — {when}" if when != "reconnecting" else "reconnecting…"
+        if status.attempt:
+            text += f" (attempt {status.attempt})"
+        return (f"{text}: {reason}" if reason else text), "warning"
+    if name == "AUTH_FAILED":
+        return KEY_REJECTED, "error"
+    if name == "KICKED":
+        when = _countdown(status, now_ms)
+        return (f"{KEY_IN_USE} — {when}" if when else KEY_IN_USE), "error"
+    if name == "SLOW_CONSUMER":
+        when = _countdown(status, now_ms) or "reconnecting"
+        return f"server dropped us for reading too slowly — {when}", "warning"
+    if name == "OFFLINE":
+        return (f"offline: {reason}" if reason else "offline"), "error"
+    if name == "STOPPED":
+        return "disconnected", "information"
+    return (f"{name.lower()}: {reason}" if reason else name.lower()), "information"
+
+
+def describe_server_status(status: str, message: str) -> tuple[str, Severity] | None:
+    """A server ``status`` event worth telling the user about, or None for routine ones."""
+    s = status.lower()
+    if s in ("connected", "auth_success", "success"):
+        return None
+    if s == "auth_failed" or (s == "error" and "auth" in message.lower()):
+        return KEY_REJECTED, "error"
+    if s == "max_connections":
+        return f"{KEY_IN_USE} (the server allows one per key)", "error"
+    if s == "slow_consumer":
+        return "the server says we read too slowly — reconnecting", "warning"
+    if s == "force_disconnect":
+        return "the server closed our connection — reconnecting", "warning"
+    if s == "auth_timeout":
+        return "sign-in timed out — reconnecting", "warning"
+    text = f"server: {message}" if message else f"server status: {status}"
+    return text, "warning" if s == "error" else "information"
+
+
+def describe_rest_error(err: Exception, symbol: str) -> tuple[str, Severity]:
+    """A failed history download, said the way a trader needs to hear it."""
+    if isinstance(err, AuthError):
+        return KEY_REJECTED, "error"
+    if isinstance(err, NotEntitledError):
+        return f"{NOT_ENTITLED} ({symbol} history)", "error"
+    if isinstance(err, RateLimitedError):
+        return f"rate limited — {symbol} history will load later", "warning"
+    return f"{symbol} history not loaded: {err}", "warning"
+
+
+def describe_retry(wait: RetryWait) -> str:
+    """A pause before a REST retry."""
+    seconds = max(1, math.ceil(wait.seconds))
+    what = {
+        "rate_limited": "rate limited",
+        "server_error": "data server error",
+        "timeout": "data server is slow",
+        "connection": "cannot reach the data server",
+    }.get(wait.reason, wait.reason)
+    return f"{what} — retrying in {seconds} s"
+
+
+class StatusBar(Widget):
+    """One line at the bottom; the refresh timer calls :meth:`show`, it repaints on change."""
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "statusbar--ok",
+        "statusbar--info",
+        "statusbar--warning",
+        "statusbar--error",
+        "statusbar--feed",
+        "statusbar--muted",
+        "statusbar--clock",
+    }
+
+    def __init__(
+        self,
+        *,
+        feed_label: str = "LIVE",
+        market: str = "stocks",
+        tz: str = "America/New_York",
+        ascii_only: bool = False,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self.feed_label = feed_label
+        self.market = market
+        self.tz = tz
+        self.notice: Notice | None = None
+        # state marks (ok / bad / info) and the separator, plain ASCII with --ascii
+        self._marks = ("*", "!", "o", " | ") if ascii_only else ("●", "▲", "○", " │ ")
+        self._key: tuple[object, ...] = ()
+        self._left = Text()
+        self._right = Text()
+
+    def set_notice(self, text: str, severity: Severity, now_ms: int) -> None:
+        """Show ``text`` in the bar for a while (it is also sent as a notification)."""
+        clean = " ".join(strip_control_codes(text).split())  # wire text: one line, no escapes
+        self.notice = Notice(clean, severity, now_ms + NOTICE_MS)
+
+    def show(self, status: SessionStatus | None, stats: FeedSnapshot | None, now_ms: int) -> None:
+        if self.notice is not None and self.notice.until_ms <= now_ms:
+            self.notice = None
+        state, severity = describe_state(status, now_ms) if status else ("no feed", "warning")
+        figures = self._figures(stats)
+        clock = fmt_clock(now_ms, self.tz)
+        key = (state, severity, figures, self.notice, clock, self.feed_label, self.market)
+        if key == self._key:
+            return
+        self._key = key
+        ok = status is not None and status.state.name == "LIVE"
+        self._left, self._right = self._build(state, "ok" if ok else severity, figures, clock)
+        self.refresh()
+
+    @property
+    def plain(self) -> str:
+        """Everything the bar says, untruncated (for tests and accessibility)."""
+        return f"{self._left.plain} {self._right.plain}"
+
+    def _figures(self, stats: FeedSnapshot | None) -> tuple[tuple[str, bool], ...]:
+        if stats is None:
+            return ()
+        parts = [(fmt_rate(stats.events_per_s).replace("/s", " ev/s"), False)]
+        if stats.lag_p99_ms is not None:
+            lagging = stats.warning or stats.lag_p99_ms > LAG_WARN_MS
+            parts.append((f"lag p99 {fmt_ms(stats.lag_p99_ms)}", lagging))
+        if stats.decode_errors:
+            parts.append((f"{stats.decode_errors} decode errors", True))
+        if stats.warning and stats.warning_reason:
+            parts.append((stats.warning_reason, True))
+        return tuple(parts)
+
+    def _style(self, name: str) -> Style:
+        return self.get_component_rich_style(f"statusbar--{name}")
+
+    def _build(
+        self, state: str, severity: str, figures: tuple[tuple[str, bool], ...], clock: str
+    ) -> tuple[Text, Text]:
+        sev = {"information": "info"}.get(severity, severity)
+        ok, bad, info, bar = self._marks
+        sep = (bar, self._style("muted"))
+        left = Text(no_wrap=True, overflow="ellipsis")
+        mark = ok if sev == "ok" else info if sev == "info" else bad
+        left.append(f" {mark} ", self._style(sev))
+        left.append(state, self._style(sev))
+        left.append(*sep)
+        left.append(f" {self.feed_label} ", self._style("feed"))
+        left.append(f" {self.market}", self._style("muted"))
+        for text, warn in figures:
+            left.append(*sep)
+            left.append(text, self._style("warning") if warn else Style())
+        if self.notice is not None:
+            left.append(*sep)
+            notice_sev = "info" if self.notice.severity == "information" else self.notice.severity
+            left.append(self.notice.text, self._style(notice_sev))
+        return left, Text(f" {clock} ", self._style("clock"), no_wrap=True)
+
+    def render(self) -> Text:
+        left = self._left.copy()
+        left.truncate(max(0, self.size.width - self._right.cell_len), overflow="ellipsis", pad=True)
+        return Text.assemble(left, self._right, no_wrap=True)

@@ -1,0 +1,66 @@
+"""The app against the real simulator on 127.0.0.1: the same Session/RestClient paths as live."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from ticktape.config import Settings
+from ticktape.feed.session import ConnState
+from ticktape.sim.server import Simulator
+from ticktape.ui.app import TicktapeApp
+from ticktape.ui.statusbar import KEY_REJECTED
+
+from .conftest import until
+
+SIZE = (120, 36)
+SYMBOLS = ("AAPL", "MSFT", "NVDA")
+
+
+def sim_settings(settings: Settings, sim: Simulator, key: str) -> Settings:
+    return settings.with_(
+        ws_url=sim.ws_url, rest_url=sim.rest_url, api_key=key, watchlist=SYMBOLS, fps=20
+    )
+
+
+async def test_streams_seeds_and_quits_cleanly(settings: Settings) -> None:
+    async with Simulator(seed=3, symbols=SYMBOLS, rate=300.0) as sim:
+        app = TicktapeApp(sim_settings(settings, sim, "any"), feed_label="SIMULATED")
+        async with app.run_test(size=SIZE) as pilot:
+            await until(
+                pilot, lambda: app.status is not None and app.status.state is ConnState.LIVE
+            )
+            # live trades reach the watchlist through MarketState, no message per event
+            await until(pilot, lambda: all(app.state.get(s) is not None for s in SYMBOLS))
+            await until(pilot, lambda: app.state.get("AAPL").last is not None)  # type: ignore[union-attr]
+            # the REST seed filled minute history and the chart stopped "loading"
+            await until(pilot, lambda: len(app.state.bars("AAPL", "1m")) > 100, within=30)
+            await until(pilot, lambda: not app.is_loading("AAPL"), within=30)
+            await until(pilot, lambda: "connected" in app.main.status.plain)
+            # adding a symbol subscribes to it
+            app.main.add_symbol("TSLA")
+            await until(pilot, lambda: "TSLA" in app.session.symbols)  # type: ignore[union-attr]
+            await until(pilot, lambda: app.state.get("TSLA") is not None, within=20)
+            session = app.session
+            assert session is not None
+            await pilot.press("q")
+            await until(pilot, lambda: session.status.state is ConnState.STOPPED)
+        # the server saw the connection close (not just our side giving up on it)
+        deadline = time.monotonic() + 10
+        while sim.connections:
+            assert time.monotonic() < deadline, "the app left its websocket open"
+            await asyncio.sleep(0.02)
+
+
+async def test_wrong_key_says_so_and_the_app_stays_usable(settings: Settings) -> None:
+    async with Simulator(seed=3, symbols=SYMBOLS, rate=100.0, api_key="right") as sim:
+        app = TicktapeApp(sim_settings(settings, sim, "wrong"), feed_label="SIMULATED")
+        async with app.run_test(size=SIZE) as pilot:
+            await until(
+                pilot, lambda: app.status is not None and app.status.state.name == "AUTH_FAILED"
+            )
+            await until(pilot, lambda: KEY_REJECTED in app.main.status.plain)
+            assert any(KEY_REJECTED in n.message for n in app._notifications)
+            await pilot.press("j")
+            assert app.main.watchlist.selected == "MSFT"
+            assert app.session is not None and app.session.connections == 1

@@ -1,0 +1,281 @@
+"""TapeView in a tiny host app, fed a real MarketState: what the user sees on the tape."""
+
+from __future__ import annotations
+
+from rich.style import Style
+from textual.app import App, ComposeResult
+from textual.strip import Strip
+
+from ticktape.feed.events import Quote, Trade
+from ticktape.market import MarketState
+from ticktape.ui.chart import theme_colour
+from ticktape.ui.tape import TapeView
+
+T0 = 1_736_951_400_000  # 2025-01-15 09:30:00.000 New York
+
+
+class Host(App[None]):
+    def __init__(self, tape: TapeView) -> None:
+        super().__init__()
+        self.tape = tape
+
+    def compose(self) -> ComposeResult:
+        yield self.tape
+
+
+def quote(sym: str, bid: float, ask: float, t: int = T0, bs: int = 300, asz: int = 500) -> Quote:
+    return Quote(symbol=sym, bid=bid, ask=ask, timestamp=t, bid_size=bs, ask_size=asz)
+
+
+def trade(sym: str, price: float, size: int, t: int, conditions: tuple[int, ...] = ()) -> Trade:
+    return Trade(
+        symbol=sym, price=price, size=size, timestamp=t, exchange=12, conditions=conditions
+    )
+
+
+def market() -> MarketState:
+    state = MarketState(record_all_quotes=True)  # per-symbol quote history is opt-in
+    state.apply([quote("AAPL", 100.00, 100.02), quote("MSFT", 400.00, 400.10)], T0)
+    state.apply(
+        [
+            trade("AAPL", 100.02, 200, T0 + 1),  # at the ask: buy
+            trade("AAPL", 100.00, 300, T0 + 2),  # at the bid: sell
+            trade("AAPL", 100.01, 100, T0 + 3),  # between: mid
+            trade("MSFT", 400.05, 600, T0 + 4),  # a block by notional ($240k)
+            trade("AAPL", 100.01, 12_000, T0 + 5),  # a block by size
+            trade("AAPL", 100.01, 7, T0 + 6, (37,)),  # odd lot
+        ],
+        T0 + 10,
+    )
+    return state
+
+
+def line_with(tape: TapeView, text: str) -> tuple[str, Strip]:
+    for y in range(tape.size.height):
+        strip = tape.render_line(y)
+        if text in strip.text:
+            return strip.text, strip
+    raise AssertionError(f"{text!r} not on screen: {tape.visible_text}")
+
+
+def style_of(strip: Strip, text: str) -> Style:
+    for seg in strip:
+        if text in seg.text:
+            assert seg.style is not None
+            return seg.style
+    raise AssertionError(f"{text!r} not in {strip.text!r}")
+
+
+def hex_of(style: Style) -> str:
+    assert style.color is not None and style.color.triplet is not None
+    return style.color.triplet.hex
+
+
+async def test_trades_newest_first_with_time_price_size_exchange() -> None:
+    tape = TapeView()
+    app = Host(tape)
+    async with app.run_test(size=(90, 12)) as pilot:
+        tape.show(market(), "AAPL")
+        await pilot.pause()
+        lines = tape.visible_text
+        assert lines[0].startswith("Time") and "AAPL" in lines[0]
+        assert lines[1].startswith("09:30:00.006")  # exchange time with ms, newest on top
+        assert "12,000" in lines[2] and "100.01" in lines[2]
+        assert "09:30:00.001" in lines[5] and "200" in lines[5] and " 12 " in lines[5]
+        assert not any("400.05" in line for line in lines)  # selected symbol only
+
+
+async def test_trades_are_coloured_by_where_they_hit_the_quote() -> None:
+    tape = TapeView()
+    app = Host(tape)
+    async with app.run_test(size=(90, 12)) as pilot:
+        tape.show(market(), "AAPL")
+        await pilot.pause()
+        variables = app.theme_variables
+        up = theme_colour(variables, "up", "success", default="green").hex.lower()
+        down = theme_colour(variables, "down", "error", default="red").hex.lower()
+        _, buy = line_with(tape, "100.02")
+        _, sell = line_with(tape, "100.00")
+        _, mid = line_with(tape, "09:30:00.003")
+        assert hex_of(style_of(buy, "100.02")) == up
+        assert " B " in buy.text and " S " in sell.text  # readable without colour too
+        assert hex_of(style_of(sell, "100.00")) == down
+        assert hex_of(style_of(mid, "100.01")) not in (up, down)
+
+
+async def test_blocks_stand_out_and_odd_lots_are_dimmed() -> None:
+    tape = TapeView()
+    app = Host(tape)
+    async with app.run_test(size=(90, 12)) as pilot:
+        tape.show(market(), "AAPL")
+        await pilot.pause()
+        _, block = line_with(tape, "12,000")
+        assert style_of(block, "12,000").bold and style_of(block, "12,000").bgcolor is not None
+        _, odd = line_with(tape, "09:30:00.006")
+        assert style_of(odd, "100.01").dim
+        _, plain = line_with(tape, "09:30:00.003")
+        assert not style_of(plain, "100.01").bold and not style_of(plain, "100.01").dim
+
+
+async def test_all_symbols_scope_shows_the_symbol_column_and_notional_blocks() -> None:
+    tape = TapeView()
+    app = Host(tape)
+    async with app.run_test(size=(90, 12)) as pilot:
+        state = market()
+        tape.show(state, "AAPL")
+        tape.scope_all = True
+        await pilot.pause()
+        assert tape.visible_text[0].startswith("Time") and "Symbol" in tape.visible_text[0]
+        text, row = line_with(tape, "400.05")
+        assert "MSFT" in text
+        assert style_of(row, "400.05").bold  # 600 × $400 ≥ $200k
+
+
+async def test_minimum_size_filter() -> None:
+    tape = TapeView()
+    app = Host(tape)
+    async with app.run_test(size=(90, 12)) as pilot:
+        tape.show(market(), "AAPL")
+        tape.min_size = 250
+        await pilot.pause()
+        rows = [line for line in tape.visible_text[1:] if line.strip()]
+        assert len(rows) == 2 and "12,000" in rows[0] and "300" in rows[1]
+        assert "≥250" in tape.visible_text[0]
+
+
+async def test_pause_freezes_rows_and_counts_new_trades() -> None:
+    tape = TapeView()
+    app = Host(tape)
+    async with app.run_test(size=(90, 12)) as pilot:
+        state = market()
+        tape.show(state, "AAPL")
+        await pilot.pause()
+        before = tape.visible_text[1:]
+        tape.toggle_pause()
+        state.apply([trade("AAPL", 101.5, 100 + i, T0 + 100 + i) for i in range(3)], T0 + 200)
+        tape.show(state, "AAPL")
+        await pilot.pause()
+        assert tape.visible_text[1:] == before
+        assert "PAUSED · 3 new" in tape.visible_text[0]
+        state.apply([trade("AAPL", 101.6, 100, T0 + 300)], T0 + 300)
+        tape.show(state, "AAPL")
+        await pilot.pause()
+        assert "4 new" in tape.visible_text[0]
+        tape.toggle_pause()
+        tape.show(state, "AAPL")
+        await pilot.pause()
+        assert "PAUSED" not in tape.visible_text[0]
+        assert "101.60" in tape.visible_text[1] and "101.50" in tape.visible_text[2]
+
+
+async def test_paused_tape_scrolls_back() -> None:
+    tape = TapeView()
+    app = Host(tape)
+    async with app.run_test(size=(90, 8)) as pilot:
+        state = MarketState()
+        state.apply([trade("AAPL", 100 + i / 100, 100, T0 + i) for i in range(50)], T0 + 60)
+        tape.show(state, "AAPL")
+        tape.toggle_pause()
+        await pilot.pause()
+        assert "100.49" in tape.visible_text[1]
+        tape.scroll_to(y=40, animate=False, immediate=True)
+        await pilot.pause()
+        assert "100.09" in tape.visible_text[1]  # the 41st newest
+        assert tape.visible_text[0].startswith("Time")  # the header stays put
+        state.apply([trade("AAPL", 99.0, 100, T0 + 100 + i) for i in range(2)], T0 + 200)
+        tape.show(state, "AAPL")
+        await pilot.pause()
+        screen = app.export_screenshot().replace("&#160;", " ")
+        assert "2 new" in screen and "100.09" in screen  # repainted on the real screen
+
+
+async def test_quotes_mode_shows_bid_ask_sizes_and_spread() -> None:
+    tape = TapeView()
+    app = Host(tape)
+    async with app.run_test(size=(90, 8)) as pilot:
+        state = market()
+        state.apply([quote("AAPL", 100.01, 100.04, T0 + 50, bs=800, asz=1_200)], T0 + 60)
+        tape.mode = "quotes"
+        tape.show(state, "AAPL")
+        await pilot.pause()
+        newest = tape.visible_text[1]
+        assert "800" in newest and "100.01 × 100.04" in newest and "1,200" in newest
+        assert newest.rstrip().endswith("0.03")
+        assert "100.00 × 100.02" in tape.visible_text[2]
+
+
+async def test_bounded_and_only_visible_rows_are_rendered() -> None:
+    tape = TapeView(max_rows=100)
+    app = Host(tape)
+    async with app.run_test(size=(90, 10)) as pilot:
+        state = MarketState()
+        tape.show(state, "AAPL")
+        for frame in range(10):
+            batch = [trade("AAPL", 50 + frame, 100, T0 + frame * 100 + i) for i in range(40)]
+            state.apply(batch, T0 + frame * 100 + 50)
+            tape.show(state, "AAPL")
+            await pilot.pause()
+        assert tape.virtual_size.height - 1 <= 100 * 5 // 4  # bounded scroll-back
+        built = sum(strip is not None for strip in tape._strips)
+        assert built <= 10 * 9  # at most the visible rows of each frame were drawn
+        assert "59.00" in tape.visible_text[1]
+
+
+async def test_wire_text_is_shown_literally() -> None:
+    tape = TapeView()
+    app = Host(tape)
+    async with app.run_test(size=(90, 6)) as pilot:
+        state = MarketState()
+        state.apply([trade("[b]X", 1.5, 100, T0)], T0)
+        tape.scope_all = True
+        tape.show(state, "[b]X")
+        await pilot.pause()
+        assert "[b]X" in tape.visible_text[1]
+
+
+async def test_empty_state_and_theme_change_recolours() -> None:
+    tape = TapeView()
+    app = Host(tape)
+    async with app.run_test(size=(90, 6)) as pilot:
+        tape.show(MarketState(), "AAPL")
+        await pilot.pause()
+        assert "no trades yet" in tape.visible_text[1]
+        state = market()
+        tape.show(state, "AAPL")
+        await pilot.pause()
+        app.theme = "textual-light"
+        await pilot.pause()
+        _, buy = line_with(tape, "100.02")
+        light_up = theme_colour(app.theme_variables, "up", "success", default="green")
+        assert hex_of(style_of(buy, "100.02")) == light_up.hex.lower()
+
+
+async def test_scrolling_back_while_live_pauses() -> None:
+    tape = TapeView()
+    app = Host(tape)
+    async with app.run_test(size=(90, 8)) as pilot:
+        state = MarketState()
+        state.apply([trade("AAPL", 100 + i / 100, 100, T0 + i) for i in range(50)], T0 + 60)
+        tape.show(state, "AAPL")
+        await pilot.pause()
+        tape.focus()
+        await pilot.press("pagedown")
+        assert tape.paused and "PAUSED · 0 new" in tape.visible_text[0]
+        assert "100.49" not in tape.visible_text[1]
+        tape.toggle_pause()
+        tape.show(state, "AAPL")
+        await pilot.pause()
+        assert tape.scroll_offset.y == 0 and "100.49" in tape.visible_text[1]
+
+
+async def test_ascii_mode_avoids_non_ascii_glyphs() -> None:
+    tape = TapeView(ascii_only=True)
+    app = Host(tape)
+    async with app.run_test(size=(90, 8)) as pilot:
+        state = market()
+        tape.mode = "quotes"
+        tape.show(state, "AAPL")
+        tape.toggle_pause()
+        await pilot.pause()
+        assert all(line.isascii() for line in tape.visible_text)
+        assert "100.00 x 100.02" in tape.visible_text[1]
