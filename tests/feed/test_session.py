@@ -281,6 +281,21 @@ async def test_stalled_server_is_detected_as_dead(sim: Simulator) -> None:
         assert session.status.state is ConnState.LIVE
 
 
+async def test_hung_simulator_is_detected_by_the_default_silence_check(sim: Simulator) -> None:
+    """No data_timeout: only "no frames and no pong" can notice, so the stall must hang pings."""
+    rec = Recorder()
+    async with running(f"{sim.ws_url}/stocks", rec, silence_timeout=1.0) as session:
+        await rec.wait_for(lambda: len(rec.events) >= 20)
+        sim.faults.stall(60.0)
+        await rec.wait_for(lambda: rec.count(ConnState.RECONNECTING) >= 1)
+        dead = next(s for s in rec.states if s.state is ConnState.RECONNECTING)
+        assert "no frames and no pong" in dead.reason
+        sim.faults.stall(0.0)
+        mark = len(rec.events)
+        await rec.wait_for(lambda: len(rec.events) > mark)
+        assert session.status.state is ConnState.LIVE
+
+
 async def test_connection_with_no_frames_and_no_pongs_is_dead() -> None:
     """A server that stops reading (hung) answers no ping: the watchdog must notice."""
 

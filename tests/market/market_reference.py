@@ -8,7 +8,9 @@ bar from them at read time, which makes the bar rules easy to see:
   open is the first such trade, its close the last such trade;
 * high/low come from high/low-eligible trades from the opening trade on;
 * volume, VWAP and count come from every volume-eligible trade of the minute;
-* an AM bar replaces the minute and later trades of that minute are ignored.
+* an AM bar replaces the minute and later trades of that minute are ignored;
+* bars and the last price use the minute-bar rules (Form T prices extended-hours
+  minutes), the day's open/high/low/volume the consolidated rules.
 """
 
 from __future__ import annotations
@@ -16,14 +18,16 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from ticktape.feed.events import Event, MinuteAgg, Quote, Trade
-from ticktape.market.bars import day_bounds
-from ticktape.market.conditions import (
+from ticktape.feed.conditions import (
     UPDATES_HIGH_LOW,
     UPDATES_LAST,
     UPDATES_VOLUME,
+    bar_flags,
     flags_for,
+    trade_code,
 )
+from ticktape.feed.events import Event, MinuteAgg, Quote, Trade
+from ticktape.market.bars import day_bounds
 
 
 @dataclass
@@ -102,7 +106,8 @@ class RefState:
         s.day_end = day_bounds(t)[1]
 
     def _trade(self, s: RefSymbol, ev: Trade) -> None:
-        p, size, t, flags = ev.price, ev.size, ev.timestamp, flags_for(ev.conditions)
+        p, size, t, day = ev.price, ev.size, ev.timestamp, flags_for(ev.conditions)
+        flags = bar_flags(trade_code(ev.conditions), t)
         if s.ask is not None and s.ask > 0 and p >= s.ask:
             side = "B"
         elif s.bid is not None and s.bid > 0 and p <= s.bid:
@@ -115,12 +120,12 @@ class RefState:
         self._roll(s, t)
         if flags & UPDATES_LAST:
             s.last, s.last_size, s.last_ms, s.tick = p, size, t, tick
-            if s.open is None:
-                s.open = p
-        if flags & UPDATES_HIGH_LOW:
+        if day & UPDATES_LAST and s.open is None:
+            s.open = p
+        if day & UPDATES_HIGH_LOW:
             s.high = p if s.high is None else max(s.high, p)
             s.low = p if s.low is None else min(s.low, p)
-        if flags & UPDATES_VOLUME:
+        if day & UPDATES_VOLUME:
             s.volume += size
             s.pv += p * size
         s.minute_trades.setdefault(t - t % 60_000, []).append((p, size, flags))

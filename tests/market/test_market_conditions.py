@@ -2,22 +2,33 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 import pytest
 
-from ticktape.feed.events import Quote, Trade
-from ticktape.market import MarketState
-from ticktape.market.conditions import (
+from ticktape.feed.conditions import (
+    ALL_FLAGS,
     CONDITIONS,
+    ID_SHIFT,
     UPDATES_HIGH_LOW,
     UPDATES_LAST,
     UPDATES_VOLUME,
     ConditionCache,
+    bar_flags,
     condition_name,
+    extended_flags_for,
     flags_for,
     is_odd_lot,
+    is_regular_hours,
+    trade_code,
 )
+from ticktape.feed.events import Quote, Trade
+from ticktape.market import MarketState
 
-T0 = 1_700_000_040_000  # a minute boundary
+T0 = 1_700_000_040_000  # a minute boundary: Tue 2023-11-14 17:14 ET, after hours
+T_REGULAR = 1_699_983_000_000  # Tue 2023-11-14 12:30 ET
+VOL = UPDATES_VOLUME
 
 
 @pytest.mark.parametrize(
@@ -54,6 +65,41 @@ def test_condition_flags(
     assert bool(flags & UPDATES_VOLUME) is volume
 
 
+@pytest.mark.parametrize(
+    ("conditions", "extended"),
+    [
+        ((12,), ALL_FLAGS),  # Form T prices an extended-hours minute bar
+        ((12, 14), ALL_FLAGS),
+        ((12, 37), VOL),  # ... unless another condition forbids it
+        ((12, 2), VOL),
+        ((37,), VOL),
+        ((), ALL_FLAGS),
+    ],
+)
+def test_extended_hours_minute_rules(conditions: tuple[int, ...], extended: int) -> None:
+    assert extended_flags_for(conditions) == extended
+    code = trade_code(conditions)
+    assert bar_flags(code, T0) == extended
+    assert bar_flags(code, T_REGULAR) == flags_for(conditions)
+
+
+@pytest.mark.parametrize(
+    ("et", "regular"),
+    [
+        ("2023-11-14T09:29:59.999", False),
+        ("2023-11-14T09:30:00", True),
+        ("2023-11-14T15:59:59.999", True),
+        ("2023-11-14T16:00:00", False),
+        ("2023-07-14T09:30:00", True),  # summer time: a different UTC offset
+        ("2023-07-14T16:00:00", False),
+        ("2023-03-12T10:00:00", True),  # the day clocks change
+    ],
+)
+def test_regular_hours_in_exchange_time(et: str, regular: bool) -> None:
+    t = int(datetime.fromisoformat(et).replace(tzinfo=ZoneInfo("America/New_York")).timestamp())
+    assert is_regular_hours(t * 1000 + int(et.endswith(".999")) * 999) is regular
+
+
 def test_table_names_and_odd_lot() -> None:
     assert CONDITIONS[37].name == "Odd Lot Trade"
     assert condition_name(12) == "Form T/Extended Hours"
@@ -65,9 +111,10 @@ def test_condition_cache_is_bounded_but_exact() -> None:
     cache = ConditionCache(limit=3)
     a = cache.intern((37,))
     b = cache.intern((12, 37))
-    assert cache.tuples[a >> 3] == (37,) and cache.tuples[b >> 3] == (12, 37)
+    assert cache.tuples[a >> ID_SHIFT] == (37,) and cache.tuples[b >> ID_SHIFT] == (12, 37)
     full = cache.intern((22,))  # past the limit: not interned, flags still right
-    assert full >> 3 == 0 and full & 7 == flags_for((22,))
+    assert full >> ID_SHIFT == 0 and full == trade_code((22,))
+    assert full & ALL_FLAGS == flags_for((22,))
     assert (22,) not in cache.lookup
 
 
@@ -119,7 +166,8 @@ def test_no_quote_means_mid() -> None:
         ([(10.0, ()), (10.1, ()), (10.1, ()), (10.0, ())], [0, 1, 0, -1], -1),
         # an odd lot is ticked against the last eligible price but does not move it
         ([(10.0, ()), (10.5, (37,)), (10.2, ())], [0, 1, 1], 1),
-        ([(10.0, ()), (9.0, (12,)), (9.5, (37,))], [0, -1, -1], 0),
+        # after hours a Form T trade sets the last (it prices the minute bar)
+        ([(10.0, ()), (9.0, (12,)), (9.5, (37,))], [0, -1, 1], -1),
     ],
 )
 def test_tick_test(
@@ -155,3 +203,16 @@ def test_ineligible_trades_stay_in_tape_but_do_not_move_last_or_bars() -> None:
     entries = {e.price: e for e in st.tape.newest()}
     assert entries[50.0].odd_lot and not entries[50.0].eligible_last
     assert entries[50.0].eligible_volume and not entries[70.0].eligible_volume
+
+
+@pytest.mark.parametrize(("t0", "extended"), [(T0, True), (T_REGULAR, False)])
+def test_form_t_prices_extended_hours_bars_but_never_the_day(t0: int, extended: bool) -> None:
+    st = MarketState()
+    st.apply([_trade(10.0, t0), _trade(12.0, t0 + 1, (12,)), _trade(8.0, t0 + 2, (12, 37))], 0)
+    s = st.get("X")
+    assert s is not None
+    (bar,) = st.bars("X", "1m")
+    hi, close = (12.0, 12.0) if extended else (10.0, 10.0)
+    assert (bar.open, bar.high, bar.low, bar.close, bar.volume) == (10.0, hi, 10.0, close, 300)
+    assert s.last == close
+    assert (s.open, s.high, s.low, s.volume) == (10.0, 10.0, 10.0, 300)  # the daily bar's rules

@@ -8,6 +8,15 @@ from itertools import pairwise
 
 import pytest
 
+from ticktape.feed.conditions import (
+    FORM_T,
+    ODD_LOT,
+    UPDATES_LAST,
+    UPDATES_VOLUME,
+    bar_flags,
+    flags_for,
+    trade_code,
+)
 from ticktape.feed.events import (
     CryptoL2,
     CryptoMinuteAgg,
@@ -25,23 +34,25 @@ from ticktape.feed.events import (
     encode,
 )
 from ticktape.sim.market import SimMarket
-from ticktape.sim.model_stocks import ODD_LOT
+from ticktape.sim.model_stocks import CONDITIONS
 from ticktape.sim.symbols import DEFAULT_STOCKS, profile
 
 # Wednesday 2025-06-11 14:30:15.5 ET (regular hours), mid-second and mid-minute on purpose.
 START = int(datetime(2025, 6, 11, 18, 30, 15, 500_000, tzinfo=UTC).timestamp() * 1000)
+# The same day at 09:25:15.5 ET: five minutes of pre-market (Form T), then the open.
+PRE_OPEN = int(datetime(2025, 6, 11, 13, 25, 15, 500_000, tzinfo=UTC).timestamp() * 1000)
 SYMS = ["AAPL", "MSFT", "ZZZQ"]
 
 
-def run(market: SimMarket, seconds: float, step_ms: int = 250) -> list[Event]:
+def run(market: SimMarket, seconds: float, step_ms: int = 250, start: int = START) -> list[Event]:
     out: list[Event] = []
-    for wall in range(START + step_ms, START + int(seconds * 1000) + 1, step_ms):
+    for wall in range(start + step_ms, start + int(seconds * 1000) + 1, step_ms):
         out.extend(market.advance(wall))
     return out
 
 
-def stocks(seed: int = 1, rate: float = 400.0, **kw: object) -> SimMarket:
-    return SimMarket("stocks", seed=seed, symbols=SYMS, rate=rate, start_ms=START, **kw)  # type: ignore[arg-type]
+def stocks(seed: int = 1, rate: float = 400.0, start: int = START, **kw: object) -> SimMarket:
+    return SimMarket("stocks", seed=seed, symbols=SYMS, rate=rate, start_ms=start, **kw)  # type: ignore[arg-type]
 
 
 def test_same_seed_same_events_however_advance_is_chunked() -> None:
@@ -65,6 +76,7 @@ def test_trades_on_tick_grid_and_quotes_not_crossed() -> None:
         assert abs(e.price * scale - round(e.price * scale)) < 1e-6, e
         assert e.size > 0 and e.tape in (1, 2, 3) and e.id
         assert (ODD_LOT in e.conditions) == (e.size < 100)
+        assert FORM_T not in e.conditions  # regular hours
     for q in quotes:
         assert 0 < q.bid < q.ask, q
         assert q.bid_size % 100 == 0 and q.ask_size % 100 == 0
@@ -82,8 +94,13 @@ def test_sequences_increase_per_symbol() -> None:
             last[e.symbol] = e.sequence
 
 
+def _prices_bar(t: Trade) -> bool:
+    """By ticktape's one condition table (feed.conditions), as the client builds bars."""
+    return bool(bar_flags(trade_code(t.conditions), t.timestamp) & UPDATES_LAST)
+
+
 def _expected_bar(trades: list[Trade]) -> tuple[float, float, float, float, int, float]:
-    priced = [t for t in trades if ODD_LOT not in t.conditions]
+    priced = [t for t in trades if _prices_bar(t)]
     volume = sum(t.size for t in trades)
     vwap = round(sum(t.price * t.size for t in trades) / volume, 4)
     return (
@@ -96,8 +113,10 @@ def _expected_bar(trades: list[Trade]) -> tuple[float, float, float, float, int,
     )
 
 
-def test_second_and_minute_bars_aggregate_the_eligible_trades() -> None:
-    events = run(stocks(rate=300.0, speed=10.0), 20)  # 200 s of market time
+@pytest.mark.parametrize("start", [START, PRE_OPEN], ids=["regular", "pre-market"])
+def test_second_and_minute_bars_aggregate_the_eligible_trades(start: int) -> None:
+    # 200 s of market time (from PRE_OPEN: Form T trades, then the 09:30 open)
+    events = run(stocks(rate=300.0, speed=10.0, start=start), 20, start=start)
     by_second: dict[tuple[str, int], list[Trade]] = defaultdict(list)
     by_minute: dict[tuple[str, int], list[Trade]] = defaultdict(list)
     for e in events:
@@ -113,7 +132,28 @@ def test_second_and_minute_bars_aggregate_the_eligible_trades() -> None:
         assert got == pytest.approx(_expected_bar(group)), bar
         assert bar.end - bar.start == (1000 if isinstance(bar, SecondAgg) else 60_000)
         assert bar.avg_size == bar.volume // len(group)
-        assert bar.day_volume and bar.day_volume >= bar.volume and bar.day_open and bar.day_vwap
+        assert bar.day_volume and bar.day_volume >= bar.volume and bar.day_vwap
+
+
+def test_every_printed_condition_counts_toward_volume() -> None:
+    # model_stocks counts every trade into bar volume and trade counts; the table must agree
+    assert all(flags_for(c) & UPDATES_VOLUME for c in CONDITIONS)
+
+
+def test_official_open_is_the_first_regular_hours_priced_trade() -> None:
+    events = run(stocks(rate=300.0, speed=30.0, start=PRE_OPEN), 20, start=PRE_OPEN)
+    open_ms = PRE_OPEN + 4 * 60_000 + 44_500  # 09:30:00 ET
+    trades = [e for e in events if isinstance(e, Trade) and e.symbol == "AAPL"]
+    assert all((FORM_T in t.conditions) == (t.timestamp < open_ms) for t in trades)
+    bars = [e for e in events if isinstance(e, MinuteAgg) and e.symbol == "AAPL"]
+    pre = [b for b in bars if b.start < open_ms]
+    post = [b for b in bars if b.start >= open_ms]
+    assert pre and post
+    assert all(b.day_open is None for b in pre)  # no official open before 09:30
+    first = next(
+        t for t in trades if t.timestamp >= open_ms and flags_for(t.conditions) & UPDATES_LAST
+    )
+    assert {b.day_open for b in post} == {first.price}
 
 
 def test_minute_bar_is_emitted_only_after_its_minute_closed() -> None:
@@ -130,7 +170,7 @@ def test_day_volume_accumulates_across_bars() -> None:
     assert len(aapl) >= 3
     for prev, cur in pairwise(aapl):
         assert cur.day_volume == (prev.day_volume or 0) + cur.volume
-        assert cur.day_open == prev.day_open
+        assert cur.day_open == prev.day_open and cur.day_open
 
 
 def test_luld_and_imbalance_use_their_wire_units() -> None:

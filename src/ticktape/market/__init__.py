@@ -1,7 +1,7 @@
 """Market state: quotes, tape ring buffers, bars, conflation. Pure, no I/O."""
 
+from ticktape.feed.conditions import CONDITIONS, Condition, flags_for, is_odd_lot
 from ticktape.market.bars import TIMEFRAMES, Bar, MinuteBars
-from ticktape.market.conditions import CONDITIONS, Condition, flags_for, is_odd_lot
 from ticktape.market.state import MarketState
 from ticktape.market.symbol import SymbolState
 from ticktape.market.tape import (

@@ -25,8 +25,8 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Final
 
+from ticktape.feed.conditions import UPDATES_HIGH_LOW, UPDATES_LAST, UPDATES_VOLUME
 from ticktape.feed.events import Agg
-from ticktape.market.conditions import UPDATES_HIGH_LOW, UPDATES_LAST, UPDATES_VOLUME
 from ticktape.timeutil import EXCHANGE_TZ, zone
 
 SEED: Final = 0

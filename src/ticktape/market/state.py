@@ -21,6 +21,15 @@ import struct
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Final
 
+from ticktape.feed.conditions import (
+    ALL_CODE,
+    ALL_FLAGS,
+    UPDATES_HIGH_LOW,
+    UPDATES_LAST,
+    UPDATES_VOLUME,
+    ConditionCache,
+    bar_flags,
+)
 from ticktape.feed.events import (
     Agg,
     CryptoMinuteAgg,
@@ -39,13 +48,6 @@ from ticktape.feed.events import (
     Trade,
 )
 from ticktape.market.bars import AM, MINUTE_MS, TIMEFRAMES, Bar, day_bounds
-from ticktape.market.conditions import (
-    ALL_FLAGS,
-    UPDATES_HIGH_LOW,
-    UPDATES_LAST,
-    UPDATES_VOLUME,
-    ConditionCache,
-)
 from ticktape.market.symbol import NO_BAR, SymbolState
 from ticktape.market.tape import (
     QUOTE_REC,
@@ -327,7 +329,7 @@ class MarketState:
                             if nb is not None:
                                 s.fbar = nb
                     else:
-                        general(s, p, size, t, cc & 7, tick)
+                        general(s, p, size, t, cc, tick)
                     s.version = v
                     s.updated_ms = recv_ms
                 else:
@@ -339,21 +341,28 @@ class MarketState:
 
     # -- trades that are not plain eligible stock trades ------------------------
 
-    def _trade(self, s: SymbolState, p: float, size: float, t: int, fl: int, tick: int) -> None:
-        """Apply a trade whose conditions withhold some updates (odd lots, late prints...)."""
+    def _trade(self, s: SymbolState, p: float, size: float, t: int, code: int, tick: int) -> None:
+        """Apply a trade whose conditions withhold some updates (odd lots, late prints...).
+
+        ``code`` holds both rule sets (feed.conditions): the consolidated flags
+        move the day's figures; the minute bar and the last price follow
+        :func:`bar_flags`, which lets Form T trades price extended-hours bars.
+        """
+        day = code & ALL_FLAGS
+        fl = bar_flags(code, t)
         if fl & UPDATES_LAST:
             s.last_price = p
             s.last_size = size
             s.last_ms = t
             s.tick = tick
-            if s.day_open is None:
-                s.day_open = p
-        if fl & UPDATES_HIGH_LOW:
+        if day & UPDATES_LAST and s.day_open is None:
+            s.day_open = p
+        if day & UPDATES_HIGH_LOW:
             if p > s.day_high:
                 s.day_high = p
             if p < s.day_low:
                 s.day_low = p
-        if fl & UPDATES_VOLUME:
+        if day & UPDATES_VOLUME:
             s.volume += size
             s.pv += p * size
         m = t - t % MINUTE_MS
@@ -404,7 +413,7 @@ class MarketState:
         code |= TICK_UP if tick == 1 else TICK_DOWN if tick == -1 else 0
         if t >= s.day_end_ms:
             self._roll(s, t)
-        self._trade(s, p, size, t, ALL_FLAGS, tick)
+        self._trade(s, p, size, t, ALL_CODE, tick)
         self._tape(s, t, p, size, code, ev.exchange)
         s.version = v
         s.updated_ms = recv_ms

@@ -13,9 +13,9 @@ from __future__ import annotations
 import math
 from typing import Final
 
+from ticktape.feed.conditions import ConditionCache
 from ticktape.feed.events import Quote
 from ticktape.market.bars import Bar, MinuteBars
-from ticktape.market.conditions import ConditionCache
 from ticktape.market.tape import ObjectRing, QuoteTape, TradeTape
 
 #: Stands for "no quote yet": bid and ask 0, so no trade classifies against it.

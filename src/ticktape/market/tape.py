@@ -25,7 +25,9 @@ from collections import deque
 from collections.abc import Iterator
 from typing import Final, Generic, TypeVar
 
-from ticktape.market.conditions import (
+from ticktape.feed.conditions import (
+    ALL_FLAGS,
+    ID_SHIFT,
     UPDATES_HIGH_LOW,
     UPDATES_LAST,
     UPDATES_VOLUME,
@@ -86,6 +88,8 @@ class TapeEntry:
         self.conditions = conditions
         self.side = side  # "B" at/above ask, "S" at/below bid, "M" otherwise or unknown
         self.tick = tick  # +1 / -1 / 0 against the previous eligible trade
+        # By the consolidated rules (the day's figures); outside regular hours a Form T
+        # trade moves its minute bar and the last price too (feed.conditions.bar_flags).
         self.eligible_last = bool(flags & UPDATES_LAST)
         self.eligible_high_low = bool(flags & UPDATES_HIGH_LOW)
         self.eligible_volume = bool(flags & UPDATES_VOLUME)
@@ -170,7 +174,7 @@ class TradeTape(_PackedRing):
         t, price, size, code, exch, cond = self._raw(seq)
         symbol = self.symbol
         tuples = self.conditions.tuples
-        ci = int(cond) >> 3
+        ci = int(cond) >> ID_SHIFT
         return TapeEntry(
             symbol,
             int(t),
@@ -180,7 +184,7 @@ class TradeTape(_PackedRing):
             tuples[ci] if ci < len(tuples) else (),
             _SIDES[int(code) & 3],
             _TICKS[(int(code) >> 2) & 3],
-            int(cond) & 7,
+            int(cond) & ALL_FLAGS,
         )
 
     def newest(self, limit: int | None = None) -> list[TapeEntry]:

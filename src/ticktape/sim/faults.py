@@ -32,6 +32,7 @@ class Faults:
         self._rest_left = 0
         self._retry_after = 0.0
         self._kick: Callable[[], None] | None = None
+        self._hang: Callable[[bool], None] | None = None
 
     # --- switches -----------------------------------------------------------------
 
@@ -46,8 +47,16 @@ class Faults:
         self._malformed = fraction
 
     def stall(self, seconds: float) -> None:
-        """Send no data for ``seconds`` from now; events generated meanwhile are lost."""
+        """Look hung for ``seconds`` from now (0 ends a stall).
+
+        No data is sent (events generated meanwhile are lost) and the connections
+        open now are not read, so their pings go unanswered: a client's default
+        liveness check (no frames and no pong) must notice, not only a data
+        timeout. Connections made during the stall are read as usual.
+        """
         self._stall_until = self._clock() + seconds
+        if self._hang is not None:
+            self._hang(seconds > 0)
 
     def rest_errors(self, status: int, count: int, *, retry_after: float = 1.0) -> None:
         """Answer the next ``count`` REST requests with ``status`` (429 or 500)."""
@@ -64,6 +73,10 @@ class Faults:
 
     def bind_kick(self, kick: Callable[[], None]) -> None:
         self._kick = kick
+
+    def bind_hang(self, hang: Callable[[bool], None]) -> None:
+        """``hang(True)`` stops reading the open connections; ``hang(False)`` resumes."""
+        self._hang = hang
 
     def stalled(self) -> bool:
         return self._clock() < self._stall_until

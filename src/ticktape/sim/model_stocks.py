@@ -1,11 +1,16 @@
 """Live US equities: NBBO quotes, trades, second/minute bars, LULD bands and imbalances.
 
-Which trades make bars (the simulator's own eligibility rule, after the SIP
-sale-condition matrix): every trade counts toward volume and VWAP; odd lots
-(condition 37) do not set open/high/low/close. Form T (12, outside 09:30–16:00
-ET) and intermarket sweeps (14) count fully, as extended-hours bars need them.
-A second or minute whose only trades are odd lots emits no bar (its volume
-still counts toward the day's ``av``).
+Which trades make bars comes from ticktape's one sale-condition table
+(:mod:`ticktape.feed.conditions`), the same rules the client's market state
+builds bars with. Each trade's condition tuple has two flag sets there: the
+minute-bar rules set the second (``A``) and minute (``AM``) bars — so odd lots
+(37) add volume but set no price, while Form T trades (12, printed outside
+09:30–16:00 ET) do price extended-hours bars — and the consolidated rules set
+the day's official open ``op`` (the first regular-hours priced trade; absent
+before it) and ``av``/``a``. A second or minute whose trades set no price emits
+no bar; its volume still joins the minute and the day's ``av``. Every condition
+tuple printed here counts toward volume (tested), so trade counts and volumes
+are counted for every trade.
 """
 
 from __future__ import annotations
@@ -14,6 +19,15 @@ import random
 from datetime import date
 from typing import Final
 
+from ticktape.feed.conditions import (
+    FORM_T,
+    ISO,
+    ODD_LOT,
+    UPDATES_HIGH_LOW,
+    UPDATES_LAST,
+    extended_flags_for,
+    flags_for,
+)
 from ticktape.feed.events import (
     Agg,
     Event,
@@ -27,10 +41,6 @@ from ticktape.feed.events import (
 from ticktape.sim.model_calendar import MINUTE, regular_hours
 from ticktape.sim.model_engine import Engine, LiveSymbol
 from ticktape.sim.symbols import unit
-
-ODD_LOT: Final = 37
-FORM_T: Final = 12
-ISO: Final = 14
 
 _P_TRADE: Final = 0.35
 _P_NOI_HALT: Final = 0.0002  # odd reopening-auction imbalances, so NOI shows at any hour
@@ -138,6 +148,12 @@ CONDITIONS: Final = (
     (FORM_T, ISO),
     (FORM_T, ISO, ODD_LOT),
 )
+#: What each tuple may update in its second/minute bar (bit 2 of the index: extended hours).
+BAR_FLAGS: Final = tuple(
+    extended_flags_for(c) if i & 2 else flags_for(c) for i, c in enumerate(CONDITIONS)
+)
+#: What each tuple may update in the day's figures (the consolidated rules).
+DAY_FLAGS: Final = tuple(flags_for(c) for c in CONDITIONS)
 
 
 class StockEngine(Engine):
@@ -154,6 +170,11 @@ class StockEngine(Engine):
         self.reg_open, self.reg_close = regular_hours(d)
         self.noi_type = ""
         self.noi_at = 0
+
+    def _seed_day(self, st: LiveSymbol) -> None:
+        """As the engine's, but the official open is the regular session's (none before 09:30)."""
+        super()._seed_day(st)
+        st.dopen = st.hist.day_so_far(self.reg_open)[2] if self.now > self.reg_open else 0
 
     def on_second(self, start: int) -> None:
         # Auction imbalances are published in the run-up to the open and the close.
@@ -233,6 +254,7 @@ class StockEngine(Engine):
         if not iso and rand() < 0.04:
             iso = 4
         ext = 0 if self.reg_open <= t < self.reg_close else 2
+        c = odd + ext + iso
         x = TRADE_EXCHANGES[int(rand() * 256)]
         st.tid += 1
         scale = st.scale
@@ -246,7 +268,7 @@ class StockEngine(Engine):
                     4,
                     str(st.tid),
                     st.tape,
-                    CONDITIONS[odd + ext + iso],
+                    CONDITIONS[c],
                     st.seq,
                     _TRF_IDS[st.tid % 3],
                     t,
@@ -262,7 +284,7 @@ class StockEngine(Engine):
                     x,
                     str(st.tid),
                     st.tape,
-                    CONDITIONS[odd + ext + iso],
+                    CONDITIONS[c],
                     st.seq,
                 )
             )
@@ -271,14 +293,18 @@ class StockEngine(Engine):
         st.sn += 1
         st.sv += size
         st.spv += p * size
-        if not odd:
-            if st.sc == 0:
-                st.so = st.sh = st.sl = p
-            elif p > st.sh:
+        fl = BAR_FLAGS[c]
+        if fl & UPDATES_LAST and st.sc == 0:
+            st.so = st.sh = st.sl = p
+        elif fl & UPDATES_HIGH_LOW and st.sc:
+            if p > st.sh:
                 st.sh = p
             elif p < st.sl:
                 st.sl = p
+        if fl & UPDATES_LAST:
             st.sc = p
+        if not st.dopen and DAY_FLAGS[c] & UPDATES_LAST:
+            st.dopen = p
 
     def _luld(self, st: LiveSymbol, mid: float, t: int, out: list[Event]) -> None:
         """Publish new bands when the reference price has moved 1 % (and on the first event)."""
@@ -336,8 +362,6 @@ class StockEngine(Engine):
                     st.mh = max(st.mh, st.sh)
                     st.ml = min(st.ml, st.sl)
                 st.mc = st.sc
-                if not st.dopen:
-                    st.dopen = st.so
                 scale = st.scale
                 bar = SecondAgg(
                     st.sym,
@@ -349,7 +373,7 @@ class StockEngine(Engine):
                     start,
                     end,
                     int(st.dv),
-                    st.dopen / scale,
+                    st.dopen / scale if st.dopen else None,
                     round(st.spv / st.sv / scale, 4),
                     round(st.dpv / st.dv / scale, 4),
                     int(st.sv) // st.sn,
@@ -374,7 +398,7 @@ class StockEngine(Engine):
                     start,
                     end,
                     int(st.dv),
-                    st.dopen / scale,
+                    st.dopen / scale if st.dopen else None,
                     round(st.mpv / st.mv / scale, 4),
                     round(st.dpv / st.dv / scale, 4),
                     int(st.mv) // st.mn,

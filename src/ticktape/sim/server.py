@@ -172,11 +172,13 @@ class Simulator:
         self._markets: dict[str, Source] = {**generated, **(sources or {})}
         self.faults = Faults(seed=seed)
         self.faults.bind_kick(self._kick_all)
+        self.faults.bind_hang(self._hang)
         self.stats = SimStats()
         self._rest = RestApi(
             self.market, api_key=api_key, faults=self.faults, entitled=tuple(rest_markets)
         )
         self._all: set[_Client] = set()
+        self._unread: set[_Client] = set()  # connections not read during a stall
         self._clients: dict[str, list[_Client]] = {c: [] for c in proto.CLUSTERS}
         self._by_key: dict[tuple[str, str], _Client] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -413,6 +415,17 @@ class Simulator:
         for client in list(self._all):
             self._drop(client)
 
+    def _hang(self, on: bool) -> None:
+        """Stop (or resume) reading every open connection: pings go unanswered, as when hung."""
+        if on:
+            self._unread |= self._all
+            for client in self._all:
+                client.ws.transport.pause_reading()
+            return
+        unread, self._unread = self._unread, set()
+        for client in unread:
+            client.ws.transport.resume_reading()  # a no-op once the transport is closing
+
     # --- generation ---------------------------------------------------------------
 
     async def _tick_loop(self, cluster: str) -> None:
@@ -436,9 +449,11 @@ class Simulator:
                     self._push(client, faults.corrupt(encode(chosen)), len(chosen))
 
     async def _housekeeping(self) -> None:
-        """Apply time-based faults (drop_after) to every connection."""
+        """Apply time-based faults (drop_after, the end of a stall) to every connection."""
         while True:
             await asyncio.sleep(0.05)
+            if self._unread and not self.faults.stalled():
+                self._hang(False)
             for client in list(self._all):
                 if self.faults.should_drop(client.opened):
                     self._drop(client)

@@ -1,8 +1,10 @@
 """SIP sale conditions as Polygon / Massive number them, and what each may update.
 
 This is the one table in ticktape that says whether a trade may move the last
-price, the high/low, or the volume. Trades that may not are still kept in the
-tape; they just do not move the watchlist figures or the bars.
+price, the high/low, or the volume. The market state (ticktape.market) and the
+simulator (ticktape.sim) both take their rules from here, so the bars one
+builds from trades are the bars the other sends. Trades that may not update a
+figure are still kept in the tape; they just do not move it.
 
 Source: Polygon's ``GET /v3/reference/conditions?asset_class=stocks`` (its
 ``update_rules.consolidated`` block: ``updates_high_low``,
@@ -14,6 +16,17 @@ so that is the column used here. ``updates_open_close`` is what we call
 ``updates_last``: a trade that may not set the open or close may not set the
 last sale either.
 
+One documented exception, from the same article and Massive's "Does a Form T
+trade update a pre-market minute bar's high, low, open and close?": the
+consolidated rules describe the *daily* bar, and a minute bar outside regular
+hours (09:30-16:00 ET) takes its prices from Form T (12) trades anyway —
+"otherwise there would be no minute aggregates during extended trading hours".
+Other conditions still apply (an odd lot in the pre-market sets no price).
+So a trade has two flag sets: :func:`flags_for` (the day's open/high/low and
+volume, and any regular-hours minute) and :func:`extended_flags_for` (a minute
+bar — and so the last price — outside regular hours). :func:`bar_flags` picks
+the right one for a trade's time.
+
 Rules for a trade with several conditions: a flag holds only if every
 condition allows it (one "no" wins). Unknown ids allow everything, so that a
 new condition id Polygon adds one day does not freeze the last price.
@@ -21,7 +34,10 @@ new condition id Polygon adds one day does not freeze the last price.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Final, NamedTuple
+
+from ticktape.timeutil import EXCHANGE_TZ, zone
 
 #: Bit flags: what a trade may update.
 UPDATES_LAST: Final = 1
@@ -29,8 +45,19 @@ UPDATES_HIGH_LOW: Final = 2
 UPDATES_VOLUME: Final = 4
 ALL_FLAGS: Final = UPDATES_LAST | UPDATES_HIGH_LOW | UPDATES_VOLUME
 
+#: A trade *code* packs both flag sets and an interned id (see :class:`ConditionCache`):
+#: bits 0-2 :func:`flags_for`, bits 3-5 :func:`extended_flags_for`, the id from bit 6.
+EXTENDED_SHIFT: Final = 3
+ID_SHIFT: Final = 6
+#: The code of a trade with no conditions.
+ALL_CODE: Final = ALL_FLAGS | ALL_FLAGS << EXTENDED_SHIFT
+
+#: Polygon's id for Form T / extended hours (a trade executed outside 09:30-16:00 ET).
+FORM_T: Final = 12
 #: Polygon's id for the odd-lot condition (fewer than 100 shares).
 ODD_LOT: Final = 37
+#: Intermarket sweep order.
+ISO: Final = 14
 
 
 class Condition(NamedTuple):
@@ -107,10 +134,58 @@ _FLAGS: Final[dict[int, int]] = {i: c.flags for i, c in CONDITIONS.items()}
 
 
 def flags_for(conditions: tuple[int, ...]) -> int:
-    """What a trade with these condition ids may update (``UPDATES_*`` bits)."""
+    """What a trade with these condition ids may update (``UPDATES_*`` bits), by the
+    consolidated rules: the day's figures, and minute bars in regular hours."""
     flags = ALL_FLAGS
     for code in conditions:
         flags &= _FLAGS.get(code, ALL_FLAGS)
+    return flags
+
+
+def extended_flags_for(conditions: tuple[int, ...]) -> int:
+    """What the trade may update in a minute bar outside regular hours: Form T withholds nothing."""
+    flags = ALL_FLAGS
+    for code in conditions:
+        if code != FORM_T:
+            flags &= _FLAGS.get(code, ALL_FLAGS)
+    return flags
+
+
+def trade_code(conditions: tuple[int, ...]) -> int:
+    """Both flag sets of a trade in one int (id bits zero)."""
+    return flags_for(conditions) | extended_flags_for(conditions) << EXTENDED_SHIFT
+
+
+_HOUR_MS: Final = 3_600_000
+_DAY_MS: Final = 86_400_000
+_REGULAR_OPEN: Final = (9 * 60 + 30) * 60_000  # ms after local midnight
+_REGULAR_CLOSE: Final = 16 * _HOUR_MS
+_offsets: dict[int, int] = {}  # UTC hour → exchange zone's UTC offset in ms
+
+
+def is_regular_hours(time_ms: int) -> bool:
+    """Whether ``time_ms`` falls in 09:30-16:00 exchange time (any weekday; no holiday list).
+
+    Cached by UTC hour (zone offsets change on the hour), as extended-hours
+    trades take this path one by one.
+    """
+    hour = time_ms // _HOUR_MS
+    offset = _offsets.get(hour)
+    if offset is None:
+        if len(_offsets) > 100_000:
+            _offsets.clear()
+        delta = datetime.fromtimestamp(hour * 3600, tz=zone(EXCHANGE_TZ)).utcoffset()
+        offset = _offsets[hour] = int(delta.total_seconds() * 1000) if delta else 0
+    return _REGULAR_OPEN <= (time_ms + offset) % _DAY_MS < _REGULAR_CLOSE
+
+
+def bar_flags(code: int, time_ms: int) -> int:
+    """What a trade (by its :func:`trade_code`) may update in the minute bar it falls in,
+    and so whether it may move the last price."""
+    flags = code & ALL_FLAGS
+    extended = code >> EXTENDED_SHIFT & ALL_FLAGS
+    if extended != flags and not is_regular_hours(time_ms):
+        return extended
     return flags
 
 
@@ -126,10 +201,10 @@ def condition_name(code: int) -> str:
 
 
 class ConditionCache:
-    """Interns condition tuples: tuple → ``(id << 3) | flags``, and id → tuple.
+    """Interns condition tuples: tuple → ``(id << ID_SHIFT) | trade_code``, and id → tuple.
 
     The tape stores a small id per trade instead of the tuple, so nothing
-    decoded is kept alive (see tape.py), and the flags come from the same
+    decoded is kept alive (see ticktape.market.tape), and the flags come from the same
     dict lookup. Bounded: past ``limit`` distinct tuples (only a hostile or
     broken feed gets there) new tuples get id 0 — their flags are still
     exact, only the tape loses their condition list.
@@ -140,29 +215,38 @@ class ConditionCache:
     def __init__(self, limit: int = 4096) -> None:
         self.limit = limit
         self.tuples: list[tuple[int, ...]] = [()]
-        self.lookup: dict[tuple[int, ...], int] = {(): ALL_FLAGS}
+        self.lookup: dict[tuple[int, ...], int] = {(): ALL_CODE}
 
     def intern(self, conditions: tuple[int, ...]) -> int:
         """Code for a tuple not yet in :attr:`lookup` (the hot path tries the dict first)."""
-        flags = flags_for(conditions)
+        flags = trade_code(conditions)
         if len(self.tuples) >= self.limit:
             return flags
-        code = (len(self.tuples) << 3) | flags
+        code = (len(self.tuples) << ID_SHIFT) | flags
         self.tuples.append(conditions)
         self.lookup[conditions] = code
         return code
 
 
 __all__ = [
+    "ALL_CODE",
     "ALL_FLAGS",
     "CONDITIONS",
+    "EXTENDED_SHIFT",
+    "FORM_T",
+    "ID_SHIFT",
+    "ISO",
     "ODD_LOT",
     "UPDATES_HIGH_LOW",
     "UPDATES_LAST",
     "UPDATES_VOLUME",
     "Condition",
     "ConditionCache",
+    "bar_flags",
     "condition_name",
+    "extended_flags_for",
     "flags_for",
     "is_odd_lot",
+    "is_regular_hours",
+    "trade_code",
 ]
