@@ -1,0 +1,393 @@
+"""``ticktape bars``: download aggregate bars to CSV (or Parquet), or plot them.
+
+The tutorial's "download aggregates, clean the timestamps, save a CSV, plot
+it" as one command. Why it is built this way:
+
+* It streams: each page from the REST client is written (whole rows) and
+  flushed before the next is requested, so a six-month range of minute bars
+  never sits in memory, and Ctrl-C leaves a valid file of every page so far.
+  The output file is only created when the first page arrives, so a failed
+  request leaves no empty file behind.
+* stdout carries data only. The progress bar goes to stderr and only when
+  stderr is a terminal, so ``ticktape bars ... | other-tool`` gets clean CSV.
+* Failures are one line on stderr with an exit code per cause (listed in
+  ``--help``), so scripts can tell a bad key from a closed market.
+* ``--sim`` runs the built-in simulator in-process instead of the real
+  service, so it can be tried with no key (and it is how the tests run it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+from ticktape.bars_output import (
+    COLUMNS,
+    CandleReducer,
+    ProgressView,
+    Sink,
+    open_sink,
+    plot,
+    plot_size,
+)
+from ticktape.config import load_settings
+from ticktape.feed.rest import (
+    MAX_LIMIT,
+    TIMESPANS,
+    AuthError,
+    NetworkError,
+    NotEntitledError,
+    RateLimitedError,
+    RestClient,
+    RestError,
+    RetryWait,
+    ServerError,
+)
+from ticktape.timeutil import EXCHANGE_TZ, zone
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_NO_DATA = 3
+EXIT_AUTH = 4
+EXIT_NOT_ENTITLED = 5
+EXIT_NETWORK = 6
+EXIT_INTERRUPTED = 130
+
+EPILOG = f"""\
+output: CSV with columns {",".join(COLUMNS)};
+  datetime is ISO 8601 with the UTC offset of --tz. A FILE ending in .parquet
+  gets Parquet (needs the optional extra: pip install 'ticktape[parquet]').
+  With --plot and no --out, only the chart is printed.
+tickers: stocks AAPL, forex C:EURUSD, crypto X:BTCUSD.
+key: POLYGON_API_KEY or MASSIVE_API_KEY (environment or .env); without one,
+  --sim serves simulated bars so you can try it.
+exit codes:
+  {EXIT_OK}    success
+  {EXIT_ERROR}    other error
+  {EXIT_USAGE}    bad arguments (dates, --from after --to, zone, output file)
+  {EXIT_NO_DATA}    no bars in the range (market closed, or wrong symbol)
+  {EXIT_AUTH}    no API key, or the key was rejected
+  {EXIT_NOT_ENTITLED}    your plan does not include this data
+  {EXIT_NETWORK}    network or server down, or rate limited, after retries
+  {EXIT_INTERRUPTED}  interrupted (Ctrl-C); the file holds every complete page so far
+"""
+
+
+class CliError(Exception):
+    """A failure to report as one line on stderr with a specific exit code."""
+
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+# --------------------------------------------------------------------------- arguments
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="ticktape bars",
+        description="Download aggregate (OHLCV) bars for one ticker, page by page.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("symbol", help="ticker: AAPL, C:EURUSD, X:BTCUSD")
+    p.add_argument("--from", dest="from_", required=True, metavar="DATE", help="YYYY-MM-DD")
+    p.add_argument("--to", required=True, metavar="DATE", help="YYYY-MM-DD (inclusive)")
+    p.add_argument(
+        "--multiplier", type=int, default=1, metavar="N", help="bar size in timespans (1)"
+    )
+    p.add_argument("--timespan", default="minute", choices=sorted(TIMESPANS), help="(minute)")
+    adj = p.add_mutually_exclusive_group()
+    adj.add_argument(
+        "--adjusted",
+        dest="adjusted",
+        action="store_true",
+        default=True,
+        help="split-adjusted prices (the default)",
+    )
+    adj.add_argument("--unadjusted", dest="adjusted", action="store_false", help="prices as traded")
+    p.add_argument("--out", metavar="FILE", help="output file, or - for stdout (the default)")
+    p.add_argument(
+        "--tz",
+        default=EXCHANGE_TZ,
+        metavar="ZONE",
+        help=f"zone of the datetime column ({EXCHANGE_TZ})",
+    )
+    p.add_argument("--plot", action="store_true", help="draw the bars as candles in the terminal")
+    p.add_argument("--sim", action="store_true", help="use the built-in simulator, not the service")
+    p.add_argument(
+        "--rest-url", metavar="URL", help="REST base URL (default: settings / TICKTAPE_REST_URL)"
+    )
+    p.add_argument(
+        "--limit", type=int, default=MAX_LIMIT, metavar="N", help=f"bars per page ({MAX_LIMIT})"
+    )
+    p.add_argument(
+        "--retries", type=int, default=6, metavar="N", help="retries per page before giving up (6)"
+    )
+    return p
+
+
+@dataclass(frozen=True)
+class Request:
+    """Validated arguments."""
+
+    symbol: str
+    start: date
+    end: date
+    multiplier: int
+    timespan: str
+    adjusted: bool
+    out: str | None  # None: no data output (only with --plot); "-": stdout
+    tz: str
+    plot: bool
+    limit: int
+    retries: int
+
+
+_TICKER = re.compile(r"[A-Z0-9.:^_-]{1,32}")
+
+
+def _parse_date(text: str, flag: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise CliError(f"bad date {text!r} for {flag}: use YYYY-MM-DD", EXIT_USAGE) from None
+
+
+def _validate(ns: argparse.Namespace) -> Request:
+    start, end = _parse_date(ns.from_, "--from"), _parse_date(ns.to, "--to")
+    if start > end:
+        raise CliError(f"--from {start} is after --to {end}", EXIT_USAGE)
+    symbol = ns.symbol.strip().upper()
+    if not _TICKER.fullmatch(symbol):
+        raise CliError(f"{ns.symbol!r} is not a ticker (e.g. AAPL, C:EURUSD, X:BTCUSD)", EXIT_USAGE)
+    if ns.multiplier < 1:
+        raise CliError("--multiplier must be at least 1", EXIT_USAGE)
+    if not 1 <= ns.limit <= MAX_LIMIT:
+        raise CliError(f"--limit must be between 1 and {MAX_LIMIT}", EXIT_USAGE)
+    try:
+        zone(ns.tz)
+    except (KeyError, ValueError):
+        raise CliError(
+            f"unknown time zone {ns.tz!r} (try America/New_York or UTC)", EXIT_USAGE
+        ) from None
+    out = ns.out if ns.out is not None else (None if ns.plot else "-")
+    if out not in (None, "-"):
+        parent = Path(out).parent
+        if not parent.is_dir():
+            raise CliError(f"cannot write {out}: {parent} is not a directory", EXIT_USAGE)
+        if Path(out).suffix.lower() == ".parquet":
+            try:
+                import pyarrow  # noqa: F401
+            except ImportError:
+                raise CliError(
+                    "writing .parquet needs pyarrow: pip install 'ticktape[parquet]'"
+                    " (or write .csv)",
+                    EXIT_USAGE,
+                ) from None
+    return Request(
+        symbol,
+        start,
+        end,
+        ns.multiplier,
+        ns.timespan,
+        ns.adjusted,
+        out,
+        ns.tz,
+        ns.plot,
+        ns.limit,
+        max(0, ns.retries),
+    )
+
+
+def _range_ms(req: Request) -> tuple[int, int]:
+    """The requested range in Unix ms, whole days in the exchange zone (for the progress bar)."""
+    tz = zone(EXCHANGE_TZ)
+    lo = datetime(req.start.year, req.start.month, req.start.day, tzinfo=tz)
+    end = req.end + timedelta(days=1)
+    hi = datetime(end.year, end.month, end.day, tzinfo=tz)
+    return int(lo.timestamp() * 1000), int(hi.timestamp() * 1000)
+
+
+def _open(out: str, tz: str) -> Sink:
+    try:
+        return open_sink(out, tz)
+    except OSError as err:
+        raise CliError(f"cannot write {out}: {err.strerror}", EXIT_USAGE) from None
+
+
+# --------------------------------------------------------------------------- download
+
+
+@dataclass
+class Outcome:
+    """What happened so far; read after an interrupt to report how much was saved."""
+
+    pages: int = 0
+    bars: int = 0
+    sink: Sink | None = None
+
+
+async def _countdown(view: ProgressView) -> None:
+    while True:
+        view.tick()
+        await asyncio.sleep(0.25)
+
+
+async def _download(
+    req: Request,
+    rest_url: str,
+    key: str,
+    outcome: Outcome,
+    reducer: CandleReducer | None,
+    view: ProgressView | None,
+) -> None:
+    on_wait: Callable[[RetryWait], None] | None = view.wait if view else None
+    ticker = asyncio.create_task(_countdown(view)) if view else None
+    try:
+        async with RestClient(rest_url, key, max_retries=req.retries, on_wait=on_wait) as rest:
+            pages = rest.iter_pages(
+                req.symbol,
+                req.multiplier,
+                req.timespan,
+                req.start,
+                req.end,
+                adjusted=req.adjusted,
+                limit=req.limit,
+            )
+            async for page in pages:
+                if req.out is not None:
+                    if outcome.sink is None:
+                        outcome.sink = _open(req.out, req.tz)
+                    outcome.sink.write_page(page)
+                if reducer is not None:
+                    for bar in page:
+                        reducer.add(bar)
+                outcome.pages += 1
+                outcome.bars += len(page)
+                if view is not None:
+                    view.page(page)
+    finally:
+        if ticker is not None:
+            ticker.cancel()
+        if outcome.sink is not None:
+            outcome.sink.close()
+
+
+async def _run(
+    req: Request,
+    rest_url: str | None,
+    key: str,
+    use_sim: bool,
+    outcome: Outcome,
+    reducer: CandleReducer | None,
+    view: ProgressView | None,
+) -> None:
+    if use_sim:
+        from ticktape.sim.server import Simulator
+
+        async with Simulator() as sim:
+            await _download(req, sim.rest_url, "sim", outcome, reducer, view)
+    else:
+        assert rest_url is not None
+        await _download(req, rest_url, key, outcome, reducer, view)
+
+
+def _no_data_message(req: Request) -> str:
+    """Say which cause is likely: a closed market (weekend, future) or a wrong ticker."""
+    days = [req.start + timedelta(days=i) for i in range((req.end - req.start).days + 1)]
+    head = f"no bars for {req.symbol} from {req.start} to {req.end}"
+    if req.start > date.today():
+        return f"{head}: the range is in the future"
+    is_stock = ":" not in req.symbol
+    if is_stock and all(d.weekday() >= 5 for d in days):
+        return f"{head}: the market was closed (weekend)"
+    if is_stock or req.symbol.startswith("C:"):
+        return (
+            f"{head}: the market was closed (holiday?) or {req.symbol!r} is not a ticker"
+            " (check the spelling; forex is C:EURUSD, crypto X:BTCUSD)"
+        )
+    return f"{head}: {req.symbol!r} is probably not a ticker (crypto trades every day)"
+
+
+def _error_code(err: RestError) -> int:
+    if isinstance(err, AuthError):
+        return EXIT_AUTH
+    if isinstance(err, NotEntitledError):
+        return EXIT_NOT_ENTITLED
+    if isinstance(err, NetworkError | RateLimitedError | ServerError):
+        return EXIT_NETWORK
+    return EXIT_ERROR
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``ticktape bars``; returns the process exit code (see ``--help``)."""
+    ns = _parser().parse_args(argv)
+    try:
+        req = _validate(ns)
+        rest_url: str | None = None
+        key = ""
+        if not ns.sim:
+            settings = load_settings({"rest_url": ns.rest_url})
+            if not settings.has_key:
+                raise CliError(
+                    "no API key: set POLYGON_API_KEY (or MASSIVE_API_KEY) in the environment or"
+                    " .env, or add --sim to try it on simulated data",
+                    EXIT_AUTH,
+                )
+            rest_url, key = settings.rest_url, settings.api_key.reveal()
+    except CliError as err:
+        return _fail(str(err), err.code)
+    except ValueError as err:  # settings: a broken config file
+        return _fail(str(err), EXIT_USAGE)
+    return _execute(req, rest_url, key, ns.sim)
+
+
+def _execute(req: Request, rest_url: str | None, key: str, use_sim: bool) -> int:
+    outcome = Outcome()
+    plot_stream = sys.stderr if req.out == "-" else sys.stdout
+    reducer = CandleReducer(cap=max(10, plot_size(plot_stream)[0] // 2 - 8)) if req.plot else None
+    view = ProgressView(req.symbol, *_range_ms(req)) if sys.stderr.isatty() else None
+    try:
+        if view is not None:
+            with view:
+                asyncio.run(_run(req, rest_url, key, use_sim, outcome, reducer, view))
+                view.finish()
+        else:
+            asyncio.run(_run(req, rest_url, key, use_sim, outcome, reducer, view))
+    except KeyboardInterrupt:
+        where = "" if req.out in (None, "-") else f" to {req.out}"
+        return _fail(
+            f"interrupted: {outcome.bars} bars in {outcome.pages} pages written{where}",
+            EXIT_INTERRUPTED,
+        )
+    except RestError as err:
+        return _fail(str(err), _error_code(err))
+    except CliError as err:
+        return _fail(str(err), err.code)
+    except BrokenPipeError:
+        # The reader (e.g. `head`) stopped early: not an error; keep Python quiet at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+    if outcome.bars == 0:
+        return _fail(_no_data_message(req), EXIT_NO_DATA)
+    if reducer is not None:
+        title = f"{req.symbol} {req.multiplier} {req.timespan} {req.start} → {req.end}"
+        if reducer.per_candle > 1:
+            title += f" ({reducer.per_candle} bars per candle)"
+        plot(reducer.candles, title, req.tz, plot_stream)
+    return EXIT_OK
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"ticktape bars: {message}", file=sys.stderr)
+    return code

@@ -1,0 +1,259 @@
+"""Where ``ticktape bars`` puts bars: CSV/Parquet sinks, the candle plot, the progress bar.
+
+Kept apart from the command (``ticktape.bars``) so each file stays small; none
+of this knows about arguments or exit codes.
+
+* Sinks write whole rows and flush once per page: an interrupted download
+  leaves a valid file of every page so far.
+* The plot keeps a bounded number of candles however long the download
+  (:class:`CandleReducer`), so ``--plot`` never holds the range in memory.
+* The progress bar renders the ticker without markup (it is user input) and
+  counts down any retry wait, so a rate-limited download never looks hung.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any, Protocol
+
+from ticktape.feed.events import Agg
+from ticktape.feed.rest import RetryWait
+from ticktape.timeutil import zone
+
+COLUMNS = ("datetime", "open", "high", "low", "close", "volume", "vwap", "transactions")
+
+
+class Sink(Protocol):
+    """Where pages of bars go; one ``write_page`` per REST page, so each can be flushed whole."""
+
+    def write_page(self, bars: Sequence[Agg]) -> None: ...
+    def close(self) -> None: ...
+
+
+def _num(x: float | None) -> str:
+    """Shortest exact text; whole volumes as integers (``1200``, not ``1200.0``)."""
+    if x is None:
+        return ""
+    if isinstance(x, float) and x.is_integer() and abs(x) < 1e15:
+        return str(int(x))
+    return repr(x)
+
+
+class CsvSink:
+    """Writes whole rows and flushes once per page, so an interrupted file is valid."""
+
+    def __init__(self, stream: IO[str], tz: str, *, owned: bool) -> None:
+        self._stream, self._owned, self._tz = stream, owned, zone(tz)
+        self._csv = csv.writer(stream, lineterminator="\n")
+        self._csv.writerow(COLUMNS)
+
+    def write_page(self, bars: Sequence[Agg]) -> None:
+        tz, fts = self._tz, datetime.fromtimestamp
+        self._csv.writerows(
+            (
+                fts(b.timestamp / 1000, tz).isoformat(),
+                repr(b.open),
+                repr(b.high),
+                repr(b.low),
+                repr(b.close),
+                _num(b.volume),
+                "" if b.vwap is None else repr(b.vwap),
+                "" if b.transactions is None else b.transactions,
+            )
+            for b in bars
+        )
+        self._stream.flush()
+
+    def close(self) -> None:
+        if self._owned:
+            self._stream.close()
+        else:
+            self._stream.flush()
+
+
+class ParquetSink:
+    """One row group per page, through ``pyarrow.parquet.ParquetWriter`` (footer on close)."""
+
+    def __init__(self, path: str, tz: str) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        self._pa = pa
+        self._schema = pa.schema(
+            [("datetime", pa.timestamp("ms", tz=tz))]
+            + [(c, pa.float64()) for c in COLUMNS[1:-1]]
+            + [("transactions", pa.int64())]
+        )
+        self._writer = pq.ParquetWriter(path, self._schema)
+
+    def write_page(self, bars: Sequence[Agg]) -> None:
+        cols: dict[str, list[Any]] = {
+            "datetime": [b.timestamp for b in bars],
+            "open": [b.open for b in bars],
+            "high": [b.high for b in bars],
+            "low": [b.low for b in bars],
+            "close": [b.close for b in bars],
+            "volume": [b.volume for b in bars],
+            "vwap": [b.vwap for b in bars],
+            "transactions": [b.transactions for b in bars],
+        }
+        self._writer.write_table(self._pa.Table.from_pydict(cols, schema=self._schema))
+
+    def close(self) -> None:
+        self._writer.close()
+
+
+def open_sink(out: str, tz: str) -> Sink:
+    """A sink for ``out``: ``-`` (stdout), ``*.parquet``, or a CSV file; raises OSError."""
+    if out == "-":
+        return CsvSink(sys.stdout, tz, owned=False)
+    if Path(out).suffix.lower() == ".parquet":
+        return ParquetSink(out, tz)
+    stream = open(out, "w", encoding="utf-8", newline="")  # noqa: SIM115 - owned by the sink
+    return CsvSink(stream, tz, owned=True)
+
+
+# --------------------------------------------------------------------------- plot
+
+
+@dataclass(slots=True)
+class Candle:
+    """A bar for the chart (fits ``ui.candles.BarLike``); ``n`` downloaded bars merged."""
+
+    start_ms: int
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float
+    n: int = 1
+
+    def merge(self, other: Candle) -> None:
+        self.high = max(self.high, other.high)
+        self.low = min(self.low, other.low)
+        self.close = other.close
+        self.volume += other.volume
+        self.n += other.n
+
+
+@dataclass
+class CandleReducer:
+    """Keeps at most ``cap`` candles of any number of bars, in bounded memory.
+
+    A chart shows at most about half its width in candles, so a long download
+    is drawn whole by merging neighbours: whenever the list is full, pairs are
+    merged and each later candle takes twice as many bars.
+    """
+
+    cap: int
+    candles: list[Candle] = field(default_factory=list)
+    per_candle: int = 1
+
+    def add(self, bar: Agg) -> None:
+        c = Candle(bar.timestamp, bar.open, bar.high, bar.low, bar.close, bar.volume)
+        if len(self.candles) >= self.cap and self.candles[-1].n >= self.per_candle:
+            merged = self.candles[0::2]
+            for a, b in zip(merged, self.candles[1::2], strict=False):
+                a.merge(b)
+            self.candles = merged
+            self.per_candle *= 2
+        if self.candles and self.candles[-1].n < self.per_candle:
+            self.candles[-1].merge(c)
+        else:
+            self.candles.append(c)
+
+
+def plot_size(stream: IO[str]) -> tuple[int, int]:
+    """The chart's width and height: the terminal's, or 100×30 when not a terminal."""
+    cols, lines = 0, 0
+    if stream.isatty():
+        cols, lines = os.get_terminal_size(stream.fileno())
+    if cols < 40 or lines < 12:  # not a terminal, or one that does not know its size
+        return 100, 30
+    return cols, min(lines - 2, 40)
+
+
+def plot(candles: Sequence[Candle], title: str, tz: str, stream: IO[str]) -> None:
+    from ticktape.ui.candles import plot_bars_plotext
+
+    width, height = plot_size(stream)
+    color = stream.isatty() and not os.environ.get("NO_COLOR")
+    chart = plot_bars_plotext(candles, width, height, title=title, color=color, tz=tz)
+    print(chart, file=stream)
+
+
+# --------------------------------------------------------------------------- progress
+
+
+_WAIT_TEXT = {
+    "rate_limited": "waiting {s} s for the rate limit",
+    "server_error": "server error, retrying in {s} s",
+    "timeout": "timed out, retrying in {s} s",
+    "connection": "cannot connect, retrying in {s} s",
+}
+
+
+class ProgressView:
+    """A Rich progress bar on stderr: share of the date range done, pages, bars, waits."""
+
+    def __init__(self, symbol: str, lo_ms: int, hi_ms: int) -> None:
+        """``lo_ms``..``hi_ms``: the requested range, which the bar fills as bars arrive."""
+        from rich.console import Console
+        from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
+
+        self._lo = lo_ms
+        self._total = max(1, hi_ms - lo_ms)
+        self._wait_until = 0.0
+        self._wait_reason = ""
+        self._progress = Progress(
+            TextColumn("{task.description}", style="bold", markup=False),
+            BarColumn(),
+            TaskProgressColumn(),
+            TextColumn("{task.fields[pages]} pages · {task.fields[bars]:,} bars"),
+            TextColumn("{task.fields[note]}", style="yellow"),
+            console=Console(stderr=True),
+            transient=False,
+        )
+        self._task = self._progress.add_task(symbol, total=self._total, pages=0, bars=0, note="")
+        self._pages = self._bars = 0
+
+    def __enter__(self) -> ProgressView:
+        self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._progress.stop()
+
+    def page(self, bars: Sequence[Agg]) -> None:
+        self._pages += 1
+        self._bars += len(bars)
+        self._wait_until = 0.0
+        done = max(0, bars[-1].timestamp - self._lo) if bars else 0
+        self._progress.update(
+            self._task, completed=done, pages=self._pages, bars=self._bars, note=""
+        )
+
+    def wait(self, w: RetryWait) -> None:
+        self._wait_until = time.monotonic() + w.seconds
+        self._wait_reason = w.reason
+        self.tick()
+
+    def tick(self) -> None:
+        """Refresh the countdown of a wait (called a few times a second)."""
+        left = self._wait_until - time.monotonic()
+        note = ""
+        if left > 0:
+            note = _WAIT_TEXT.get(self._wait_reason, "retrying in {s} s").format(s=math.ceil(left))
+        self._progress.update(self._task, note=note)
+
+    def finish(self) -> None:
+        """Show the range as done (the last bar rarely falls on the last minute of it)."""
+        self._progress.update(self._task, completed=self._total)

@@ -1,0 +1,237 @@
+"""Recording of a live session: every raw frame as received, with its receive time.
+
+Format: a gzip file of JSON lines. Each session starts with a header line
+``{"ticktape":"recording","v":1,"started_ms":...,<meta>}``; every frame is one
+line ``{"t": recv_ms, "f": "<frame text>"}`` (``"b"``: base64 for a binary
+frame that is not UTF-8). Frames are stored as text, not parsed, because the
+point is to capture what the wire really sent, malformed frames included.
+
+Why these choices:
+
+* The file is opened for appending, so stopping and restarting a recording
+  (the app's record key) extends the same file; gzip readers accept the
+  resulting concatenated members.
+* A background thread syncs the compressor to disk at least every
+  ``flush_interval`` (default 0.5 s) whenever something was written, so a crash
+  loses at most about a second, even when frames stop arriving. A sync-flushed
+  gzip stream without its trailer is still readable up to the last flush:
+  :func:`iter_frames` reads such a file and stops quietly at the cut.
+* The recorder only sees frames the server sent. As a second line of defence it
+  drops anything shaped like an outgoing ``auth`` action and replaces every
+  ``redact`` string (pass the API key) with ``****``, so a key can never reach
+  the file even if someone wires the wrong hook to it.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import threading
+import time
+import zlib
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Final
+
+import msgspec
+
+HEADER_TAG: Final = "recording"
+FORMAT_VERSION: Final = 1
+REDACTED: Final = "****"
+
+
+class _Line(msgspec.Struct, omit_defaults=True, gc=False):
+    """One line of a recording: a frame, or (with ``ticktape`` set) a header."""
+
+    t: int = 0
+    f: str | None = None
+    b: str | None = None
+    ticktape: str | None = None
+
+
+_encode = msgspec.json.Encoder().encode
+_decode_line = msgspec.json.Decoder(_Line).decode
+
+
+def _is_auth_action(text: str) -> bool:
+    """True if ``text`` is (or holds) a client ``auth`` action — never to be recorded."""
+    if '"action"' not in text:  # cheap test first: server frames have no "action"
+        return False
+    try:
+        value = msgspec.json.decode(text)
+    except msgspec.DecodeError:
+        return True  # unparseable and mentions an action: refuse rather than guess
+    items = value if isinstance(value, list) else [value]
+    return any(isinstance(i, dict) and i.get("action") == "auth" for i in items)
+
+
+class Recorder:
+    """Appends raw frames to a gzip JSON-lines file; wire it as ``Session(on_frame=rec.write)``.
+
+    :meth:`write` is cheap enough for the read loop (one encode and one
+    compress per frame under a lock). Call :meth:`close` (or use ``with``)
+    to write the gzip trailer.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        redact: Iterable[str] = (),
+        meta: Mapping[str, str | int | float] | None = None,
+        flush_interval: float = 0.5,
+    ) -> None:
+        self.path = Path(path)
+        self.frames = 0
+        self.dropped = 0
+        self._redact = tuple(s for s in (str.__str__(r) for r in redact) if s)
+        self._lock = threading.Lock()
+        self._dirty = False
+        self._closed = False
+        self._gz = gzip.open(self.path, "ab", compresslevel=6)  # noqa: SIM115 - closed in close()
+        header = {"ticktape": HEADER_TAG, "v": FORMAT_VERSION, "started_ms": _now_ms()}
+        header.update(meta or {})
+        self._gz.write(_encode(header) + b"\n")
+        self._gz.flush(zlib.Z_SYNC_FLUSH)
+        self._stop = threading.Event()
+        self._flusher = threading.Thread(
+            target=self._flush_loop, args=(flush_interval,), name="ticktape-recorder", daemon=True
+        )
+        self._flusher.start()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def write(self, frame: bytes | str, recv_ms: int) -> None:
+        """Record one received frame (after a :meth:`close`, frames are ignored)."""
+        raw = b""
+        if isinstance(frame, bytes):
+            try:
+                text: str | None = frame.decode("utf-8")
+            except UnicodeDecodeError:
+                text, raw = None, frame
+        else:
+            text = frame
+        if text is not None:
+            if _is_auth_action(text):
+                self.dropped += 1
+                return
+            for secret in self._redact:
+                if secret in text:
+                    text = text.replace(secret, REDACTED)
+            line = _Line(t=recv_ms, f=text)
+        else:
+            for secret_b in (s.encode() for s in self._redact):
+                raw = raw.replace(secret_b, REDACTED.encode())
+            line = _Line(t=recv_ms, b=base64.b64encode(raw).decode("ascii"))
+        data = _encode(line) + b"\n"
+        with self._lock:
+            if self._closed:
+                return
+            self._gz.write(data)
+            self._dirty = True
+            self.frames += 1
+
+    def flush(self) -> None:
+        """Make everything written so far readable from the file (a gzip sync flush)."""
+        with self._lock:
+            if self._closed or not self._dirty:
+                return
+            self._gz.flush(zlib.Z_SYNC_FLUSH)
+            self._dirty = False
+
+    def close(self) -> None:
+        """Stop the flusher and finish the gzip member. Idempotent."""
+        self._stop.set()
+        if self._flusher is not threading.current_thread():
+            self._flusher.join()
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._gz.close()
+
+    def __enter__(self) -> Recorder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _flush_loop(self, interval: float) -> None:
+        while not self._stop.wait(interval):
+            self.flush()
+
+
+class RecordSwitch:
+    """A fixed ``on_frame`` target that recording can be switched on and off behind.
+
+    A Session takes its ``on_frame`` once, at construction; the app's record
+    key needs to start and stop recording later. Hand ``switch.write`` to the
+    Session and call :meth:`start` / :meth:`stop`; while stopped, ``write``
+    costs one attribute test.
+    """
+
+    def __init__(self, *, redact: Iterable[str] = ()) -> None:
+        self._redact = tuple(redact)
+        self.recorder: Recorder | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.recorder is not None
+
+    def start(
+        self, path: str | Path, *, meta: Mapping[str, str | int | float] | None = None
+    ) -> Recorder:
+        """Record to ``path`` (appending) from now on; a running recording is stopped first."""
+        self.stop()
+        self.recorder = Recorder(path, redact=self._redact, meta=meta)
+        return self.recorder
+
+    def stop(self) -> None:
+        recorder, self.recorder = self.recorder, None
+        if recorder is not None:
+            recorder.close()
+
+    def write(self, frame: bytes | str, recv_ms: int) -> None:
+        recorder = self.recorder
+        if recorder is not None:
+            recorder.write(frame, recv_ms)
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def iter_lines(path: str | Path) -> Iterator[_Line]:
+    """Every complete line of a recording, headers included.
+
+    A file cut short by a crash ends in a partial line and no gzip trailer;
+    both are ignored, so everything flushed before the crash is returned.
+    """
+    with gzip.open(path, "rb") as gz:
+        try:
+            for raw in gz:
+                if not raw.endswith(b"\n"):
+                    return  # the partial last line of a cut file
+                try:
+                    yield _decode_line(raw)
+                except msgspec.DecodeError:
+                    continue  # a damaged line; the rest of the file is still good
+        except (EOFError, zlib.error, gzip.BadGzipFile):
+            return
+
+
+def iter_frames(path: str | Path) -> Iterator[tuple[int, str | bytes]]:
+    """``(recv_ms, frame)`` for every frame recorded in ``path``, in file order."""
+    for line in iter_lines(path):
+        if line.f is not None:
+            yield line.t, line.f
+        elif line.b is not None:
+            yield line.t, base64.b64decode(line.b)
+
+
+def is_recording(path: str | Path) -> bool:
+    """True if ``path`` looks like a recording (gzip magic), not e.g. a bars CSV."""
+    with open(path, "rb") as fh:
+        return fh.read(2) == b"\x1f\x8b"

@@ -1,0 +1,210 @@
+"""``ticktape replay FILE``: serve a recording, or a bars CSV, as a live feed.
+
+The file is played through the simulator's own server (WebSocket protocol
+and REST on one port), with :class:`~ticktape.sim.replay_source.ReplaySource`
+in place of the generated market. So the app, the official client or any
+Polygon-style client can connect, subscribe and get exactly what it would
+have got live — subscriptions filter the replay as they filter live data.
+
+FILE is either a recording made with ``ticktape --record`` (gzip JSON lines)
+or a CSV written by ``ticktape bars``, whose rows are served as minute bars
+(``AM``, or ``CA``/``XA`` for ``C:``/``X:`` tickers). A CSV holds no ticker,
+so it comes from ``--symbol`` or else the file name (``AAPL.csv``,
+``AAPL_2024.csv`` → ``AAPL``).
+
+``--app`` runs the server on a background thread and opens the app on it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import re
+import signal
+import sys
+import threading
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from ticktape.feed.record import is_recording
+from ticktape.sim.protocol import CLUSTERS
+from ticktape.sim.replay_source import (
+    MAX_GAP_MS,
+    Entry,
+    ReplaySource,
+    csv_timeline,
+    recording_cluster,
+    recording_timeline,
+)
+from ticktape.sim.server import Simulator
+from ticktape.sim.symbols import split_ticker
+
+#: Any non-empty key is accepted by the replay server; the app sends this one.
+REPLAY_KEY = "replay"
+CSV_SPEED = 60.0  # a minute bar a second
+#: Seconds after the first client connects before the replay starts anyway
+#: (a client that subscribes only to wildcards such as T.* never names a symbol).
+WILDCARD_START = 2.0
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="ticktape replay",
+        description="Serve a recording (ticktape --record) or a bars CSV (ticktape bars) "
+        "as a live WebSocket feed, with REST history of what was replayed.",
+        epilog="The replay starts when the first client subscribes, and keeps serving "
+        "after the end until Ctrl-C. Prints one line per URL (as `ticktape sim` does).",
+    )
+    p.add_argument("file", type=Path, help="recording (.jsonl.gz) or bars CSV")
+    p.add_argument(
+        "--speed", type=float, help=f"time scale (1 for recordings, {CSV_SPEED:g} for CSV)"
+    )
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=0, help="0 lets the OS choose (default)")
+    p.add_argument("--symbol", help="ticker of a bars CSV (default: from the file name)")
+    p.add_argument(
+        "--max-gap",
+        type=float,
+        default=MAX_GAP_MS / 1000,
+        metavar="S",
+        help="shorten quiet stretches to S seconds of recorded time (default %(default)g)",
+    )
+    p.add_argument("--app", action="store_true", help="open the app on the replay")
+    return p
+
+
+def _symbol_from_name(path: Path) -> str:
+    """``AAPL.csv`` / ``aapl_1min.csv`` → ``AAPL``; ``X:BTCUSD.csv`` → ``X:BTCUSD``."""
+    return re.split(r"[_\s.]", path.stem, maxsplit=1)[0].upper()
+
+
+def _timeline(args: argparse.Namespace) -> tuple[Iterable[Entry], str, float, str]:
+    """(timeline, cluster, speed, what) for FILE; raises ValueError/OSError when unusable."""
+    path: Path = args.file
+    if is_recording(path):
+        cluster = recording_cluster(path)
+        speed = args.speed or 1.0
+        return recording_timeline(path), cluster, speed, f"recording {path.name} ({cluster})"
+    symbol = (args.symbol or _symbol_from_name(path)).upper()
+    if not symbol:
+        raise ValueError("name the ticker with --symbol")
+    with open(path, encoding="utf-8") as fh:
+        header = fh.readline().strip().split(",")
+    if header[:1] != ["datetime"] or not {"open", "high", "low", "close"} <= set(header):
+        raise ValueError(f"{path} is neither a recording nor a `ticktape bars` CSV")
+    speed = args.speed or CSV_SPEED
+    return csv_timeline(path, symbol), split_ticker(symbol)[0], speed, f"{symbol} bars"
+
+
+def _simulator(args: argparse.Namespace, source: ReplaySource, cluster: str) -> Simulator:
+    """The simulator with every cluster but ``cluster`` silent (an empty replay)."""
+    sources = {c: source if c == cluster else ReplaySource((), cluster=c) for c in CLUSTERS}
+    return Simulator(host=args.host, port=args.port, sources=sources)
+
+
+async def _start_for_wildcards(sim: Simulator, source: ReplaySource) -> None:
+    # Polled: the simulator has no "client connected" event, and 0.1 s is plenty here.
+    while sim.connections == 0:  # noqa: ASYNC110
+        await asyncio.sleep(0.1)
+    await asyncio.sleep(WILDCARD_START)
+    source.start()
+
+
+async def _serve(
+    args: argparse.Namespace,
+    source: ReplaySource,
+    cluster: str,
+    what: str,
+    *,
+    ready: threading.Event | None = None,
+    urls: list[str] | None = None,
+    stop: asyncio.Event | None = None,
+) -> None:
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    if ready is None:  # in the main thread: Ctrl-C / SIGTERM end the replay
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+    async with _simulator(args, source, cluster) as sim:
+        starter = asyncio.create_task(_start_for_wildcards(sim, source))
+        if ready is not None and urls is not None:
+            urls.extend(sim.urls)
+            ready.set()
+        else:
+            print("\n".join(sim.urls), flush=True)
+            print(f"ticktape replay: serving {what} at speed {source.speed:g}", file=sys.stderr)
+        await stop.wait()
+        starter.cancel()
+
+
+def _run_app(args: argparse.Namespace, source: ReplaySource, cluster: str, what: str) -> int:
+    """Serve on a background thread's loop; run the app on this thread against it."""
+    from ticktape.config import load_settings
+    from ticktape.ui.app import TicktapeApp
+    from ticktape.ui.launch import MARKET_DEFAULTS
+
+    urls: list[str] = []
+    ready = threading.Event()
+    loop = asyncio.new_event_loop()
+    stop = asyncio.Event()
+    thread = threading.Thread(
+        target=loop.run_until_complete,
+        args=(_serve(args, source, cluster, what, ready=ready, urls=urls, stop=stop),),
+        name="ticktape-replay",
+        daemon=True,
+    )
+    thread.start()
+    if not ready.wait(20) or not urls:
+        print("ticktape replay: the replay server did not start", file=sys.stderr)
+        return 1
+    ws_url, rest_url = urls[0].rsplit("/", 1)[0], urls[-1]
+    symbols = _peek_symbols(args, cluster) or MARKET_DEFAULTS[cluster]
+    settings = load_settings({"market": cluster, "ws_url": ws_url, "rest_url": rest_url})
+    settings = settings.with_(api_key=REPLAY_KEY, watchlist=symbols)
+    try:
+        TicktapeApp(settings, feed_label="REPLAY").run()
+    finally:
+        loop.call_soon_threadsafe(stop.set)
+        thread.join(10)
+    return 0
+
+
+def _peek_symbols(args: argparse.Namespace, cluster: str, limit: int = 20) -> tuple[str, ...]:
+    """The first symbols that appear in FILE, for the app's watchlist."""
+    timeline, _, _, _ = _timeline(args)
+    seen: dict[str, None] = {}
+    for _, events in timeline:
+        for event in events:
+            if event.key:
+                seen.setdefault(event.key)
+        if len(seen) >= limit:
+            break
+    return tuple(seen)[:limit]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.speed is not None and args.speed <= 0:
+        print("ticktape replay: --speed must be positive", file=sys.stderr)
+        return 2
+    try:
+        timeline, cluster, speed, what = _timeline(args)
+    except (OSError, ValueError, UnicodeDecodeError) as err:
+        print(f"ticktape replay: {err}", file=sys.stderr)
+        return 2
+
+    def on_end() -> None:
+        print(f"ticktape replay: end of {what}; still serving, Ctrl-C to stop", file=sys.stderr)
+
+    gap = int(args.max_gap * 1000)
+    source = ReplaySource(
+        timeline, cluster=cluster, speed=speed, max_gap_ms=gap, on_end=None if args.app else on_end
+    )
+    if args.app:
+        return _run_app(args, source, cluster, what)
+    try:
+        asyncio.run(_serve(args, source, cluster, what))
+    except OSError as err:  # e.g. the port is taken
+        print(f"ticktape replay: {err}", file=sys.stderr)
+        return 1
+    return 0

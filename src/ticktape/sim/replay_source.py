@@ -1,0 +1,226 @@
+"""A recorded session (or a bars CSV) as the simulator's event source.
+
+The simulator's server asks each cluster's market for ``advance(wall_ms)``
+(the events due by now) and filters them per connection by subscription.
+:class:`ReplaySource` answers those calls from a recording instead of the
+generator, so a replay goes through exactly the protocol code a live
+simulation does: a client subscribing to ``T.AAPL`` gets what it would have
+got live, and nothing else.
+
+Why these choices:
+
+* The clock starts when the first client subscribes (:meth:`ensure`), not
+  when the server starts, so the opening frames are not lost while a client
+  connects. A server that never calls ``ensure`` (wildcard subscriptions
+  only) can call :meth:`start`.
+* Recorded time is replayed at ``speed``, but any gap longer than
+  ``max_gap_ms`` (a night between bars, a pause between two recordings in one
+  file) is shortened to it, so a replay never seems to hang.
+* Statuses in the recording are dropped: the replay server speaks its own
+  handshake, and replaying an old ``auth_success`` would confuse a client.
+* Events are read lazily from the file, so a long recording never sits in
+  memory; only the minute bars emitted so far are kept (bounded), to answer
+  REST ``history`` the way the live simulator does (REST equals what was sent).
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Final
+
+from ticktape.feed.decode import Decoder
+from ticktape.feed.events import (
+    Agg,
+    CryptoMinuteAgg,
+    Event,
+    ForexMinuteAgg,
+    MinuteAgg,
+    Status,
+)
+from ticktape.feed.record import iter_frames
+from ticktape.sim.protocol import CHANNELS, TAG_OF
+from ticktape.sim.symbols import split_ticker
+
+#: A timeline entry: (time in ms on the recording's clock, the events due then).
+Entry = tuple[int, list[Event]]
+
+MAX_GAP_MS: Final = 2_000
+_HISTORY_BARS: Final = 50_000  # minute bars kept per symbol for REST history
+_MINUTE: Final = 60_000
+_SPANS: Final = {"minute": _MINUTE, "hour": 60 * _MINUTE}
+
+
+def cluster_of_event(event: Event) -> str | None:
+    """The cluster (``stocks``/``forex``/``crypto``) that serves this event type."""
+    tag = TAG_OF[type(event)]
+    for cluster, tags in CHANNELS.items():
+        if tag in tags:
+            return cluster
+    return None
+
+
+def recording_timeline(path: str | Path) -> Iterator[Entry]:
+    """``(recv_ms, events)`` for each recorded frame, statuses and bad elements dropped."""
+    decoder = Decoder()
+    for recv_ms, frame in iter_frames(path):
+        events: list[Event] = [e for e in decoder.decode(frame) if not isinstance(e, Status)]
+        if events:
+            yield recv_ms, events
+
+
+def recording_cluster(path: str | Path) -> str:
+    """The cluster a recording came from, judged by its first market event (stocks if none)."""
+    for _, events in recording_timeline(path):
+        for event in events:
+            cluster = cluster_of_event(event)
+            if cluster is not None:
+                return cluster
+    return "stocks"
+
+
+def csv_timeline(path: str | Path, ticker: str) -> Iterator[Entry]:
+    """Rows of a ``ticktape bars`` CSV as minute-bar events of ``ticker``, by bar start.
+
+    Stocks become ``AM``, ``C:`` tickers ``CA`` and ``X:`` tickers ``XA``, so
+    the bars reach whoever subscribed to that symbol's minute bars.
+    """
+    with open(path, encoding="utf-8", newline="") as fh:
+        for row in csv.DictReader(fh):
+            try:
+                event = _bar_event(row, ticker)
+            except (KeyError, TypeError, ValueError):
+                continue  # a damaged row: skip it, as the decoder skips a bad element
+            yield event.start, [event]
+
+
+def _bar_event(row: dict[str, str], ticker: str) -> MinuteAgg | ForexMinuteAgg | CryptoMinuteAgg:
+    start = int(datetime.fromisoformat(row["datetime"]).timestamp() * 1000)
+    o, h, low, c = (float(row[k]) for k in ("open", "high", "low", "close"))
+    volume = float(row["volume"] or 0)
+    vwap = float(row["vwap"]) if row.get("vwap") else None
+    end = start + _MINUTE
+    cluster, symbol = split_ticker(ticker)
+    if cluster == "forex":
+        return ForexMinuteAgg(symbol, o, h, low, c, volume, start, end)
+    if cluster == "crypto":
+        return CryptoMinuteAgg(symbol, o, h, low, c, volume, start, end, vwap=vwap)
+    return MinuteAgg(symbol, o, h, low, c, round(volume), start, end, vwap=vwap)
+
+
+def _as_agg(event: Event) -> Agg | None:
+    if isinstance(event, MinuteAgg | ForexMinuteAgg | CryptoMinuteAgg):
+        return Agg(
+            event.open, event.high, event.low, event.close, event.volume, event.start, event.vwap
+        )
+    return None
+
+
+class ReplaySource:
+    """Plays a timeline back in (scaled) real time; duck-types ``SimMarket`` for the server."""
+
+    def __init__(
+        self,
+        timeline: Iterable[Entry],
+        *,
+        cluster: str = "stocks",
+        speed: float = 1.0,
+        max_gap_ms: int = MAX_GAP_MS,
+        on_end: Callable[[], None] | None = None,
+    ) -> None:
+        """``on_end`` is called once, from :meth:`advance`, after the last event is emitted."""
+        if speed <= 0:
+            raise ValueError("speed must be positive")
+        self.cluster = cluster
+        self.speed = speed
+        self.universe: list[str] = []
+        self.emitted = 0  # events handed to the server so far
+        self._entries = iter(timeline)
+        self._next: Entry | None = next(self._entries, None)
+        self._max_gap = max_gap_ms
+        self._started_wall: int | None = None
+        self._start_requested = False
+        self._prev_src: int | None = None  # recording time of the last entry taken
+        self._offset = 0  # its replay offset (ms on the replay clock, gaps capped)
+        self._bars: dict[str, deque[Agg]] = {}
+        self._on_end = on_end
+
+    @property
+    def finished(self) -> bool:
+        """True once every recorded event has been emitted."""
+        return self._next is None
+
+    def start(self) -> None:
+        """Start the clock at the next :meth:`advance` (if no subscriber has started it)."""
+        self._start_requested = True
+
+    def ensure(self, symbol: str) -> None:
+        """A client subscribed: start the clock (the symbol itself needs nothing)."""
+        self._start_requested = True
+        if symbol not in self.universe:
+            self.universe.append(symbol)
+
+    def advance(self, wall_ms: int) -> list[Event]:
+        """Every recorded event due by ``wall_ms``, in recorded order."""
+        if self._started_wall is None:
+            if not self._start_requested:
+                return []
+            self._started_wall = wall_ms
+        now = (wall_ms - self._started_wall) * self.speed
+        out: list[Event] = []
+        while self._next is not None:
+            src, events = self._next
+            gap = 0 if self._prev_src is None else max(0, src - self._prev_src)
+            due = self._offset + min(gap, self._max_gap)
+            if due > now:
+                break
+            self._prev_src, self._offset = src, due
+            out.extend(events)
+            self._next = next(self._entries, None)
+        for event in out:
+            agg = _as_agg(event)
+            if agg is not None:
+                bars = self._bars.setdefault(event.key, deque(maxlen=_HISTORY_BARS))
+                if bars and bars[-1].timestamp == agg.timestamp:
+                    bars[-1] = agg  # a re-sent bar replaces the earlier one, as live
+                else:
+                    bars.append(agg)
+        self.emitted += len(out)
+        if self._next is None and self._on_end is not None:
+            on_end, self._on_end = self._on_end, None
+            on_end()
+        return out
+
+    def history(
+        self,
+        ticker: str,
+        multiplier: int,
+        timespan: str,
+        from_ms: int,
+        to_ms: int,
+        *,
+        adjusted: bool = True,
+    ) -> list[Agg]:
+        """Minute bars replayed so far in ``[from_ms, to_ms]`` (minute/hour spans only)."""
+        span = _SPANS.get(timespan)
+        bars = self._bars.get(split_ticker(ticker)[1])
+        if span is None or not bars:
+            return []
+        size = span * max(1, multiplier)
+        if size == _MINUTE:
+            return [bar for bar in bars if from_ms <= bar.timestamp <= to_ms]
+        out: list[Agg] = []
+        for bar in bars:
+            if not from_ms <= bar.timestamp <= to_ms:
+                continue
+            bucket = bar.timestamp - bar.timestamp % size
+            if out and out[-1].timestamp == bucket:
+                last = out[-1]
+                last.high, last.low = max(last.high, bar.high), min(last.low, bar.low)
+                last.close, last.volume = bar.close, last.volume + bar.volume
+            else:
+                out.append(Agg(bar.open, bar.high, bar.low, bar.close, bar.volume, bucket))
+        return out

@@ -1,0 +1,379 @@
+"""``ticktape bars`` against the simulator on 127.0.0.1: output, pages, zones, errors, Ctrl-C."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import importlib.util
+import io
+import os
+import signal
+import socket
+import sys
+from collections.abc import AsyncIterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from ticktape import bars
+from ticktape.bars_output import COLUMNS, CandleReducer
+from ticktape.feed.events import Agg
+from ticktape.sim.rest import parse_time
+from ticktape.sim.server import Simulator
+
+KEY = "test-key-123"
+
+
+@pytest.fixture
+async def sim() -> AsyncIterator[Simulator]:
+    async with Simulator(api_key=KEY, seed=7) as s:
+        yield s
+
+
+@pytest.fixture(autouse=True)
+def _env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)  # no stray .env
+    monkeypatch.setenv("POLYGON_API_KEY", KEY)
+
+
+async def run_bars(
+    sim: Simulator | None, *args: str, capsys: pytest.CaptureFixture[str]
+) -> tuple[int, str, str]:
+    """Run ``ticktape bars`` in a worker thread (the simulator keeps this loop's thread)."""
+    extra = ["--rest-url", sim.rest_url] if sim is not None else []
+    code = await asyncio.to_thread(bars.main, [*args, *extra])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def served(sim: Simulator, ticker: str, start: str, end: str) -> list[Agg]:
+    """What the simulator's history holds for the request (what its REST pages serve)."""
+    cluster = (
+        "forex" if ticker.startswith("C:") else "crypto" if ticker.startswith("X:") else "stocks"
+    )
+    lo, hi = parse_time(start, end=False), parse_time(end, end=True)
+    return sim.market(cluster).history(ticker, 1, "minute", lo, hi)
+
+
+def read_csv(text: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+# --------------------------------------------------------------------------- output
+
+
+async def test_csv_file_has_every_bar_served_across_pages(
+    sim: Simulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "aapl.csv"
+    code, stdout, err = await run_bars(
+        sim,
+        "AAPL",
+        "--from",
+        "2024-01-02",
+        "--to",
+        "2024-01-03",
+        "--limit",
+        "250",
+        "--out",
+        str(out),
+        capsys=capsys,
+    )
+    assert (code, stdout, err) == (0, "", "")
+    text = out.read_text()
+    assert text.splitlines()[0] == ",".join(COLUMNS)
+    rows = read_csv(text)
+    expected = served(sim, "AAPL", "2024-01-02", "2024-01-03")
+    assert len(rows) == len(expected) > 4 * 250  # two sessions of minute bars: many pages
+    for row, bar in zip(rows, expected, strict=True):
+        assert int(datetime.fromisoformat(row["datetime"]).timestamp() * 1000) == bar.timestamp
+        assert [float(row[k]) for k in ("open", "high", "low", "close", "volume")] == [
+            bar.open,
+            bar.high,
+            bar.low,
+            bar.close,
+            bar.volume,
+        ]
+        assert row["vwap"] == ("" if bar.vwap is None else repr(bar.vwap))
+        assert row["transactions"] == ("" if bar.transactions is None else str(bar.transactions))
+
+
+async def test_datetime_column_is_in_the_requested_zone(
+    sim: Simulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ("AAPL", "--from", "2024-07-01", "--to", "2024-07-01", "--timespan", "hour")
+    code, ny, _ = await run_bars(sim, *args, capsys=capsys)
+    assert code == 0
+    code, utc, _ = await run_bars(sim, *args, "--tz", "UTC", capsys=capsys)
+    assert code == 0
+    ny_rows, utc_rows = read_csv(ny), read_csv(utc)
+    assert ny_rows[0]["datetime"] == "2024-07-01T04:00:00-04:00"  # pre-market opens 04:00 ET
+    assert utc_rows[0]["datetime"] == "2024-07-01T08:00:00+00:00"
+    assert [datetime.fromisoformat(r["datetime"]) for r in ny_rows] == [
+        datetime.fromisoformat(r["datetime"]) for r in utc_rows
+    ]
+
+
+async def test_stdout_gets_nothing_but_csv(
+    sim: Simulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = await run_bars(
+        sim, "AAPL", "--from", "2024-01-02", "--to", "2024-01-02", "--out", "-", capsys=capsys
+    )
+    assert code == 0 and err == ""
+    lines = out.splitlines()
+    assert lines[0] == ",".join(COLUMNS)
+    assert len(lines) - 1 == len(served(sim, "AAPL", "2024-01-02", "2024-01-02"))
+
+
+@pytest.mark.parametrize("ticker", ["C:EURUSD", "X:BTCUSD"])
+async def test_forex_and_crypto(
+    sim: Simulator, ticker: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = await run_bars(
+        sim, ticker, "--from", "2024-01-06", "--to", "2024-01-06", capsys=capsys
+    )
+    rows = read_csv(out)
+    if ticker.startswith("C:"):  # forex is shut on Saturdays; crypto trades every day
+        assert code == 3 and rows == []
+    else:
+        assert code == 0
+        assert len(rows) == len(served(sim, ticker, "2024-01-06", "2024-01-06")) == 24 * 60
+
+
+async def test_plot_draws_candles_of_the_whole_range(
+    sim: Simulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = await run_bars(
+        sim,
+        "AAPL",
+        "--from",
+        "2024-01-02",
+        "--to",
+        "2024-01-05",
+        "--plot",
+        "--out",
+        str(tmp_path / "a.csv"),
+        capsys=capsys,
+    )
+    assert code == 0
+    assert "AAPL 1 minute 2024-01-02 → 2024-01-05" in out
+    assert "bars per candle" in out  # ~4 sessions of minutes cannot fit 1:1 in 100 columns
+    assert len(out.splitlines()) >= 20
+
+
+def test_candle_reducer_keeps_the_range_in_bounded_memory() -> None:
+    reducer = CandleReducer(cap=10)
+    aggs = [Agg(float(i), i + 2.0, i - 1.0, i + 1.0, 10.0, i * 60_000) for i in range(1000)]
+    for agg in aggs:
+        reducer.add(agg)
+    candles = reducer.candles
+    assert 5 <= len(candles) <= 10
+    assert candles[0].open == 0.0 and candles[-1].close == 1000.0
+    assert max(c.high for c in candles) == 1001.0 and min(c.low for c in candles) == -1.0
+    assert sum(c.volume for c in candles) == 10_000.0
+    assert sum(c.n for c in candles) == 1000
+    assert all(c.n == reducer.per_candle for c in candles[:-1])  # evenly merged
+
+
+# --------------------------------------------------------------------------- errors
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--from", "2024-13-01", "--to", "2024-12-02"), "bad date '2024-13-01' for --from"),
+        (("--from", "2024-02-01", "--to", "2024-01-01"), "--from 2024-02-01 is after --to"),
+        (("--from", "2024-01-01", "--to", "2024-01-02", "--tz", "Mars/Base"), "time zone"),
+        (("--from", "2024-01-01", "--to", "2024-01-02", "--out", "/nope/x.csv"), "not a directory"),
+    ],
+)
+async def test_bad_arguments_exit_2(
+    args: tuple[str, ...], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = await run_bars(None, "AAPL", *args, capsys=capsys)
+    assert code == bars.EXIT_USAGE and out == ""
+    assert err.startswith("ticktape bars: ") and message in err
+    assert len(err.splitlines()) == 1
+
+
+async def test_a_ticker_with_markup_or_spaces_is_refused(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, _, err = await run_bars(
+        None, "[red]AAPL", "--from", "2024-01-02", "--to", "2024-01-02", capsys=capsys
+    )
+    assert code == bars.EXIT_USAGE
+    assert err == "ticktape bars: '[red]AAPL' is not a ticker (e.g. AAPL, C:EURUSD, X:BTCUSD)\n"
+
+
+@pytest.mark.skipif(importlib.util.find_spec("pyarrow") is not None, reason="pyarrow is installed")
+async def test_parquet_without_pyarrow_says_how_to_get_it(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, _, err = await run_bars(
+        None,
+        "AAPL",
+        "--from",
+        "2024-01-02",
+        "--to",
+        "2024-01-02",
+        "--out",
+        "a.parquet",
+        capsys=capsys,
+    )
+    assert code == bars.EXIT_USAGE
+    assert "pip install 'ticktape[parquet]'" in err
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "likely"),
+    [
+        ("2024-01-06", "2024-01-07", "the market was closed (weekend)"),
+        ("2099-01-05", "2099-01-06", "the range is in the future"),
+    ],
+)
+async def test_no_data_exit_3_says_why(
+    sim: Simulator, start: str, end: str, likely: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = await run_bars(sim, "AAPL", "--from", start, "--to", end, capsys=capsys)
+    assert code == bars.EXIT_NO_DATA and out == ""
+    assert err == f"ticktape bars: no bars for AAPL from {start} to {end}: {likely}\n"
+    assert not any(os.scandir())  # no empty file left behind either
+
+
+async def test_bad_key_exit_4(
+    sim: Simulator, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("POLYGON_API_KEY", "wrong-key")
+    code, out, err = await run_bars(
+        sim, "AAPL", "--from", "2024-01-02", "--to", "2024-01-02", capsys=capsys
+    )
+    assert code == bars.EXIT_AUTH and out == ""
+    assert "API key was rejected" in err and "wrong-key" not in err
+
+
+async def test_no_key_exit_4_says_how_to_set_one(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("POLYGON_API_KEY")
+    code, _, err = await run_bars(
+        None, "AAPL", "--from", "2024-01-02", "--to", "2024-01-02", capsys=capsys
+    )
+    assert code == bars.EXIT_AUTH
+    assert "POLYGON_API_KEY" in err and "--sim" in err
+
+
+async def test_plan_without_the_data_exit_5(capsys: pytest.CaptureFixture[str]) -> None:
+    async with Simulator(api_key=KEY, rest_markets=["stocks"]) as sim:
+        code, _, err = await run_bars(
+            sim, "X:BTCUSD", "--from", "2024-01-02", "--to", "2024-01-02", capsys=capsys
+        )
+    assert code == bars.EXIT_NOT_ENTITLED
+    assert "your plan does not include this data" in err
+
+
+async def test_network_down_exit_6(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    code, _, err = await run_bars(
+        None,
+        "AAPL",
+        "--from",
+        "2024-01-02",
+        "--to",
+        "2024-01-02",
+        "--retries",
+        "1",
+        "--rest-url",
+        f"http://127.0.0.1:{port}",
+        capsys=capsys,
+    )
+    assert code == bars.EXIT_NETWORK
+    assert "cannot reach the data server after 2 attempts" in err
+
+
+async def test_rate_limited_after_retries_exit_6(
+    sim: Simulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sim.faults.rest_errors(429, 10, retry_after=0.0)
+    code, _, err = await run_bars(
+        sim,
+        "AAPL",
+        "--from",
+        "2024-01-02",
+        "--to",
+        "2024-01-02",
+        "--retries",
+        "2",
+        capsys=capsys,
+    )
+    assert code == bars.EXIT_NETWORK
+    assert "still rate limited after 3 attempts" in err
+
+
+async def test_rate_limit_waits_then_completes(
+    sim: Simulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sim.faults.rest_errors(429, 2, retry_after=0.0)
+    code, out, _ = await run_bars(
+        sim, "AAPL", "--from", "2024-01-02", "--to", "2024-01-02", capsys=capsys
+    )
+    assert code == 0
+    assert len(read_csv(out)) == len(served(sim, "AAPL", "2024-01-02", "2024-01-02"))
+
+
+# --------------------------------------------------------------------------- Ctrl-C
+
+
+async def test_ctrl_c_leaves_a_valid_file_of_whole_pages(sim: Simulator, tmp_path: Path) -> None:
+    out = tmp_path / "long.csv"
+    limit = 300
+    env = {**os.environ, "POLYGON_API_KEY": KEY, "TICKTAPE_REST_URL": sim.rest_url}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "ticktape",
+        "bars",
+        "AAPL",
+        "--from",
+        "2024-01-01",
+        "--to",
+        "2024-06-30",
+        "--limit",
+        str(limit),
+        "--out",
+        str(out),
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        async with asyncio.timeout(20):
+            # Polled: a file growing in another process has no event to await.
+            while not (out.exists() and out.stat().st_size > 0):  # noqa: ASYNC110
+                await asyncio.sleep(0.02)
+        # Hold the download at its next request (the server asks it to wait 30 s), then Ctrl-C.
+        sim.faults.rest_errors(429, 1000, retry_after=30.0)
+        proc.send_signal(signal.SIGINT)
+        async with asyncio.timeout(20):
+            _, err = await proc.communicate()
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    assert proc.returncode == bars.EXIT_INTERRUPTED
+    assert b"interrupted:" in err
+    text = out.read_text()
+    assert text.endswith("\n")
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[0] == list(COLUMNS)
+    data = rows[1:]
+    assert data and len(data) % limit == 0  # whole pages only
+    assert all(len(r) == len(COLUMNS) for r in data)
+    for r in data:
+        datetime.fromisoformat(r[0])
+        [float(x) for x in r[1:6]]

@@ -1,0 +1,339 @@
+"""Recording raw frames, and replaying recordings / bars CSVs as a live feed."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import math
+import shutil
+import signal
+import sys
+import time
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from ticktape.bars_output import COLUMNS
+from ticktape.feed.decode import Decoder
+from ticktape.feed.events import Event, MinuteAgg, Status, Trade, encode
+from ticktape.feed.record import Recorder, RecordSwitch, is_recording, iter_frames
+from ticktape.feed.session import Session
+from ticktape.market.state import MarketState
+from ticktape.market.symbol import SymbolState
+from ticktape.sim.replay_source import ReplaySource, csv_timeline, recording_timeline
+from ticktape.sim.server import Simulator
+
+KEY = "sEcReT-kEy-0123456789"
+
+
+def _trade_frame(i: int, sym: str = "AAPL") -> str:
+    return encode([Trade(sym, 100.0 + i, 10, 1_700_000_000_000 + i)]).decode()
+
+
+# --------------------------------------------------------------------------- Recorder
+
+
+def test_frames_round_trip_with_receive_times(tmp_path: Path) -> None:
+    path = tmp_path / "rec.jsonl.gz"
+    frames: list[tuple[int, str | bytes]] = [(1000 + i, _trade_frame(i)) for i in range(50)]
+    frames.append((2000, "not json at all {"))  # malformed wire text is kept as received
+    frames.append((2001, b"\xff\xfe binary"))  # a non-UTF-8 binary frame survives too
+    with Recorder(path) as rec:
+        for recv_ms, frame in frames:
+            rec.write(frame, recv_ms)
+    assert is_recording(path)
+    assert list(iter_frames(path)) == frames
+
+
+def test_key_is_never_written(tmp_path: Path) -> None:
+    path = tmp_path / "rec.jsonl.gz"
+    with Recorder(path, redact=[KEY]) as rec:
+        rec.write(f'{{"action":"auth","params":"{KEY}"}}', 1)  # an outgoing auth: dropped
+        rec.write(f'[{{"ev":"status","status":"error","message":"bad key {KEY}"}}]', 2)
+        rec.write(KEY.encode() + b"\xff", 3)
+        rec.write(_trade_frame(1), 4)
+    text = gzip.decompress(path.read_bytes())
+    assert KEY.encode() not in text
+    assert rec.dropped == 1
+    assert [t for t, _ in iter_frames(path)] == [2, 3, 4]
+
+
+def test_a_crash_loses_at_most_the_last_second(tmp_path: Path) -> None:
+    """Without close() (a crash), frames become readable on disk by themselves within ~1 s."""
+    path, crashed = tmp_path / "rec.jsonl.gz", tmp_path / "crashed.jsonl.gz"
+    rec = Recorder(path, flush_interval=0.2)
+    try:
+        for i in range(200):
+            rec.write(_trade_frame(i), i)
+        deadline = time.monotonic() + 10
+        count = 0
+        while time.monotonic() < deadline:
+            shutil.copy(path, crashed)  # what a crash would leave: no gzip trailer
+            count = len(list(iter_frames(crashed)))
+            if count == 200:
+                break
+            time.sleep(0.05)
+        assert count == 200
+        # A file cut mid-block (a crash during a write) still yields a clean prefix.
+        data = crashed.read_bytes()
+        crashed.write_bytes(data[: len(data) * 2 // 3])
+        prefix = list(iter_frames(crashed))
+        assert 0 < len(prefix) < 200
+        assert prefix == [(i, _trade_frame(i)) for i in range(len(prefix))]
+    finally:
+        rec.close()
+
+
+def test_recording_again_appends(tmp_path: Path) -> None:
+    path = tmp_path / "rec.jsonl.gz"
+    for part in range(2):
+        with Recorder(path) as rec:
+            rec.write(_trade_frame(part), part)
+    assert [t for t, _ in iter_frames(path)] == [0, 1]
+
+
+def test_record_switch_records_only_while_on(tmp_path: Path) -> None:
+    path = tmp_path / "rec.jsonl.gz"
+    switch = RecordSwitch(redact=[KEY])
+    switch.write(_trade_frame(0), 0)  # off: not recorded
+    switch.start(path)
+    switch.write(_trade_frame(1), 1)
+    switch.stop()
+    switch.write(_trade_frame(2), 2)  # off again
+    switch.start(path)  # the same file: appended
+    switch.write(KEY, 3)
+    switch.stop()
+    assert list(iter_frames(path)) == [(1, _trade_frame(1)), (3, "****")]
+    assert not switch.active
+
+
+# --------------------------------------------------------------------------- ReplaySource
+
+
+def test_replay_source_paces_by_receive_time_and_waits_for_a_subscriber(tmp_path: Path) -> None:
+    path = tmp_path / "rec.jsonl.gz"
+    with Recorder(path) as rec:
+        rec.write('[{"ev":"status","status":"auth_success","message":"authenticated"}]', 0)
+        for i, recv in enumerate((1_000, 1_500, 2_000, 60_000)):
+            rec.write(_trade_frame(i), recv)
+    src = ReplaySource(recording_timeline(path), speed=2.0, max_gap_ms=2_000)
+    assert src.advance(10_000) == []  # nobody subscribed yet: the clock has not started
+    src.ensure("AAPL")
+    first = src.advance(10_000)  # clock starts: the first frame is due at once
+    assert [e.price for e in first if isinstance(e, Trade)] == [100.0]
+    assert [e.price for e in src.advance(10_250)] == [101.0]  # 500 ms recorded at 2x
+    assert [e.price for e in src.advance(10_500)] == [102.0]
+    assert src.advance(11_000) == []  # the 58 s gap is capped to 2 s (1 s at 2x)
+    assert [e.price for e in src.advance(11_500)] == [103.0]
+    assert src.finished
+
+
+def test_bars_csv_becomes_minute_bars(tmp_path: Path) -> None:
+    path = tmp_path / "AAPL.csv"
+    path.write_text(
+        "datetime,open,high,low,close,volume,vwap,transactions\n"
+        "2024-01-02T09:30:00-05:00,10.0,11.0,9.5,10.5,1200,10.4,30\n"
+        "2024-01-02T09:31:00-05:00,10.5,10.9,10.1,10.2,800,,\n"
+    )
+    events = [e for _, evs in csv_timeline(path, "AAPL") for e in evs]
+    assert events == [
+        MinuteAgg("AAPL", 10.0, 11.0, 9.5, 10.5, 1200, 1704205800000, 1704205860000, vwap=10.4),
+        MinuteAgg("AAPL", 10.5, 10.9, 10.1, 10.2, 800, 1704205860000, 1704205920000),
+    ]
+    assert not is_recording(path)
+
+
+@pytest.mark.parametrize(
+    ("ticker", "tag", "pair"), [("C:EURUSD", "CA", "EUR/USD"), ("X:BTCUSD", "XA", "BTC-USD")]
+)
+def test_bars_csv_of_forex_and_crypto(tmp_path: Path, ticker: str, tag: str, pair: str) -> None:
+    path = tmp_path / "bars.csv"
+    path.write_text(
+        "datetime,open,high,low,close,volume,vwap,transactions\n"
+        "2024-01-02T00:00:00+00:00,1.1,1.2,1.0,1.15,5.5,1.12,3\n"
+    )
+    (event,) = [e for _, evs in csv_timeline(path, ticker) for e in evs]
+    assert encode([event]).decode().startswith(f'[{{"ev":"{tag}","pair":"{pair}"')
+
+
+# --------------------------------------------------------------------------- live → record → replay
+
+
+def _plain(value: object) -> object:
+    """A comparable picture of market state: slotted objects and rings as nested tuples."""
+    if isinstance(value, float) and math.isnan(value):
+        return "nan"  # NaN != NaN, but "no price yet" in both states is the same state
+    if isinstance(value, msgspec.Struct):
+        return _plain(msgspec.structs.astuple(value))
+    if isinstance(value, list | tuple):
+        return tuple(_plain(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    slots = [s for cls in type(value).__mro__ for s in getattr(cls, "__slots__", ())]
+    if slots:
+        return tuple((s, _plain(getattr(value, s))) for s in slots if hasattr(value, s))
+    return value
+
+
+#: Receive-time bookkeeping, which a replay cannot (and need not) reproduce, and the
+#: rings, which are compared through their public iterators instead of their buffers.
+_NOT_COMPARED = {
+    "updated_ms",
+    "version",
+    "index",
+    "qcap",
+    "trades",
+    "quote_ring",
+    "seconds",
+    "minutes",
+}
+
+
+def snapshot(state: MarketState) -> dict[str, object]:
+    out: dict[str, object] = {"tape": _plain(list(state.tape))}
+    for sym, s in sorted(state.symbols.items()):
+        fields = {
+            slot: getattr(s, slot) for slot in SymbolState.__slots__ if slot not in _NOT_COMPARED
+        }
+        out[sym] = (
+            _plain(fields),
+            _plain(list(s.trades)),
+            _plain(list(s.quotes)),
+            _plain(state.bars(sym, "1m")),
+        )
+    return out
+
+
+class Sink:
+    """A MarketState fed by a Session, with an event to wait on instead of sleeping."""
+
+    def __init__(self) -> None:
+        self.state = MarketState(record_all_quotes=True)
+        self.count = 0
+        self.changed = asyncio.Event()
+
+    def on_events(self, events: list[Event], recv_ms: int) -> None:
+        self.state.apply(events, recv_ms)
+        self.count += len(events)
+        self.changed.set()
+
+    async def wait_for(self, count: int, seconds: float = 20.0) -> None:
+        async with asyncio.timeout(seconds):
+            while self.count < count:
+                self.changed.clear()
+                await self.changed.wait()
+
+
+SYMBOLS = ("AAPL", "MSFT", "NVDA")
+
+
+async def test_replay_rebuilds_the_live_market_state(tmp_path: Path) -> None:
+    path = tmp_path / "session.jsonl.gz"
+    live = Sink()
+    async with Simulator(api_key=KEY, seed=5, rate=3000, symbols=SYMBOLS) as sim:
+        with Recorder(path, redact=[KEY], meta={"market": "stocks"}) as rec:
+            session = Session(
+                f"{sim.ws_url}/stocks",
+                KEY,
+                symbols=SYMBOLS,
+                on_events=live.on_events,
+                on_frame=rec.write,
+            )
+            task = asyncio.create_task(session.run())
+            await live.wait_for(3000)
+            await session.stop()
+            await task
+    # a real session: trades and quotes for every symbol
+    assert all(len(live.state.symbols[s].trades) > 0 for s in SYMBOLS)
+    assert all(len(live.state.symbols[s].quotes) > 0 for s in SYMBOLS)
+    assert KEY.encode() not in gzip.decompress(path.read_bytes())
+
+    # file → decoder → MarketState
+    direct = MarketState(record_all_quotes=True)
+    decoder = Decoder()
+    for recv_ms, frame in iter_frames(path):
+        events = [e for e in decoder.decode(frame) if not isinstance(e, Status)]
+        if events:
+            direct.apply(events, recv_ms)
+    assert snapshot(direct) == snapshot(live.state)
+
+    # file → replay server → Session → MarketState
+    replayed = Sink()
+    source = ReplaySource(recording_timeline(path), speed=50.0)
+    silent = {c: ReplaySource(()) for c in ("forex", "crypto")}
+    async with Simulator(sources={"stocks": source, **silent}) as replay:
+        session = Session(
+            f"{replay.ws_url}/stocks", "any-key", symbols=SYMBOLS, on_events=replayed.on_events
+        )
+        task = asyncio.create_task(session.run())
+        await replayed.wait_for(live.count)
+        await session.stop()
+        await task
+    assert source.finished and replayed.count == live.count
+    assert snapshot(replayed.state) == snapshot(live.state)
+
+
+async def test_replay_filters_by_subscription_like_live(tmp_path: Path) -> None:
+    path = tmp_path / "two.jsonl.gz"
+    with Recorder(path) as rec:
+        rec.write(encode([Trade("AAPL", 1.0, 1, 1), Trade("MSFT", 2.0, 1, 2)]), 10)
+        rec.write(encode([Trade("MSFT", 3.0, 1, 3)]), 20)
+        rec.write(encode([Trade("AAPL", 4.0, 1, 4)]), 30)
+    sink = Sink()
+    source = ReplaySource(recording_timeline(path), speed=10.0)
+    async with Simulator(sources={"stocks": source}) as replay:
+        session = Session(
+            f"{replay.ws_url}/stocks",
+            "k",
+            channels=("T",),
+            symbols=["AAPL"],
+            on_events=sink.on_events,
+        )
+        task = asyncio.create_task(session.run())
+        await sink.wait_for(2)
+        await session.stop()
+        await task
+    assert sink.count == 2
+    aapl = sink.state.get("AAPL")
+    assert aapl is not None and aapl.last == 4.0 and aapl.volume == 2
+    assert sink.state.get("MSFT") is None  # not subscribed: filtered out as live would be
+
+
+async def test_replay_cli_serves_a_bars_csv_as_minute_bars(tmp_path: Path) -> None:
+    """`ticktape bars` output → `ticktape replay` (a real subprocess) → a Session sees AM bars."""
+    path = tmp_path / "AAPL_2024.csv"
+    rows = [
+        f"2024-01-02T09:{30 + i}:00-05:00,{10 + i}.0,{11 + i}.0,{9 + i}.0,{10 + i}.5,{v},,"
+        for i, v in enumerate((100, 200, 300, 400, 500))
+    ]
+    path.write_text(",".join(COLUMNS) + "\n" + "\n".join(rows) + "\n")
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "ticktape", "replay", str(path), "--speed", "6000",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    sink = Sink()
+    try:
+        assert proc.stdout is not None
+        async with asyncio.timeout(20):
+            urls = [(await proc.stdout.readline()).decode().strip() for _ in range(4)]
+        assert urls[0].endswith("/stocks") and urls[3].startswith("http://127.0.0.1:")
+        session = Session(
+            urls[0], "k", channels=("AM",), symbols=["AAPL"], on_events=sink.on_events
+        )
+        task = asyncio.create_task(session.run())
+        await sink.wait_for(5)
+        await session.stop()
+        await task
+        proc.send_signal(signal.SIGINT)
+        async with asyncio.timeout(20):
+            _, err = await proc.communicate()
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    assert proc.returncode == 0
+    assert b"end of AAPL bars" in err
+    got = [(b.start_ms, b.open, b.close, b.volume) for b in sink.state.bars("AAPL", "1m")]
+    start = 1704205800000  # 2024-01-02 09:30 ET
+    assert got == [(start + i * 60_000, 10.0 + i, 10.5 + i, 100 * (i + 1)) for i in range(5)]
