@@ -1,0 +1,46 @@
+"""The architecture's one-way imports, checked on the source: ui → market → feed; sim → feed.
+
+A layer crossed (feed/ importing Textual, market/ importing the UI, sim/
+re-using market state) fails here before it can creep in.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "ticktape"
+
+#: package → top-level imports it must never make.
+FORBIDDEN: dict[str, tuple[str, ...]] = {
+    "feed": ("ticktape.market", "ticktape.ui", "ticktape.sim", "textual"),
+    "market": ("ticktape.ui", "ticktape.sim", "textual", "websockets", "httpx", "asyncio"),
+    "sim": ("ticktape.market", "ticktape.ui", "textual"),
+}
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+@pytest.mark.parametrize("package", sorted(FORBIDDEN))
+def test_layer_imports_flow_one_way(package: str) -> None:
+    files = sorted((SRC / package).rglob("*.py"))
+    assert files, f"no sources found for {package}"
+    crossings = [
+        f"{path.relative_to(SRC)} imports {name}"
+        for path in files
+        for name in sorted(_imports(path))
+        for banned in FORBIDDEN[package]
+        if name == banned or name.startswith(banned + ".")
+    ]
+    assert crossings == []
