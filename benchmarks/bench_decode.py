@@ -1,0 +1,97 @@
+"""Decode throughput: ticktape's decoder, decoder + market state, and the official client.
+
+Three paths over the same corpus, one process, interleaved round by round so
+a burst of load from elsewhere on the machine hits all three alike:
+
+(a) ``Decoder.decode(frame)`` for every frame (bytes, as the session reads them).
+(b) the same, then ``MarketState.apply(events, recv_ms)`` into a fresh state
+    each round (so every round starts from the same state: no wrapped rings or
+    time running backwards from a second pass over the corpus).
+(c) the official ``massive`` client's per-frame work, copied from its
+    ``WebSocketClient.connect`` loop: ``self.json.loads(msg)``, the status
+    scan, ``_log_server_statuses``, ``parse(msg, logger, market)`` and
+    ``_flush_server_errors``. It gets each frame as ``str`` (what its
+    ``recv()`` returns), so the UTF-8 decode websockets does for it is not
+    counted against it.
+
+Each figure is the median over rounds; each ratio is the median of the
+per-round ratios.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from benchmarks import Result, median, require
+from benchmarks.corpus import Corpus
+from ticktape.feed.decode import Decoder
+
+
+def _time(fn: Callable[[], None]) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def decode_pass(frames: list[bytes]) -> None:
+    decode = Decoder().decode
+    for frame in frames:
+        decode(frame)
+
+
+def decode_apply_pass(frames: list[bytes]) -> None:
+    from ticktape.market import MarketState
+
+    state = MarketState()
+    decode = Decoder().decode
+    apply = state.apply
+    recv_ms = time.time_ns() // 1_000_000
+    for frame in frames:
+        apply(decode(frame), recv_ms)
+
+
+def official_pass(texts: list[str]) -> None:
+    """The official client's per-frame path, as in ``WebSocketClient.connect``."""
+    from massive.websocket import WebSocketClient, logger, parse
+
+    client = WebSocketClient(api_key="bench", feed="127.0.0.1:1", secure=False)
+    loads, market = client.json.loads, client.market
+    for cmsg in texts:
+        msg_json = loads(cmsg)
+        for m in msg_json:
+            if m["ev"] == "status":
+                logger.debug("status: %s", m["message"])
+        client._log_server_statuses(msg_json)
+        parse(msg_json, logger, market)
+        client._flush_server_errors()
+
+
+def run(corpus: Corpus, *, rounds: int = 5) -> Result:
+    """Events/s of (a), (b), (c) and the ratios (a)/(c), (b)/(c)."""
+    require("massive.websocket", "ticktape.market")
+    frames, texts, n = corpus.frames, corpus.texts, corpus.events
+    # Warm up every path once (imports, caches, condition tables).
+    decode_pass(frames[:200])
+    decode_apply_pass(frames[:200])
+    official_pass(texts[:200])
+    a, b, c, ab, bb = [], [], [], [], []
+    for _ in range(rounds):
+        ta = _time(lambda: decode_pass(frames))
+        tb = _time(lambda: decode_apply_pass(frames))
+        tc = _time(lambda: official_pass(texts))
+        a.append(n / ta)
+        b.append(n / tb)
+        c.append(n / tc)
+        ab.append(tc / ta)
+        bb.append(tc / tb)
+    return {
+        "decode_events_per_s": median(a),
+        "decode_apply_events_per_s": median(b),
+        "official_events_per_s": median(c),
+        "decode_vs_official_ratio": median(ab),
+        "decode_apply_vs_official_ratio": median(bb),
+        "decode_corpus_events": n,
+        "decode_corpus_frames": len(frames),
+        "decode_rounds": rounds,
+    }

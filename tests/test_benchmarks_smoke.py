@@ -1,0 +1,105 @@
+"""Every benchmark runs at a tiny size and reports its figures, so the suite cannot rot.
+
+These check the harness, not the speed: each benchmark function returns the
+keys ``results.json`` promises, as positive numbers, and the runner writes
+them. Sizes are cut to the bone (a 50-symbol corpus, sub-second windows) so
+the whole file takes a few seconds.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from benchmarks import (
+    Result,
+    bench_decode,
+    bench_e2e,
+    bench_memory,
+    bench_startup,
+    bench_ui,
+    corpus,
+)
+from benchmarks import __main__ as runner
+
+
+@pytest.fixture(scope="module")
+def tiny() -> corpus.Corpus:
+    return corpus.load(events=3_000, symbols=50, seed=3, cache=False)
+
+
+def assert_figures(result: Result, keys: tuple[str, ...]) -> None:
+    for key in keys:
+        value = result[key]
+        assert isinstance(value, int | float), (key, value)
+        assert value > 0, (key, value)
+
+
+def test_corpus_is_deterministic_and_shaped(tiny: corpus.Corpus) -> None:
+    again = corpus.load(events=3_000, symbols=50, seed=3, cache=False)
+    assert again.frames == tiny.frames
+    sizes = [f.count(b'{"ev":') for f in tiny.frames]
+    assert sum(sizes) == tiny.events == 3_000
+    assert min(sizes) >= 1
+    assert all(f.startswith(b"[") and f.endswith(b"]") for f in tiny.frames)
+
+
+def test_corpus_cache_round_trips(tiny: corpus.Corpus, tmp_path: Path) -> None:
+    path = tmp_path / "c.bin"
+    corpus._write(path, tiny.frames)
+    assert corpus._read(path) == tiny.frames
+
+
+def test_decode(tiny: corpus.Corpus) -> None:
+    result = bench_decode.run(tiny, rounds=1)
+    assert_figures(result, runner.REQUIRED["decode"])
+
+
+def test_stamp_points_splice_the_first_trade_time() -> None:
+    frame = b'[{"ev":"T","sym":"A","p":1.0,"s":1,"t":1773239400000,"q":5}]'
+    head, tail = bench_e2e.stamp_points(frame) or (b"", b"")
+    assert head + b"1773239400000" + tail == frame
+    assert bench_e2e.stamp_points(b'[{"ev":"AM","sym":"A","s":1773239400000}]') is None
+
+
+def test_e2e(tiny: corpus.Corpus) -> None:
+    result = bench_e2e.run(tiny, seconds=0.4, warmup=0.1, rounds=1, probes=0, max_tries=1)
+    assert_figures(result, (*runner.REQUIRED["e2e"], "official_e2e_events_per_s"))
+
+
+async def test_ui(tiny: corpus.Corpus) -> None:
+    symbols = bench_ui.busiest_symbols(tiny, 5)
+    result = await bench_ui.measure(
+        tiny,
+        5_000,
+        warmup=0.1,
+        window=0.3,
+        switches=2,
+        symbols=symbols,
+        state=bench_ui.seeded_state(symbols, tiny.seed),
+    )
+    assert_figures(result, ("frame_p95_ms_5k", "switch_p95_ms_5k", "ui_cpu_cores_5k"))
+
+
+def test_startup() -> None:
+    assert_figures(bench_startup.run(launches=1), runner.REQUIRED["startup"])
+
+
+def test_memory(tiny: corpus.Corpus) -> None:
+    result = bench_memory.run(tiny, checkpoints=(1_000, 5_000), rounds=1)
+    assert_figures(result, runner.REQUIRED["memory"][:2])
+    assert isinstance(result["mem_growth_pct"], float)
+
+
+def test_runner_writes_results(
+    tiny: corpus.Corpus, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(corpus, "load", lambda *a, **k: tiny)
+    out = tmp_path / "results.json"
+    out.write_text(json.dumps({"first_paint_s": 0.5}))  # other benchmarks' figures survive
+    assert runner.main(["decode", "--quick", "--json", str(out)]) == 0
+    data = json.loads(out.read_text())
+    assert_figures(data, runner.REQUIRED["decode"])
+    assert data["first_paint_s"] == 0.5
+    assert data["cores"] >= 1
