@@ -20,13 +20,15 @@ every frame pays for a few bars, not the whole history.
 from __future__ import annotations
 
 import math
+import struct
 from bisect import bisect_left
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta
 from typing import Final
 
 from ticktape.feed.conditions import UPDATES_HIGH_LOW, UPDATES_LAST, UPDATES_VOLUME
 from ticktape.feed.events import Agg
+from ticktape.market.tape import PackedRing
 from ticktape.timeutil import EXCHANGE_TZ, zone
 
 SEED: Final = 0
@@ -126,6 +128,68 @@ def day_bounds(ms: int, tz: str = EXCHANGE_TZ) -> tuple[int, int]:
     start = datetime(day.year, day.month, day.day, tzinfo=tzinfo)
     end = datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=tzinfo)
     return int(start.timestamp() * 1000), int(end.timestamp() * 1000)
+
+
+_day_cache: dict[int, tuple[int, int]] = {}
+
+
+def cached_day_bounds(ms: int) -> tuple[int, int]:
+    """:func:`day_bounds` in the exchange zone, cached by UTC hour (days start on the hour)."""
+    hour = ms // 3_600_000
+    got = _day_cache.get(hour)
+    if got is None:
+        if len(_day_cache) > 100_000:
+            _day_cache.clear()
+        got = _day_cache[hour] = day_bounds(ms)
+    return got
+
+
+#: A second bar as :class:`BarRing` packs it: start, open, high, low, close, volume,
+#: vwap (NaN for none), and whether the volume was an int.
+SECOND_REC: Final = struct.Struct("<qddddddB")
+
+
+class BarRing(PackedRing):
+    """Bounded ring of authoritative second bars, packed like the tape (see tape.py).
+
+    Thousands of symbols × an hour of seconds as Bar objects would hold
+    millions of objects for the collector to walk; packed, a bar is 57 bytes
+    and nothing of the frame it came in stays alive.
+    """
+
+    __slots__ = ()
+
+    def __init__(self, cap: int) -> None:
+        super().__init__(cap, SECOND_REC)
+
+    def put(
+        self,
+        start_ms: int,
+        open: float,
+        high: float,
+        low: float,
+        close: float,
+        volume: float,
+        vwap: float | None,
+    ) -> None:
+        """Append one bar (raises struct.error / OverflowError for a value it cannot hold)."""
+        self.pack(
+            start_ms,
+            open,
+            high,
+            low,
+            close,
+            volume,
+            math.nan if vwap is None else vwap,
+            type(volume) is int,
+        )
+
+    def __iter__(self) -> Iterator[Bar]:
+        """Oldest first, as fresh Bar objects."""
+        for seq in self._seqs(False, None):
+            start, o, h, lo, c, v, vw, is_int = self._raw(seq)
+            volume = int(v) if is_int else v
+            yield Bar(int(start), o, h, lo, c, volume, None if vw != vw else vw, 0, AM)
 
 
 _NO_HIT: Final = Bar(-1, 0.0, 0.0, 0.0, 0.0)
@@ -298,7 +362,7 @@ class MinuteBars:
         if c is None:
             c = self._cache[minutes] = _Resampled()
         key: Callable[[int], tuple[int, float]] = (
-            _day_key if minutes == 1440 else _fixed_key(minutes * MINUTE_MS)
+            cached_day_bounds if minutes == 1440 else _fixed_key(minutes * MINUTE_MS)
         )
         # Always redo the group holding the newest minute: the hot path changes it unmarked.
         redo = min(c.dirty, bars[-1].start_ms)
@@ -339,17 +403,3 @@ def _fixed_key(width: int) -> Callable[[int], tuple[int, float]]:
         return s, s + width
 
     return key
-
-
-_day_cache: dict[int, tuple[int, int]] = {}
-
-
-def _day_key(ms: int) -> tuple[int, float]:
-    """Exchange-zone day holding ``ms`` (cached by UTC hour: days start on the hour)."""
-    hour = ms // 3_600_000
-    got = _day_cache.get(hour)
-    if got is None:
-        if len(_day_cache) > 100_000:
-            _day_cache.clear()
-        got = _day_cache[hour] = day_bounds(ms)
-    return got

@@ -1,10 +1,20 @@
 """MarketState: applies decoded frames to per-symbol state. The hot path.
 
-``apply`` makes one pass over a frame. Quotes and trades (nearly all of the
-firehose) are handled inline with local-variable caching and ``type(ev) is``
-checks ordered by frequency; everything else goes through a dict of bound
-methods. Nothing decoded outlives the frame except the current Quote per
-symbol (the NBBO): rings store packed records (see tape.py).
+``apply`` makes one pass over a frame. Quotes, trades and second bars (nearly
+all of the firehose) are handled inline with local-variable caching and
+``type(ev) is`` checks ordered by frequency; everything else goes through a
+dict of bound methods. No decoded event outlives its frame: rings store
+packed records (see tape.py) and the NBBO is copied out of the Quote.
+
+With thousands of symbols much of what an event costs is memory, not
+bytecode: each symbol's objects are cold by the time its next event comes,
+and every attribute an event reads or replaces costs a cache miss (the old
+value's object is touched to drop it). So the inline trade path touches as
+little as it can: a trade in the minute the symbol's linked forming bar
+covers (see symbol.py) updates that bar, the last trade and the tape; the
+day's volume and VWAP are folded in from the bar later, and the day's
+high/low only move when the bar's do. Everything else — a new minute, a new
+day, late prints — takes ``_trade``.
 
 Conflation: ``version`` goes up once per applied frame (and per seed); every
 symbol touched gets that version, so ``changed_since(v)`` is a scan of the
@@ -24,11 +34,13 @@ from typing import Any, Final
 from ticktape.feed.conditions import (
     ALL_CODE,
     ALL_FLAGS,
+    EXTENDED_SHIFT,
     UPDATES_HIGH_LOW,
     UPDATES_LAST,
     UPDATES_VOLUME,
     ConditionCache,
     bar_flags,
+    is_regular_hours,
 )
 from ticktape.feed.events import (
     Agg,
@@ -47,7 +59,15 @@ from ticktape.feed.events import (
     SecondAgg,
     Trade,
 )
-from ticktape.market.bars import AM, MINUTE_MS, TIMEFRAMES, Bar, day_bounds
+from ticktape.market.bars import (
+    AM,
+    MINUTE_MS,
+    SECOND_REC,
+    TIMEFRAMES,
+    Bar,
+    cached_day_bounds,
+    day_bounds,
+)
 from ticktape.market.symbol import NO_BAR, SymbolState
 from ticktape.market.tape import (
     QUOTE_REC,
@@ -68,9 +88,12 @@ LULD_HALT: Final = 17
 LULD_RESUME: Final = 18
 
 _BAD_VALUE: Final = (struct.error, OverflowError, TypeError, ValueError)
+_STRUCT_ERROR: Final = struct.error
 _TPACK: Final = TRADE_REC.pack_into
 _QPACK: Final = QUOTE_REC.pack_into
 _TREC: Final = TRADE_REC.size
+_APACK: Final = SECOND_REC.pack_into
+_AREC: Final = SECOND_REC.size
 _QREC: Final = QUOTE_REC.size
 
 
@@ -104,7 +127,6 @@ class MarketState:
         )
         self._dispatch: dict[type, Callable[[Any, int, int], None]] = {
             MinuteAgg: self._minute_agg,
-            SecondAgg: self._second_agg,
             LimitUpLimitDown: self._luld,
             Imbalance: self._imbalance,
             ForexQuote: self._forex_quote,
@@ -162,6 +184,7 @@ class MarketState:
                 s.last_ms = newest.start_ms + MINUTE_MS
             if s.day_end_ms == 0:
                 s.day_end_ms = day_bounds(newest.start_ms)[1]
+            self._settle(s)
             self._day_from_minutes(s)
         self.version += 1
         s.version = self.version
@@ -178,8 +201,8 @@ class MarketState:
         s.day_high = max(s.day_high, max(b.high for b in day))
         s.day_low = min(s.day_low, min(b.low for b in day))
         volume = sum(b.volume for b in day)
-        if volume > s.volume:
-            s.volume = volume
+        if volume > s.vol:
+            s.vol = volume
             s.pv = sum(b.pv for b in day)
 
     # -- writing: the hot path ------------------------------------------------
@@ -223,16 +246,18 @@ class MarketState:
         cget = self.conditions.lookup.get
         intern = self.conditions.intern
         dispatch = self._dispatch
-        general = self._trade
-        roll = self._roll
+        slow, unlink = self._trade, self._unlink
         tcap = self._sizes[0]
         tape = self.tape
         gidx, gcap, gn = tape.idx, tape.cap, tape.seq
-        tpack, qpack = _TPACK, _QPACK
-        tq, tt = Quote, Trade
+        tpack, qpack, apack = _TPACK, _QPACK, _APACK
+        tq, tt, ta = Quote, Trade, SecondAgg
+        roll = self._roll
         # Module constants as locals: LOAD_FAST beats LOAD_GLOBAL in a loop this hot.
-        trec, qrec, minute, every = _TREC, _QREC, MINUTE_MS, ALL_FLAGS
-        buy, sell, up, down = SIDE_BUY, SIDE_SELL, TICK_UP, TICK_DOWN
+        trec, qrec, arec, minute, every, plain = _TREC, _QREC, _AREC, MINUTE_MS, ALL_FLAGS, ALL_CODE
+        buy, sell, up, down, ext = SIDE_BUY, SIDE_SELL, TICK_UP, TICK_DOWN, EXTENDED_SHIFT
+        last, high_low, vol_ok = UPDATES_LAST, UPDATES_HIGH_LOW, UPDATES_VOLUME
+        overflow, nan, regular = _STRUCT_ERROR, math.nan, is_regular_hours
         try:
             for ev in it:
                 tp = type(ev)
@@ -240,21 +265,21 @@ class MarketState:
                     s = get(ev.symbol)
                     if s is None:
                         s = new(ev.symbol)
-                    s.quote = ev
+                    s.bid_px = ev.bid
+                    s.ask_px = ev.ask
+                    s.bid_sz = ev.bid_size
+                    s.ask_sz = ev.ask_size
+                    s.quote_ms = ev.timestamp
                     qcap = s.qcap
                     if qcap:  # quote history only for symbols whose quote tape is read
                         qt = s.quote_ring
                         n = qt.seq
-                        qb = qt.buf or qt.ensure()
-                        qpack(
-                            qb,
-                            (n % qcap) * qrec,
-                            ev.timestamp,
-                            ev.bid,
-                            ev.ask,
-                            ev.bid_size,
-                            ev.ask_size,
-                        )
+                        o = (n % qcap) * qrec
+                        quote = (ev.timestamp, ev.bid, ev.ask, ev.bid_size, ev.ask_size)
+                        try:
+                            qpack(qt.buf, o, *quote)
+                        except overflow:  # the buffer has yet to grow (or a bad value: raise)
+                            qpack(qt.grow(o), o, *quote)
                         qt.seq = n + 1
                     s.version = v
                     s.updated_ms = recv_ms
@@ -271,11 +296,10 @@ class MarketState:
                         if cc is None:
                             cc = intern(c)
                     else:
-                        cc = every
-                    q = s.quote
-                    if p >= q.ask > 0.0:
+                        cc = plain
+                    if p >= s.ask_px > 0.0:
                         code = buy
-                    elif 0.0 < q.bid >= p:
+                    elif 0.0 < s.bid_px >= p:
                         code = sell
                     else:
                         code = 0
@@ -291,45 +315,116 @@ class MarketState:
                     # The rings first: a value they cannot hold raises before any state moved.
                     st = s.trades
                     n = st.seq
-                    tb = st.buf or st.ensure()
-                    x = ev.exchange
-                    tpack(tb, (n % tcap) * trec, t, p, size, code, x, cc)
+                    o = (n % tcap) * trec
+                    try:
+                        tpack(st.buf, o, t, p, size, code, ev.exchange, cc)
+                    except overflow:  # the buffer has yet to grow (or a bad value: raise)
+                        tpack(st.grow(o), o, t, p, size, code, ev.exchange, cc)
                     gidx[gn % gcap] = s.index
                     st.seq = n + 1
                     gn += 1
-                    if t >= s.day_end_ms:
-                        roll(s, t)
-                    if cc & 7 == every:
-                        s.last_price = p
-                        s.last_size = size
-                        s.last_ms = t
-                        s.tick = tick
-                        if s.day_open is None:
-                            s.day_open = p
-                        if p > s.day_high:
-                            s.day_high = p
-                        if p < s.day_low:
-                            s.day_low = p
-                        pv = p * size
-                        s.volume += size
-                        s.pv += pv
-                        m = t - t % minute
-                        fb = s.fbar
-                        if fb.start_ms == m:
+                    fb = s.fast
+                    if fb.start_ms == t - t % minute:  # the linked bar's minute, so this day's
+                        fl = cc & every
+                        if fl == every:
+                            s.last_price = p
+                            s.last_size = size
+                            s.last_ms = t
+                            s.tick = tick
                             if p > fb.high:
                                 fb.high = p
+                                if p > s.day_high:
+                                    s.day_high = p
                             elif p < fb.low:
                                 fb.low = p
+                                if p < s.day_low:
+                                    s.day_low = p
                             fb.close = p
                             fb.volume += size
-                            fb.pv += pv
+                            fb.pv += p * size
                             fb.transactions += 1
                         else:
-                            nb = s.minutes.trade(m, p, size, every)
-                            if nb is not None:
-                                s.fbar = nb
+                            bf = cc >> ext & every  # the minute bar's rules outside 09:30-16:00
+                            if bf == fl or regular(t):
+                                bf = fl
+                            if bf & last:
+                                s.last_price = p
+                                s.last_size = size
+                                s.last_ms = t
+                                s.tick = tick
+                                fb.close = p
+                            if bf & vol_ok:
+                                fb.volume += size
+                                fb.pv += p * size
+                                fb.transactions += 1
+                            if bf & high_low:
+                                # A Form T price may widen the bar past the day's range:
+                                # then the bar no longer fits in the day (see _link).
+                                day_hl = fl & high_low
+                                if p > fb.high:
+                                    fb.high = p
+                                    if p > s.day_high:
+                                        if day_hl:
+                                            s.day_high = p
+                                        else:
+                                            unlink(s)
+                                if p < fb.low:
+                                    fb.low = p
+                                    if p < s.day_low:
+                                        if day_hl:
+                                            s.day_low = p
+                                        else:
+                                            unlink(s)
                     else:
-                        general(s, p, size, t, cc, tick)
+                        slow(s, p, size, t, cc, tick)
+                    s.version = v
+                    s.updated_ms = recv_ms
+                elif tp is ta:  # a stock second bar: _day_from_agg's rules, inline
+                    s = get(ev.symbol)
+                    if s is None:
+                        s = new(ev.symbol)
+                    sr = s.seconds
+                    n = sr.seq
+                    o = (n % sr.cap) * arec
+                    start = ev.start
+                    high = ev.high
+                    low = ev.low
+                    vw = ev.vwap
+                    if vw is None:
+                        vw = nan
+                    try:  # the record BarRing.put packs
+                        apack(sr.buf, o, start, ev.open, high, low, ev.close, ev.volume, vw, 1)
+                    except overflow:
+                        apack(sr.grow(o), o, start, ev.open, high, low, ev.close, ev.volume, vw, 1)
+                    sr.seq = n + 1
+                    if start >= s.day_end_ms:
+                        roll(s, start)
+                    op = ev.day_open
+                    if op is not None:
+                        s.day_open = op
+                        s.open_official = True
+                    elif s.day_open is None:
+                        s.day_open = ev.open
+                    if high > s.day_high:
+                        s.day_high = high
+                    if low < s.day_low:
+                        s.day_low = low
+                    av = ev.day_volume
+                    if av is not None:
+                        fb = s.fast
+                        volume = s.vol + (fb.volume - s.fast_v)
+                        if av > volume:
+                            a = ev.day_vwap
+                            if a is None:
+                                a = (s.pv + (fb.pv - s.fast_pv)) / volume if volume else ev.close
+                            s.pv = a * av
+                            s.vol = av
+                            s.fast_v = fb.volume
+                            s.fast_pv = fb.pv
+                    end = ev.end or start + 1000
+                    if end > s.last_ms:
+                        s.last_price = ev.close
+                        s.last_ms = end
                     s.version = v
                     s.updated_ms = recv_ms
                 else:
@@ -339,17 +434,65 @@ class MarketState:
         finally:
             tape.seq = gn
 
-    # -- trades that are not plain eligible stock trades ------------------------
+    # -- the day's volume, folded from the linked forming bar ---------------------
+
+    @staticmethod
+    def _settle(s: SymbolState) -> None:
+        """Fold what the linked bar gained into the day's volume/pv (it stays linked)."""
+        fb = s.fast
+        if fb is not NO_BAR:
+            s.vol += fb.volume - s.fast_v
+            s.pv += fb.pv - s.fast_pv
+            s.fast_v = fb.volume
+            s.fast_pv = fb.pv
+
+    def _unlink(self, s: SymbolState) -> None:
+        """Settle and unlink: what comes next may change the bar or the day off the hot path."""
+        if s.fast is not NO_BAR:
+            self._settle(s)
+            s.fast = NO_BAR
+            s.fast_v = 0
+            s.fast_pv = 0.0
+
+    @staticmethod
+    def _link(s: SymbolState) -> None:
+        """Let the hot path form ``fbar`` if the day's figures already cover it.
+
+        Needs an open (the hot path never sets it) and the bar's range inside
+        the day's (so the hot path can skip the day's range when the bar's
+        does not move). Else trades go through ``_trade`` until the next minute.
+        """
+        fb = s.fbar
+        if (
+            fb is not NO_BAR
+            and s.day_open is not None
+            and s.day_low <= fb.low
+            and fb.high <= s.day_high
+        ):
+            s.fast = fb
+            s.fast_v = fb.volume
+            s.fast_pv = fb.pv
+
+    # -- trades off the hot path ------------------------------------------------------
 
     def _trade(self, s: SymbolState, p: float, size: float, t: int, code: int, tick: int) -> None:
-        """Apply a trade whose conditions withhold some updates (odd lots, late prints...).
+        """Apply a trade the inline path does not take (see the module docstring).
 
         ``code`` holds both rule sets (feed.conditions): the consolidated flags
         move the day's figures; the minute bar and the last price follow
         :func:`bar_flags`, which lets Form T trades price extended-hours bars.
         """
+        m = t - t % MINUTE_MS
+        # A late print (an older minute) leaves the linked bar alone: its volume goes
+        # straight into vol/pv and it can only widen the day's range. A trade for the
+        # newest minute or a newer one may change or replace the bar: unlink first.
+        relink = m >= s.fbar.start_ms
+        if relink:
+            self._unlink(s)
+        if t >= s.day_end_ms:
+            self._roll(s, t)
         day = code & ALL_FLAGS
-        fl = bar_flags(code, t)
+        fl = day if code >> EXTENDED_SHIFT & ALL_FLAGS == day else bar_flags(code, t)
         if fl & UPDATES_LAST:
             s.last_price = p
             s.last_size = size
@@ -363,9 +506,8 @@ class MarketState:
             if p < s.day_low:
                 s.day_low = p
         if day & UPDATES_VOLUME:
-            s.volume += size
+            s.vol += size
             s.pv += p * size
-        m = t - t % MINUTE_MS
         fb = s.fbar
         if fb.start_ms == m:
             if fl & UPDATES_HIGH_LOW:
@@ -383,9 +525,12 @@ class MarketState:
             nb = s.minutes.trade(m, p, size, fl)
             if nb is not None:
                 s.fbar = nb
+        if relink:
+            self._link(s)
 
     def _roll(self, s: SymbolState, t: int) -> None:
         """A new exchange-zone day starts for ``s``: yesterday's last becomes prev_close."""
+        self._unlink(s)
         if s.day_end_ms and s.last_price == s.last_price:
             s.prev_close = s.last_price
         if s.day_end_ms:
@@ -393,64 +538,53 @@ class MarketState:
             s.open_official = False
             s.day_high = -math.inf
             s.day_low = math.inf
-            s.volume = 0
+            s.vol = 0
             s.pv = 0.0
-        s.day_end_ms = day_bounds(t)[1]
+        s.day_end_ms = cached_day_bounds(t)[1]
 
     def _crypto_trade(self, ev: CryptoTrade, recv_ms: int, v: int) -> None:
         s = self._symbol(ev.pair)
         p, size, t = ev.price, ev.size, ev.timestamp
         c = ev.conditions
-        q = s.quote
-        if 2 in c or (not c and p >= q.ask > 0.0):
+        if 2 in c or (not c and p >= s.ask_px > 0.0):
             code = SIDE_BUY
-        elif 1 in c or (not c and 0.0 < q.bid >= p):
+        elif 1 in c or (not c and 0.0 < s.bid_px >= p):
             code = SIDE_SELL
         else:
             code = 0
         lp = s.last_price
         tick = 1 if p > lp else -1 if p < lp else 0
         code |= TICK_UP if tick == 1 else TICK_DOWN if tick == -1 else 0
-        if t >= s.day_end_ms:
-            self._roll(s, t)
-        self._trade(s, p, size, t, ALL_CODE, tick)
         self._tape(s, t, p, size, code, ev.exchange)
+        self._trade(s, p, size, t, ALL_CODE, tick)
         s.version = v
         s.updated_ms = recv_ms
 
     def _tape(self, s: SymbolState, t: int, p: float, size: float, code: int, x: int) -> None:
         """Append to the symbol's and the all-symbol trade rings (non-hot-path trades)."""
-        st, g = s.trades, self.tape
-        _TPACK(st.buf or st.ensure(), (st.seq % st.cap) * _TREC, t, p, size, code, x, ALL_FLAGS)
+        g = self.tape
+        s.trades.pack(t, p, size, code, x, ALL_FLAGS)
         g.idx[g.seq % g.cap] = s.index
-        st.seq += 1
         g.seq += 1
 
     # -- quotes that are not stock NBBO quotes ----------------------------------
 
-    def _put_quote(self, s: SymbolState, q: Quote, v: int, recv_ms: int) -> None:
-        s.quote = q
-        s.version = v
-        s.updated_ms = recv_ms
-        qt = s.quote_ring
-        if not s.qcap:
-            return
-        _QPACK(
-            qt.buf or qt.ensure(),
-            (qt.seq % qt.cap) * _QREC,
-            q.timestamp,
-            q.bid,
-            q.ask,
-            q.bid_size,
-            q.ask_size,
-        )
-        qt.seq += 1
+    def _put_quote(
+        self, s: SymbolState, t: int, bid: float, ask: float, bid_size: float, ask_size: float
+    ) -> None:
+        if s.qcap:
+            s.quote_ring.pack(t, bid, ask, bid_size, ask_size)
+        s.bid_px = bid
+        s.ask_px = ask
+        s.bid_sz = bid_size
+        s.ask_sz = ask_size
+        s.quote_ms = t
 
     def _forex_quote(self, ev: ForexQuote, recv_ms: int, v: int) -> None:
         """Forex has no trades: the mid is the last price and drives the day range."""
         s = self._symbol(ev.pair)
         t = ev.timestamp
-        self._put_quote(s, Quote(symbol=ev.pair, bid=ev.bid, ask=ev.ask, timestamp=t), v, recv_ms)
+        self._put_quote(s, t, ev.bid, ev.ask, 0, 0)
         mid = (ev.bid + ev.ask) / 2
         if t >= s.day_end_ms:
             self._roll(s, t)
@@ -461,17 +595,14 @@ class MarketState:
             s.day_open = mid
         s.day_high = max(s.day_high, mid)
         s.day_low = min(s.day_low, mid)
+        s.version = v
+        s.updated_ms = recv_ms
 
     def _crypto_quote(self, ev: CryptoQuote, recv_ms: int, v: int) -> None:
-        q = Quote(
-            symbol=ev.pair,
-            bid=ev.bid,
-            ask=ev.ask,
-            timestamp=ev.timestamp,
-            bid_size=ev.bid_size,  # type: ignore[arg-type]
-            ask_size=ev.ask_size,  # type: ignore[arg-type]
-        )
-        self._put_quote(self._symbol(ev.pair), q, v, recv_ms)
+        s = self._symbol(ev.pair)
+        self._put_quote(s, ev.timestamp, ev.bid, ev.ask, ev.bid_size, ev.ask_size)
+        s.version = v
+        s.updated_ms = recv_ms
 
     # -- bars -------------------------------------------------------------------
 
@@ -479,27 +610,42 @@ class MarketState:
         """An authoritative minute bar: replaces that minute; newer close → last price."""
         s.minutes.put_am(bar)
         if s.fbar.start_ms <= bar.start_ms:
+            self._unlink(s)
             s.fbar = NO_BAR  # later trades of that minute must not change the AM bar
         if end_ms > s.last_ms:
             s.last_price, s.last_ms = bar.close, end_ms
 
     def _day_from_agg(self, s: SymbolState, ev: MinuteAgg | SecondAgg) -> None:
-        """The server's day figures (`op`, `av`, `a`) where present; else extend from the bar."""
-        if ev.start >= s.day_end_ms:
-            self._roll(s, ev.start)
-        if ev.day_open is not None:
-            s.day_open, s.open_official = ev.day_open, True
+        """The server's day figures (`op`, `av`, `a`) where present; else extend from the bar.
+
+        The bar only widens the day's range, so a linked forming bar stays linked.
+        """
+        start = ev.start
+        if start >= s.day_end_ms:
+            self._roll(s, start)
+        op = ev.day_open
+        if op is not None:
+            s.day_open = op
+            s.open_official = True
         elif s.day_open is None:
             s.day_open = ev.open
-        s.day_high = max(s.day_high, ev.high)
-        s.day_low = min(s.day_low, ev.low)
+        high, low = ev.high, ev.low
+        if high > s.day_high:
+            s.day_high = high
+        if low < s.day_low:
+            s.day_low = low
         av = ev.day_volume
-        if av is not None and av > s.volume:
-            a = ev.day_vwap
-            s.pv = (
-                a * av if a is not None else (s.pv / s.volume * av if s.volume else ev.close * av)
-            )
-            s.volume = av
+        if av is not None:
+            fb = s.fast
+            volume = s.vol + (fb.volume - s.fast_v)
+            if av > volume:
+                a = ev.day_vwap
+                if a is None:  # keep the VWAP so far (the bar's close if there is none)
+                    a = (s.pv + (fb.pv - s.fast_pv)) / volume if volume else ev.close
+                s.pv = a * av
+                s.vol = av
+                s.fast_v = fb.volume  # the linked bar's volume so far is inside `av`
+                s.fast_pv = fb.pv
 
     def _minute_agg(self, ev: MinuteAgg, recv_ms: int, v: int) -> None:
         s = self._symbol(ev.symbol)
@@ -507,18 +653,6 @@ class MarketState:
         n = round(ev.volume / ev.avg_size) if ev.avg_size else 0
         bar = Bar(ev.start, ev.open, ev.high, ev.low, ev.close, ev.volume, ev.vwap, n, AM)
         self._bar_in(s, bar, ev.end or ev.start + MINUTE_MS)
-        s.version = v
-        s.updated_ms = recv_ms
-
-    def _second_agg(self, ev: SecondAgg, recv_ms: int, v: int) -> None:
-        s = self._symbol(ev.symbol)
-        self._day_from_agg(s, ev)
-        s.seconds.append(
-            Bar(ev.start, ev.open, ev.high, ev.low, ev.close, ev.volume, ev.vwap, 0, AM)
-        )
-        end = ev.end or ev.start + 1000
-        if end > s.last_ms:
-            s.last_price, s.last_ms = ev.close, end
         s.version = v
         s.updated_ms = recv_ms
 
@@ -531,9 +665,7 @@ class MarketState:
 
     def _pair_second(self, ev: ForexSecondAgg | CryptoSecondAgg, recv_ms: int, v: int) -> None:
         s = self._symbol(ev.pair)
-        s.seconds.append(
-            Bar(ev.start, ev.open, ev.high, ev.low, ev.close, ev.volume, ev.vwap, 0, AM)
-        )
+        s.seconds.put(ev.start, ev.open, ev.high, ev.low, ev.close, ev.volume, ev.vwap)
         s.version = v
         s.updated_ms = recv_ms
 

@@ -3,9 +3,19 @@
 Slotted and written to directly by the state's hot path (state.py), so the raw
 slots hold "unknown" as values that make the hot path's comparisons work
 without ``None`` checks: ``last_price`` NaN (every comparison is False, so the
-first trade's tick is 0), ``day_high`` -inf, ``day_low`` +inf, and ``quote`` a
-shared empty Quote whose bid/ask are 0 (never at or beyond any price).
+first trade's tick is 0), ``day_high`` -inf, ``day_low`` +inf, and the NBBO's
+``bid_px``/``ask_px`` NaN (no price is at or beyond them). The NBBO is copied out
+of the Quote rather than kept as the Quote: a kept event is freed cold, when
+the next quote replaces it, which cost more than the copying.
 Readers use the properties, which turn those back into ``None``.
+
+The day's volume and VWAP are settled lazily: while the forming minute bar is
+*linked* (``fast``), the hot path adds an eligible trade's volume to that bar
+only, and the day's figures are ``vol``/``pv`` plus what the linked bar gained
+since it was linked (``fast_v``/``fast_pv``). The day's high and low stay
+exact: linking requires the bar's range to lie inside the day's, so a trade
+can only move the day's range when it moves the bar's. Everything off the hot
+path folds the linked bar in first (see ``MarketState._settle``).
 """
 
 from __future__ import annotations
@@ -14,12 +24,9 @@ import math
 from typing import Final
 
 from ticktape.feed.conditions import ConditionCache
-from ticktape.feed.events import Quote
-from ticktape.market.bars import Bar, MinuteBars
-from ticktape.market.tape import ObjectRing, QuoteTape, TradeTape
+from ticktape.market.bars import Bar, BarRing, MinuteBars
+from ticktape.market.tape import QuoteTape, TradeTape
 
-#: Stands for "no quote yet": bid and ask 0, so no trade classifies against it.
-NO_QUOTE: Final = Quote(symbol="", bid=0.0, ask=0.0, timestamp=0)
 #: Stands for "no forming bar": no minute starts at -1.
 NO_BAR: Final = Bar(-1, 0.0, 0.0, 0.0, 0.0)
 
@@ -30,10 +37,17 @@ class SymbolState:
     """Everything known about one symbol (or forex/crypto pair)."""
 
     __slots__ = (
+        "ask_px",
+        "ask_sz",
+        "bid_px",
+        "bid_sz",
         "day_end_ms",
         "day_high",
         "day_low",
         "day_open",
+        "fast",
+        "fast_pv",
+        "fast_v",
         "fbar",
         "halted",
         "index",
@@ -47,7 +61,7 @@ class SymbolState:
         "prev_close",
         "pv",
         "qcap",
-        "quote",
+        "quote_ms",
         "quote_ring",
         "seconds",
         "symbol",
@@ -55,7 +69,7 @@ class SymbolState:
         "trades",
         "updated_ms",
         "version",
-        "volume",
+        "vol",
     )
 
     def __init__(
@@ -76,13 +90,17 @@ class SymbolState:
         self.last_size: float = 0
         self.last_ms = 0  # event time of the last eligible trade (or newer bar close)
         self.tick = 0
-        self.quote: Quote = NO_QUOTE
+        self.bid_px = _NAN  # NaN: no quote yet
+        self.ask_px = _NAN
+        self.bid_sz: float = 0
+        self.ask_sz: float = 0
+        self.quote_ms = 0  # event time of the NBBO (0: none yet)
         self.day_open: float | None = None
         self.open_official = False  # day_open came from the server's `op`
         self.day_high = -math.inf
         self.day_low = math.inf
-        self.volume: float = 0
-        self.pv = 0.0  # sum of price × size of volume-eligible trades (for VWAP)
+        self.vol: float = 0  # the day's volume, but for what ``fast`` gained since linked
+        self.pv = 0.0  # sum of price × size of volume-eligible trades (for VWAP), likewise
         self.prev_close: float | None = None
         self.day_end_ms = 0  # end of the exchange-zone day the day stats belong to
         self.luld_high: float | None = None
@@ -95,9 +113,12 @@ class SymbolState:
         # Quote history is kept only once someone reads it (see ``quotes``): quotes are
         # half the firehose and almost nobody looks at the quote tape of most symbols.
         self.qcap = self.quote_ring.cap if record_quotes and quote_size > 0 else 0
-        self.seconds: ObjectRing[Bar] = ObjectRing(second_bars)
+        self.seconds = BarRing(second_bars)
         self.minutes = MinuteBars(minute_bars)
         self.fbar = NO_BAR  # the trade-built bar of the newest minute, updated in place
+        self.fast = NO_BAR  # fbar while linked (the hot path may form it), else NO_BAR
+        self.fast_v: float = 0  # fast's volume and pv when last folded into vol/pv
+        self.fast_pv = 0.0
 
     @property
     def quotes(self) -> QuoteTape:
@@ -117,37 +138,31 @@ class SymbolState:
 
     @property
     def bid(self) -> float | None:
-        q = self.quote
-        return None if q is NO_QUOTE else q.bid
+        b = self.bid_px
+        return None if b != b else b
 
     @property
     def ask(self) -> float | None:
-        q = self.quote
-        return None if q is NO_QUOTE else q.ask
+        a = self.ask_px
+        return None if a != a else a
 
     @property
     def bid_size(self) -> float | None:
-        q = self.quote
-        return None if q is NO_QUOTE else q.bid_size
+        return None if self.bid_px != self.bid_px else self.bid_sz
 
     @property
     def ask_size(self) -> float | None:
-        q = self.quote
-        return None if q is NO_QUOTE else q.ask_size
-
-    @property
-    def quote_ms(self) -> int:
-        return self.quote.timestamp
+        return None if self.bid_px != self.bid_px else self.ask_sz
 
     @property
     def spread(self) -> float | None:
-        q = self.quote
-        return None if q is NO_QUOTE else q.ask - q.bid
+        spread = self.ask_px - self.bid_px
+        return None if spread != spread else spread
 
     @property
     def mid(self) -> float | None:
-        q = self.quote
-        return None if q is NO_QUOTE else (q.ask + q.bid) / 2
+        mid = (self.ask_px + self.bid_px) / 2
+        return None if mid != mid else mid
 
     # -- day --------------------------------------------------------------
 
@@ -164,8 +179,14 @@ class SymbolState:
         return None if self.day_low == math.inf else self.day_low
 
     @property
+    def volume(self) -> float:
+        """The day's volume (eligible trades, or the server's ``av`` when larger)."""
+        return self.vol + (self.fast.volume - self.fast_v)
+
+    @property
     def vwap(self) -> float | None:
-        return self.pv / self.volume if self.volume else None
+        volume = self.volume
+        return (self.pv + (self.fast.pv - self.fast_pv)) / volume if volume else None
 
     @property
     def change(self) -> float | None:

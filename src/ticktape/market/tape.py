@@ -6,8 +6,9 @@ several cache misses per event and halved the apply rate in measurements. So
 trade and quote rings pack each entry into a preallocated ``bytearray`` with
 one ``struct.pack_into`` call (no object survives the frame), and rebuild a
 :class:`TapeEntry` / :class:`QuoteEntry` only for the rows a reader asks for.
-A ring's buffer is allocated on its first write, at full capacity, so memory
-is flat from then on.
+A trade ring's buffer is allocated whole at the symbol's first trade, so
+memory is flat from then on; the other rings (second bars, quotes) start
+small and grow fourfold up to their capacity, as most symbols never fill them.
 
 Every ring counts appends in :attr:`seq` (monotonic, never wraps), so a reader
 can remember the seq it last drew and ask :meth:`since` how many are new.
@@ -121,22 +122,49 @@ class QuoteEntry:
         return f"QuoteEntry({self.symbol} {self.time_ms} {self.bid}x{self.ask})"
 
 
-class _PackedRing:
-    """Shared ring arithmetic over a packed ``bytearray``; subclasses decode records."""
+#: Records a growing ring's buffer holds when first written (it grows fourfold from there).
+FIRST_RECORDS: Final = 16
 
-    __slots__ = ("buf", "cap", "rec", "seq")
 
-    def __init__(self, cap: int, rec: struct.Struct) -> None:
+class PackedRing:
+    """Shared ring arithmetic over a packed ``bytearray``; subclasses decode records.
+
+    Record ``seq`` lives at byte ``(seq % cap) * rec.size``. Until the ring first
+    wraps the buffer may be shorter than ``cap`` records: a writer whose
+    ``pack_into`` fails calls :meth:`grow` with its offset and packs again.
+    """
+
+    __slots__ = ("buf", "cap", "first", "rec", "seq")
+
+    def __init__(self, cap: int, rec: struct.Struct, first: int = FIRST_RECORDS) -> None:
         self.cap = max(1, cap)
         self.rec = rec
+        self.first = first  # records allocated at the first write
         self.seq = 0  # entries ever appended
-        self.buf = bytearray()  # allocated at full size on first write (see ensure())
+        self.buf = bytearray()  # grown on demand (see grow())
 
-    def ensure(self) -> bytearray:
-        """Allocate the buffer if this ring has never been written; returns it."""
-        if not self.buf:
-            self.buf = bytearray(self.cap * self.rec.size)
-        return self.buf
+    def grow(self, offset: int) -> bytearray:
+        """Make the buffer reach past byte ``offset`` (within capacity); returns it.
+
+        The buffer is replaced, not extended (extending zeroes a temporary copy
+        first, touching fresh memory twice): writers use the returned buffer.
+        """
+        buf, size = self.buf, self.rec.size
+        full = self.cap * size
+        if offset >= len(buf) and len(buf) < full:
+            grown = bytearray(min(full, max(self.first * size, len(buf) * 4, offset + size)))
+            grown[: len(buf)] = buf
+            self.buf = buf = grown
+        return buf
+
+    def pack(self, *values: float) -> None:
+        """Append one record (the writers off the hot path use this)."""
+        offset = (self.seq % self.cap) * self.rec.size
+        buf = self.buf
+        if offset >= len(buf):
+            buf = self.grow(offset)
+        self.rec.pack_into(buf, offset, *values)
+        self.seq += 1
 
     def __len__(self) -> int:
         return min(self.seq, self.cap)
@@ -155,13 +183,15 @@ class _PackedRing:
         return range(self.seq - n, self.seq)
 
 
-class TradeTape(_PackedRing):
+class TradeTape(PackedRing):
     """Bounded ring of one symbol's trades; entries come back as :class:`TapeEntry`."""
 
     __slots__ = ("conditions", "symbol")
 
     def __init__(self, cap: int, conditions: ConditionCache, symbol: str) -> None:
-        super().__init__(cap, TRADE_REC)
+        # Whole at the first trade: a trading symbol soon fills its ring anyway, and
+        # memory then stays flat (issue 4 bounds RSS growth once the stream is going).
+        super().__init__(cap, TRADE_REC, cap)
         self.symbol = symbol
         self.conditions = conditions
 
@@ -200,7 +230,7 @@ class TradeTape(_PackedRing):
         return (self.entry(s) for s in self._seqs(False, None))
 
 
-class QuoteTape(_PackedRing):
+class QuoteTape(PackedRing):
     """Bounded ring of one symbol's quotes; entries come back as :class:`QuoteEntry`."""
 
     __slots__ = ("symbol",)
