@@ -4,10 +4,17 @@ The app uses this when no API key is set: the simulator gets its own process
 (and core) so generating a market never takes time from the UI's event loop.
 The child is told to exit when its stdin closes, so it dies with its parent
 even when the parent is killed without a chance to clean up.
+
+Start-up: the child needs ~0.2 s to import and bind, about what the app
+needs to import Textual. ``SimProcess(..., wait=False)`` only spawns it, so
+the launcher can start it first and let both boot in parallel; the app then
+awaits :meth:`SimProcess.started` (no thread, no blocked event loop) right
+before it connects.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import selectors
 import subprocess
@@ -31,10 +38,17 @@ class SimProcess:
 
     ``args`` are extra ``ticktape sim`` flags; ``--port 0`` is always used.
     ``api_key`` (if any) reaches the child through the environment, not argv,
-    so it never shows in the process list.
+    so it never shows in the process list. With ``wait=False`` the URLs are
+    empty until :meth:`wait_started` or :meth:`started` returns.
     """
 
-    def __init__(self, *args: str, api_key: str | None = None, start_timeout: float = 20.0) -> None:
+    def __init__(
+        self,
+        *args: str,
+        api_key: str | None = None,
+        start_timeout: float = 20.0,
+        wait: bool = True,
+    ) -> None:
         env = dict(os.environ)
         env.pop(KEY_ENV, None)
         if api_key is not None:
@@ -49,32 +63,77 @@ class SimProcess:
             env=env,
             start_new_session=True,  # a Ctrl-C in the terminal is the parent's to handle
         )
-        try:
-            self.urls = self._read_urls(start_timeout)
-        except BaseException:
-            self.close()
-            raise
-        self.ws_url = self.urls[0].rsplit("/", 1)[0]  # "ws://HOST:PORT"
-        self.rest_url = self.urls[-1]
+        self._timeout = start_timeout
+        self._deadline = time.monotonic() + start_timeout
+        self._received = b""
+        self.urls: list[str] = []
+        self.ws_url = ""  # "ws://HOST:PORT"
+        self.rest_url = ""  # "http://HOST:PORT"
+        if wait:
+            try:
+                self.wait_started()
+            except BaseException:
+                self.close()
+                raise
 
-    def _read_urls(self, timeout: float) -> list[str]:
-        assert self._proc.stdout is not None
-        fd = self._proc.stdout.fileno()
-        deadline = time.monotonic() + timeout
-        buffer = b""
+    def wait_started(self) -> None:
+        """Block until the child has printed its URLs (raises :class:`SimProcessError`)."""
+        fd = self._stdout_fd()
         with selectors.DefaultSelector() as sel:
             sel.register(fd, selectors.EVENT_READ)
-            while buffer.count(b"\n") < _URL_LINES:
-                left = deadline - time.monotonic()
+            while not self.urls:
+                left = self._deadline - time.monotonic()
                 if left <= 0:
-                    raise SimProcessError(f"simulator did not start within {timeout} s")
-                if not sel.select(left):
-                    continue
-                chunk = os.read(fd, 4096)
-                if not chunk:
-                    raise SimProcessError(f"simulator exited: {self._stderr_text()}")
-                buffer += chunk
-        return buffer.decode().split()[:_URL_LINES]
+                    raise self._late()
+                if sel.select(left):
+                    self._take(os.read(fd, 4096))
+
+    async def started(self) -> tuple[str, str]:
+        """:meth:`wait_started` for an event loop (reads the pipe as it becomes readable);
+        returns ``(ws_url, rest_url)``."""
+        if self.urls:
+            return self.ws_url, self.rest_url
+        fd = self._stdout_fd()
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[None] = loop.create_future()
+
+        def readable() -> None:
+            if done.done():
+                return
+            try:
+                self._take(os.read(fd, 4096))
+            except (OSError, SimProcessError) as err:
+                done.set_exception(err)
+                return
+            if self.urls:
+                done.set_result(None)
+
+        loop.add_reader(fd, readable)
+        try:
+            async with asyncio.timeout(max(0.0, self._deadline - time.monotonic())):
+                await done
+        except TimeoutError:
+            raise self._late() from None
+        finally:
+            loop.remove_reader(fd)
+        return self.ws_url, self.rest_url
+
+    def _stdout_fd(self) -> int:
+        assert self._proc.stdout is not None
+        return self._proc.stdout.fileno()
+
+    def _take(self, chunk: bytes) -> None:
+        """One read from the child's stdout: the URLs once all their lines are in."""
+        if not chunk:
+            raise SimProcessError(f"simulator exited: {self._stderr_text()}")
+        self._received += chunk
+        if self._received.count(b"\n") >= _URL_LINES:
+            self.urls = self._received.decode().split()[:_URL_LINES]
+            self.ws_url = self.urls[0].rsplit("/", 1)[0]
+            self.rest_url = self.urls[-1]
+
+    def _late(self) -> SimProcessError:
+        return SimProcessError(f"simulator did not start within {self._timeout:g} s")
 
     def _stderr_text(self) -> str:
         self._proc.poll()

@@ -11,6 +11,14 @@ become status-bar text plus a notification.
 History: a newly seen symbol gets minute bars for the last few days from REST
 in one worker, the selected symbol first, while the chart says it is loading.
 
+Start-up is tuned for time to first prices (target ≤ 1 s from launch): the
+websocket connects as soon as the app is mounted, so its handshake overlaps
+composing and painting the first screen (notices that early wait for it);
+the frames that bring the first prices are painted at once rather than on
+the next timer tick; and REST seeding (httpx, ~30 ms to import, and its TLS
+set-up, ~30 ms more) waits until prices are on screen, or :data:`REST_AFTER_S`
+if none come, so it never competes with the first paint.
+
 Everything the app would take from the outside world can be injected (state,
 clock, status, stats, no connection) so tests and snapshots are deterministic.
 """
@@ -20,18 +28,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable
-from typing import ClassVar, Final
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, ClassVar, Final
 
 from textual.app import App
 from textual.binding import Binding
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.worker import Worker
 
 from ticktape.config import Settings, save_watchlist
-from ticktape.feed.events import Status
-from ticktape.feed.rest import AuthError, RestClient, RetryWait
-from ticktape.feed.session import Session, SessionStatus
+from ticktape.feed.events import Event, Status
+from ticktape.feed.session import ConnState, Session, SessionStatus
 from ticktape.feed.stats import FeedSnapshot
 from ticktape.market import Bar, MarketState
 from ticktape.timeutil import EXCHANGE_TZ, ms_to_zone
@@ -53,6 +61,9 @@ from ticktape.ui.themes import (
 )
 from ticktape.ui.watchlist import Watchlist
 
+if TYPE_CHECKING:  # REST (httpx) is imported only once prices are up: see _start_rest
+    from ticktape.feed.rest import RestClient, RetryWait
+
 #: Channels subscribed per market (LULD feeds the chart's band lines).
 CHANNELS: Final = {
     "stocks": ("T", "Q", "AM", "LULD"),
@@ -65,6 +76,8 @@ SEED_DAYS: Final = 5
 NOTICE_REPEAT_MS: Final = 10_000
 #: The status bar's figures are recomputed at most this often.
 STATS_EVERY_MS: Final = 500
+#: REST seeding starts once live prices are painted, or this long after connecting without any.
+REST_AFTER_S: Final = 2.0
 
 
 def wall_clock_ms() -> int:
@@ -122,7 +135,10 @@ class TicktapeApp(App[None]):
         status: SessionStatus | None = None,
         stats: FeedSnapshot | None = None,
         ascii_only: bool = False,
+        feed_urls: Callable[[], Awaitable[tuple[str, str]]] | None = None,
     ) -> None:
+        """``feed_urls``, if given, is awaited before connecting for ``(ws_url, rest_url)``:
+        a feed still starting up (the simulator's process) while the app starts too."""
         super().__init__()
         self.settings = settings
         # The app subscribes only its watchlist, so keeping every symbol's quotes
@@ -130,10 +146,18 @@ class TicktapeApp(App[None]):
         self.state = state if state is not None else MarketState(record_all_quotes=True)
         self.feed_label = feed_label
         self.clock = clock
+        if status is None and connect:
+            status = SessionStatus(ConnState.CONNECTING, "starting the feed")
         self.status: SessionStatus | None = status
         self._stats: FeedSnapshot | None = stats
         self._stats_at = -STATS_EVERY_MS
         self._connect = connect
+        self._feed_urls = feed_urls
+        self._screen_up = False
+        self._awaiting_prices = connect  # paint every batch at once until prices show
+        self._frame_queued = False
+        self._rest_started = False
+        self._early_notices: list[tuple[str, Severity]] = []
         self.session: Session | None = None
         self.rest: RestClient | None = None
         self._seed_queue: list[str] = []
@@ -170,50 +194,112 @@ class TicktapeApp(App[None]):
     def get_default_screen(self) -> Screen[None]:
         return self.main
 
+    async def on_mount(self) -> None:
+        """Connect now, while the main screen composes; then wait for its panes.
+
+        Textual calls the app ready (``run_test`` hands over its pilot) once this
+        returns; holding that until the panes exist means nothing that talks to
+        them right after start-up can find them missing.
+        """
+        if self._connect:
+            self.run_worker(self._run_feed(), name="session", group="feed", exit_on_error=False)
+        composed = asyncio.Event()
+        self.main.call_later(composed.set)  # runs once the screen has mounted its children
+        await composed.wait()
+
     def on_ready(self) -> None:
-        """The main screen is composed: start the frame timer and the feed."""
+        """The first screen is painted: start the frame timer; say what happened meanwhile."""
+        self._screen_up = True
         for error in self.theme_errors:
             self.notify(error, severity="warning")
+        early, self._early_notices = self._early_notices, []
+        for text, severity in early:
+            self.notice(text, severity)
+        self._queue_seed(self.main.watchlist.symbols)  # "loading" now, fetched after prices
         self.set_interval(1 / max(0.5, self.settings.fps), self._frame)
         self._frame()
-        if self._connect:
-            self._start_feed()
 
     # -- the frame -------------------------------------------------------------------------------
 
     def _frame(self) -> None:
         """One refresh: every pane takes what changed since the last frame."""
-        now = self.clock()
         main = self.main
-        symbol = main.watchlist.selected
-        main.watchlist.show(self.state, now)
-        main.chart.show(self.state, symbol, loading=self.is_loading(symbol))
-        main.tape.show(self.state, symbol)
+        try:
+            watchlist, chart, tape, status = main.watchlist, main.chart, main.tape, main.status
+        except NoMatches:  # a tick while Textual takes the screen down at exit
+            return
+        now = self.clock()
+        symbol = watchlist.selected
+        watchlist.show(self.state, now)
+        chart.show(self.state, symbol, loading=self.is_loading(symbol))
+        tape.show(self.state, symbol)
         if self.session is not None and now - self._stats_at >= STATS_EVERY_MS:
             self._stats_at = now
             self._stats = self.session.stats.snapshot()
-        main.status.show(self.status, self._stats, now)
+        status.show(self.status, self._stats, now)
+        self._frame_queued = False
+        if self._awaiting_prices and self._prices_shown(watchlist.symbols):
+            self._awaiting_prices = False
+            self.call_after_refresh(self._start_rest)
+
+    def _prices_shown(self, symbols: tuple[str, ...]) -> bool:
+        state = self.state
+        return any((st := state.get(s)) is not None and st.last is not None for s in symbols)
 
     def is_loading(self, symbol: str | None) -> bool:
         return symbol is not None and (symbol == self._seeding or symbol in self._seed_queue)
 
     # -- feed ------------------------------------------------------------------------------------
 
-    def _start_feed(self) -> None:
-        key = self.settings.api_key.reveal()
+    async def _run_feed(self) -> None:
+        """Learn the feed's URLs if it is still starting, then connect and stay connected."""
+        if self._feed_urls is not None:
+            try:
+                ws_url, rest_url = await self._feed_urls()
+            except Exception as err:  # without a feed there is nothing to show
+                message = f"ticktape: the feed did not start: {err}"
+                # after the first paint: the screen must not be torn down mid-compose
+                self.call_after_refresh(self.exit, None, 1, message)
+                return
+            self.settings = self.settings.with_(ws_url=ws_url, rest_url=rest_url)
         self.session = Session(
             self.settings.ws_market_url,
-            key,
+            self.settings.api_key.reveal(),
             channels=CHANNELS[self.settings.market],
-            on_events=self.state.apply,
+            on_events=self._on_events,
             on_status=self._session_status,
             on_server_status=self._server_status,
-            symbols=self.main.watchlist.symbols,
+            symbols=self._watched(),
         )
         self.status = self.session.status
-        self.run_worker(self.session.run(), name="session", group="feed", exit_on_error=False)
-        self.rest = RestClient(self.settings.rest_url, key, on_wait=self._rest_wait)
-        self._queue_seed(self.main.watchlist.symbols)
+        self.set_timer(REST_AFTER_S, self._start_rest)
+        await self.session.run()
+
+    def _watched(self) -> tuple[str, ...]:
+        """The watchlist's symbols (the configured ones until the screen has composed it)."""
+        try:
+            return self.main.watchlist.symbols
+        except NoMatches:
+            return self.settings.watchlist
+
+    def _on_events(self, events: Sequence[Event], recv_ms: int) -> None:
+        """One decoded frame into the state; until prices show, paint it at once."""
+        self.state.apply(events, recv_ms)
+        if self._awaiting_prices and self._screen_up and not self._frame_queued:
+            self._frame_queued = True
+            self.call_later(self._frame)
+
+    def _start_rest(self) -> None:
+        """Open the REST client and seed what is queued (once; see the module docstring)."""
+        self._awaiting_prices = False
+        if not self._rest_started and self._connect:
+            from ticktape.feed.rest import RestClient
+
+            self._rest_started = True
+            self.rest = RestClient(
+                self.settings.rest_url, self.settings.api_key.reveal(), on_wait=self._rest_wait
+            )
+            self._kick_seeding()
 
     def _session_status(self, status: SessionStatus) -> None:
         self.call_later(self._apply_status, status)
@@ -240,8 +326,15 @@ class TicktapeApp(App[None]):
 
     def notice(self, text: str, severity: Severity = "information") -> None:
         """Tell the user once: a notification plus a line in the status bar."""
+        if not self._screen_up:  # the feed started before the screen: on_ready says it
+            self._early_notices.append((text, severity))
+            return
+        try:
+            status = self.main.status
+        except NoMatches:  # exiting: nobody left to tell
+            return
         now = self.clock()
-        self.main.status.set_notice(text, severity, now)
+        status.set_notice(text, severity, now)
         if now - self._notices.get(text, -NOTICE_REPEAT_MS) >= NOTICE_REPEAT_MS:
             self._notices[text] = now
             self.notify(text, severity=severity, timeout=8 if severity == "error" else 5)
@@ -268,7 +361,7 @@ class TicktapeApp(App[None]):
     # -- REST seeding ----------------------------------------------------------------------------
 
     def _queue_seed(self, symbols: tuple[str, ...]) -> None:
-        if self.rest is None:
+        if not self._connect:
             return
         selected = self.main.watchlist.selected
         for symbol in symbols:
@@ -278,10 +371,18 @@ class TicktapeApp(App[None]):
         if selected in self._seed_queue:
             self._seed_queue.remove(selected)
             self._seed_queue.insert(0, selected)
-        if self._seed_queue and (self._seed_worker is None or self._seed_worker.is_finished):
+        self._kick_seeding()
+
+    def _kick_seeding(self) -> None:
+        """Run the seed worker if there is work and REST is open (it waits for prices)."""
+        if self.rest is None or not self._seed_queue:
+            return
+        if self._seed_worker is None or self._seed_worker.is_finished:
             self._seed_worker = self.run_worker(self._seed_all(), name="seed", group="rest")
 
     async def _seed_all(self) -> None:
+        from ticktape.feed.rest import AuthError  # loaded by _start_rest already
+
         while self._seed_queue:
             symbol = self._seeding = self._seed_queue.pop(0)
             try:
@@ -300,7 +401,7 @@ class TicktapeApp(App[None]):
         ticker = rest_ticker(symbol, self.settings.market)
         start = now - SEED_DAYS * 86_400_000
         bars = [Bar.from_agg(a) async for a in self.rest.iter_aggs(ticker, 1, "minute", start, now)]
-        if symbol in self.main.watchlist.symbols:
+        if symbol in self._watched():
             self.state.seed_bars(
                 symbol, bars, prev_close=previous_close(bars, now, self.settings.market)
             )
@@ -313,10 +414,12 @@ class TicktapeApp(App[None]):
         self.exit()
 
     async def close_feed(self) -> None:
+        self.workers.cancel_group(self, "rest")  # no download outlives its client
         session, self.session = self.session, None
         if session is not None:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(session.stop(), 3.0)
+        self.workers.cancel_group(self, "feed")  # in case it is still waiting for the URLs
         rest, self.rest = self.rest, None
         if rest is not None:
             await rest.aclose()

@@ -126,7 +126,12 @@ def trade_segments(entry: Any, style: TapeStyle, *, with_symbol: bool, tz: str) 
 def quote_segments(
     entry: Any, style: TapeStyle, *, with_symbol: bool, tz: str, times: str = "×"
 ) -> list[Segment]:
-    """One quote row: time, [symbol], bid size, bid × ask, ask size, spread."""
+    """One quote row: time, [symbol], bid size, bid × ask, ask size, spread.
+
+    As in a quote montage, the two prices face each other across the ``×``
+    (bid right-aligned, ask left-aligned) and every other number, both sizes
+    included, is right-aligned under a right-aligned title.
+    """
     segs = [Segment(format_hms_ms(entry.time_ms, tz) + " ", style.muted)]
     if with_symbol:
         segs.append(Segment(f"{entry.symbol:<7.7}", style.neutral))
@@ -139,7 +144,7 @@ def quote_segments(
         Segment(f"{fmt_price(entry.bid):>10}", style.up),
         Segment(f" {times} ", style.muted),
         Segment(f"{fmt_price(entry.ask):<10}", style.down),
-        Segment(f" {fmt_size(entry.ask_size):<7}", style.muted),
+        Segment(f" {fmt_size(entry.ask_size):>7}", style.muted),
         Segment(f" {spread:>8}", style.neutral),
     ]
     return segs
@@ -149,7 +154,7 @@ def header_text(mode: str, with_symbol: bool, times: str = "×") -> str:
     """Column titles aligned with :func:`trade_segments` / :func:`quote_segments`."""
     sym = f"{'Symbol':<7}" if with_symbol else ""
     if mode == "quotes":
-        quote = f"{'Bid':>10} {times} {'Ask':<10} {'AskSz':<7}"
+        quote = f"{'Bid':>10} {times} {'Ask':<10} {'AskSz':>7}"
         return f"{'Time':<13}{sym}{'BidSz':>7} {quote} {'Spread':>8}"
     return f"{'Time':<13}{sym}{'Price':>10} {'Size':>8}    Ex Cond"
 

@@ -12,7 +12,6 @@ persistence (it listens for :class:`Watchlist.Changed`).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar, Final
 
@@ -26,6 +25,10 @@ from textual.strip import Strip
 
 from ticktape.ui.format import fmt_change, fmt_pct, fmt_price, fmt_volume, price_decimals
 
+# Re-exported: the rules moved to a Textual-free module so the launcher can use them early.
+from ticktape.ui.symbols import normalize_symbol as normalize_symbol
+from ticktape.ui.symbols import symbol_hint as symbol_hint
+
 if TYPE_CHECKING:
     from ticktape.market import MarketState, SymbolState
 
@@ -36,35 +39,6 @@ STALE_MS: Final = 60_000
 FLASH_MS: Final = 700
 #: While sorted, rows re-order at most this often so the list does not jitter at 10 Hz.
 RESORT_MS: Final = 1_000
-
-_SYMBOL_RULES: Final = {
-    "stocks": re.compile(r"[A-Z][A-Z0-9]{0,6}(\.[A-Z0-9]{1,3})?"),
-    "forex": re.compile(r"[A-Z]{3}/[A-Z]{3}"),
-    "crypto": re.compile(r"[A-Z0-9]{2,10}-[A-Z]{3,4}"),
-}
-_EXAMPLES: Final = {"stocks": "AAPL, BRK.B", "forex": "EUR/USD", "crypto": "BTC-USD"}
-
-
-def normalize_symbol(text: str, market: str = "stocks") -> str | None:
-    """The canonical symbol for what a user typed, or ``None`` if it is not valid there.
-
-    Forgiving about case and the REST-style prefixes (``C:EURUSD``, ``X:BTCUSD``)
-    and a missing slash in a currency pair, strict about everything else.
-    """
-    s = text.strip().upper()
-    if market == "forex":
-        s = s.removeprefix("C:")
-        if len(s) == 6 and s.isalpha():
-            s = f"{s[:3]}/{s[3:]}"
-    elif market == "crypto":
-        s = s.removeprefix("X:")
-    rule = _SYMBOL_RULES.get(market, _SYMBOL_RULES["stocks"])
-    return s if rule.fullmatch(s) else None
-
-
-def symbol_hint(market: str) -> str:
-    """Examples of valid symbols, for prompts and error messages."""
-    return _EXAMPLES.get(market, _EXAMPLES["stocks"])
 
 
 @dataclass(frozen=True, slots=True)
