@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import csv
-import importlib.util
 import io
 import os
 import signal
@@ -208,10 +207,10 @@ async def test_a_ticker_with_markup_or_spaces_is_refused(
     assert err == "ticktape bars: '[red]AAPL' is not a ticker (e.g. AAPL, C:EURUSD, X:BTCUSD)\n"
 
 
-@pytest.mark.skipif(importlib.util.find_spec("pyarrow") is not None, reason="pyarrow is installed")
 async def test_parquet_without_pyarrow_says_how_to_get_it(
-    capsys: pytest.CaptureFixture[str],
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setitem(sys.modules, "pyarrow", None)  # as if the extra were not installed
     code, _, err = await run_bars(
         None,
         "AAPL",
@@ -225,6 +224,36 @@ async def test_parquet_without_pyarrow_says_how_to_get_it(
     )
     assert code == bars.EXIT_USAGE
     assert "pip install 'ticktape[parquet]'" in err
+
+
+async def test_parquet_file_holds_every_bar_with_zoned_times(
+    sim: Simulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pq = pytest.importorskip("pyarrow.parquet")
+    out = tmp_path / "aapl.parquet"
+    code, stdout, err = await run_bars(
+        sim,
+        "AAPL",
+        "--from",
+        "2024-01-02",
+        "--to",
+        "2024-01-02",
+        "--limit",
+        "300",
+        "--out",
+        str(out),
+        capsys=capsys,
+    )
+    assert (code, stdout, err) == (0, "", "")
+    table = pq.read_table(out)
+    assert table.column_names == list(COLUMNS)
+    assert str(table.schema.field("datetime").type) == "timestamp[ms, tz=America/New_York]"
+    expected = served(sim, "AAPL", "2024-01-02", "2024-01-02")
+    rows = table.to_pylist()
+    assert len(rows) == len(expected) > 300  # several pages, one row group each
+    for row, bar in zip(rows, expected, strict=True):
+        assert int(row["datetime"].timestamp() * 1000) == bar.timestamp
+        assert (row["open"], row["close"], row["volume"]) == (bar.open, bar.close, bar.volume)
 
 
 @pytest.mark.parametrize(
