@@ -176,14 +176,16 @@ def _plain(value: object) -> object:
     return value
 
 
-#: Receive-time bookkeeping, which a replay cannot (and need not) reproduce, and the
-#: rings, which are compared through their public iterators instead of their buffers.
+#: Receive-time bookkeeping and whether a reader has looked at a symbol ("watched"),
+#: which a replay cannot (and need not) reproduce, and the rings, which are compared
+#: through their public iterators instead of their buffers.
 _NOT_COMPARED = {
     "updated_ms",
     "version",
     "index",
     "qcap",
-    "trades",
+    "trade_ring",
+    "watched",
     "quote_ring",
     "seconds",
     "minutes",

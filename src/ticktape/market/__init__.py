@@ -1,9 +1,10 @@
 """Market state: quotes, tape ring buffers, bars, conflation. Pure, no I/O."""
 
 from ticktape.feed.conditions import CONDITIONS, Condition, flags_for, is_odd_lot
-from ticktape.market.bars import TIMEFRAMES, Bar, MinuteBars
+from ticktape.market.bars import TIMEFRAMES, Bar
+from ticktape.market.minutes import MinuteBars
 from ticktape.market.state import MarketState
-from ticktape.market.symbol import SymbolState
+from ticktape.market.symbol import Depth, SymbolState
 from ticktape.market.tape import (
     MarketTape,
     NoticeEntry,
@@ -19,6 +20,7 @@ __all__ = [
     "TIMEFRAMES",
     "Bar",
     "Condition",
+    "Depth",
     "MarketState",
     "MarketTape",
     "MinuteBars",

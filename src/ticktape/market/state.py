@@ -20,6 +20,10 @@ Conflation: ``version`` goes up once per applied frame (and per seed); every
 symbol touched gets that version, so ``changed_since(v)`` is a scan of the
 symbols with no per-event bookkeeping.
 
+Memory: every symbol's stores are bounded and committed when it is created,
+shallow unless the symbol is watched (see symbol.py and :meth:`MarketState.watch`),
+so memory follows the symbols and not the length of the stream.
+
 Wire data is untrusted: a value a packed ring cannot hold (an absurd exchange
 id or timestamp) skips that one event, counted in :attr:`bad_events`.
 """
@@ -28,7 +32,7 @@ from __future__ import annotations
 
 import math
 import struct
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Final
 
 from ticktape.feed.conditions import (
@@ -68,7 +72,7 @@ from ticktape.market.bars import (
     cached_day_bounds,
     day_bounds,
 )
-from ticktape.market.symbol import NO_BAR, SymbolState
+from ticktape.market.symbol import NO_BAR, Depth, SymbolState
 from ticktape.market.tape import (
     QUOTE_REC,
     SIDE_BUY,
@@ -88,7 +92,6 @@ LULD_HALT: Final = 17
 LULD_RESUME: Final = 18
 
 _BAD_VALUE: Final = (struct.error, OverflowError, TypeError, ValueError)
-_STRUCT_ERROR: Final = struct.error
 _TPACK: Final = TRADE_REC.pack_into
 _QPACK: Final = QUOTE_REC.pack_into
 _TREC: Final = TRADE_REC.size
@@ -98,7 +101,15 @@ _QREC: Final = QUOTE_REC.size
 
 
 class MarketState:
-    """All symbols' state, the all-symbol tapes, and the conflation counter."""
+    """All symbols' state, the all-symbol tapes, and the conflation counter.
+
+    ``symbol_tape_size``, ``symbol_quote_size``, ``second_bars`` and
+    ``minute_bars`` are the *deep* sizes, kept for watched symbols; the
+    ``shallow_*`` sizes are for the others (never above the deep ones).
+    Unwatched symbols record no quotes unless ``record_all_quotes``.
+    A shallow symbol costs ~80 kB (mostly its 960 minute bars), a deep one ~1.6 MB
+    (plus, once its bars are read, the cached Bar objects: ~300 B a minute).
+    """
 
     def __init__(
         self,
@@ -110,21 +121,31 @@ class MarketState:
         notice_size: int = 1_000,
         second_bars: int = 3_600,
         minute_bars: int = 20_000,
+        shallow_tape_size: int = 256,
+        shallow_second_bars: int = 120,
+        shallow_minute_bars: int = 960,
     ) -> None:
         self.symbols: dict[str, SymbolState] = {}
-        self._record_quotes = record_all_quotes
+        deep = Depth(
+            max(1, symbol_tape_size),
+            max(1, symbol_quote_size),
+            max(1, second_bars),
+            max(1, minute_bars),
+        )
+        self._deep = deep
+        self._shallow = Depth(
+            max(1, min(shallow_tape_size, deep.trades)),
+            deep.quotes if record_all_quotes else 0,
+            max(1, min(shallow_second_bars, deep.second_bars)),
+            max(1, min(shallow_minute_bars, deep.minute_bars)),
+        )
+        self._watched: set[str] = set()  # names to create deep (watched before first seen)
         self.version = 0
         self.bad_events = 0  # events skipped because a value could not be stored
         self.conditions = ConditionCache()
         self._rings: list[TradeTape] = []  # symbol index → its trade ring
         self.tape = MarketTape(tape_size, self._rings)
         self.events_tape: ObjectRing[NoticeEntry] = ObjectRing(notice_size)
-        self._sizes = (
-            max(1, symbol_tape_size),
-            max(1, symbol_quote_size),
-            second_bars,
-            minute_bars,
-        )
         self._dispatch: dict[type, Callable[[Any, int, int], None]] = {
             MinuteAgg: self._minute_agg,
             LimitUpLimitDown: self._luld,
@@ -143,6 +164,18 @@ class MarketState:
     def get(self, symbol: str) -> SymbolState | None:
         return self.symbols.get(symbol)
 
+    def watch(self, symbols: Iterable[str]) -> None:
+        """Keep deep history for these symbols (the app's watchlist), seen yet or not.
+
+        A symbol is also watched once its trades, quotes or bars are read.
+        What a symbol's stores hold already is kept; watching is never undone.
+        """
+        for symbol in symbols:
+            self._watched.add(symbol)
+            s = self.symbols.get(symbol)
+            if s is not None:
+                s.watch()
+
     def changed_since(self, version: int) -> set[str]:
         """Symbols changed after ``version`` (remember :attr:`version` after each read)."""
         return {sym for sym, s in self.symbols.items() if s.version > version}
@@ -150,15 +183,17 @@ class MarketState:
     def bars(self, symbol: str, timeframe: str) -> list[Bar]:
         """Bars oldest first, forming bar included: "1s", "1m", "5m", "15m", "1h", "1D".
 
-        The Bar objects are the stored ones; treat them as read-only.
+        Reading makes the symbol watched. The Bar objects are the cached ones
+        (the forming bar is live); treat them as read-only.
         """
-        s = self.symbols.get(symbol)
-        if timeframe == "1s":
-            return list(s.seconds) if s is not None else []
         minutes = TIMEFRAMES.get(timeframe)
-        if minutes is None:
+        if minutes is None and timeframe != "1s":
             raise ValueError(f"unknown timeframe {timeframe!r}")
-        return s.minutes.resample(minutes) if s is not None else []
+        self.watch((symbol,))
+        s = self.symbols.get(symbol)
+        if s is None:
+            return []
+        return list(s.seconds) if minutes is None else s.minutes.resample(minutes)
 
     # -- writing: history ---------------------------------------------------
 
@@ -169,12 +204,17 @@ class MarketState:
 
         Also fills the day statistics from the current day's minutes (unless the
         server's official figures already hold them) and the last price if no
-        live trade has set it yet.
+        live trade has set it yet. Seeding makes the symbol watched (deep), so
+        the history is not cut to the shallow size.
         """
+        self.watch((symbol,))
         s = self._symbol(symbol)
         seeded = [b.copy() if isinstance(b, Bar) else Bar.from_agg(b) for b in bars]
         forming = s.fbar.start_ms if s.fbar is not NO_BAR else math.inf
         s.minutes.seed(seeded, int(forming) if forming != math.inf else 2**62)
+        if s.fbar is not s.minutes.tail and s.fbar is not NO_BAR:  # history newer than it
+            self._unlink(s)
+            s.fbar = NO_BAR
         if prev_close is not None:
             s.prev_close = prev_close
         if seeded:
@@ -193,7 +233,7 @@ class MarketState:
     def _day_from_minutes(s: SymbolState) -> None:
         """Day open/high/low/volume/VWAP from the minute bars of the current day."""
         start = day_bounds(s.day_end_ms - 1)[0]
-        day = [b for b in s.minutes.bars if start <= b.start_ms < s.day_end_ms]
+        day = s.minutes.between(start, s.day_end_ms)
         if not day:
             return
         if not s.open_official:
@@ -223,18 +263,10 @@ class MarketState:
     def _symbol(self, symbol: str) -> SymbolState:
         s = self.symbols.get(symbol)
         if s is None:
-            tsize, qsize, sbars, mbars = self._sizes
-            s = SymbolState(
-                symbol,
-                len(self._rings),
-                self.conditions,
-                tape_size=tsize,
-                quote_size=qsize,
-                record_quotes=self._record_quotes,
-                second_bars=sbars,
-                minute_bars=mbars,
-            )
-            self._rings.append(s.trades)
+            deep = self._deep
+            depth = deep if symbol in self._watched else self._shallow
+            s = SymbolState(symbol, len(self._rings), self.conditions, depth, deep)
+            self._rings.append(s.trade_ring)
             self.symbols[symbol] = s
         return s
 
@@ -247,7 +279,6 @@ class MarketState:
         intern = self.conditions.intern
         dispatch = self._dispatch
         slow, unlink = self._trade, self._unlink
-        tcap = self._sizes[0]
         tape = self.tape
         gidx, gcap, gn = tape.idx, tape.cap, tape.seq
         tpack, qpack, apack = _TPACK, _QPACK, _APACK
@@ -257,7 +288,7 @@ class MarketState:
         trec, qrec, arec, minute, every, plain = _TREC, _QREC, _AREC, MINUTE_MS, ALL_FLAGS, ALL_CODE
         buy, sell, up, down, ext = SIDE_BUY, SIDE_SELL, TICK_UP, TICK_DOWN, EXTENDED_SHIFT
         last, high_low, vol_ok = UPDATES_LAST, UPDATES_HIGH_LOW, UPDATES_VOLUME
-        overflow, nan, regular = _STRUCT_ERROR, math.nan, is_regular_hours
+        nan, regular = math.nan, is_regular_hours
         try:
             for ev in it:
                 tp = type(ev)
@@ -274,12 +305,15 @@ class MarketState:
                     if qcap:  # quote history only for symbols whose quote tape is read
                         qt = s.quote_ring
                         n = qt.seq
-                        o = (n % qcap) * qrec
-                        quote = (ev.timestamp, ev.bid, ev.ask, ev.bid_size, ev.ask_size)
-                        try:
-                            qpack(qt.buf, o, *quote)
-                        except overflow:  # the buffer has yet to grow (or a bad value: raise)
-                            qpack(qt.grow(o), o, *quote)
+                        qpack(
+                            qt.buf,
+                            (n % qcap) * qrec,
+                            ev.timestamp,
+                            ev.bid,
+                            ev.ask,
+                            ev.bid_size,
+                            ev.ask_size,
+                        )
                         qt.seq = n + 1
                     s.version = v
                     s.updated_ms = recv_ms
@@ -313,13 +347,9 @@ class MarketState:
                     else:
                         tick = 0
                     # The rings first: a value they cannot hold raises before any state moved.
-                    st = s.trades
+                    st = s.trade_ring
                     n = st.seq
-                    o = (n % tcap) * trec
-                    try:
-                        tpack(st.buf, o, t, p, size, code, ev.exchange, cc)
-                    except overflow:  # the buffer has yet to grow (or a bad value: raise)
-                        tpack(st.grow(o), o, t, p, size, code, ev.exchange, cc)
+                    tpack(st.buf, (n % st.cap) * trec, t, p, size, code, ev.exchange, cc)
                     gidx[gn % gcap] = s.index
                     st.seq = n + 1
                     gn += 1
@@ -385,17 +415,15 @@ class MarketState:
                         s = new(ev.symbol)
                     sr = s.seconds
                     n = sr.seq
-                    o = (n % sr.cap) * arec
                     start = ev.start
                     high = ev.high
                     low = ev.low
                     vw = ev.vwap
                     if vw is None:
                         vw = nan
-                    try:  # the record BarRing.put packs
-                        apack(sr.buf, o, start, ev.open, high, low, ev.close, ev.volume, vw, 1)
-                    except overflow:
-                        apack(sr.grow(o), o, start, ev.open, high, low, ev.close, ev.volume, vw, 1)
+                    # the record BarRing.put packs
+                    o = (n % sr.cap) * arec
+                    apack(sr.buf, o, start, ev.open, high, low, ev.close, ev.volume, vw, 1)
                     sr.seq = n + 1
                     if start >= s.day_end_ms:
                         roll(s, start)
@@ -563,7 +591,7 @@ class MarketState:
     def _tape(self, s: SymbolState, t: int, p: float, size: float, code: int, x: int) -> None:
         """Append to the symbol's and the all-symbol trade rings (non-hot-path trades)."""
         g = self.tape
-        s.trades.pack(t, p, size, code, x, ALL_FLAGS)
+        s.trade_ring.pack(t, p, size, code, x, ALL_FLAGS)
         g.idx[g.seq % g.cap] = s.index
         g.seq += 1
 

@@ -9,6 +9,14 @@ of the Quote rather than kept as the Quote: a kept event is freed cold, when
 the next quote replaces it, which cost more than the copying.
 Readers use the properties, which turn those back into ``None``.
 
+History is tiered (issue 7: memory must not grow with the stream, and a
+whole-market subscription must not hold deep history for symbols nobody looks
+at): a symbol starts with the state's *shallow* :class:`Depth` and gets the
+*deep* one once it is watched — when a reader opens its trades, quotes or bars,
+or the app calls ``MarketState.watch``. Every store is bounded and committed at
+its full size when made (or resized), so memory follows the number of symbols
+and watched symbols, not the length of the stream.
+
 The day's volume and VWAP are settled lazily: while the forming minute bar is
 *linked* (``fast``), the hot path adds an eligible trade's volume to that bar
 only, and the day's figures are ``vol``/``pv`` plus what the linked bar gained
@@ -21,16 +29,28 @@ path folds the linked bar in first (see ``MarketState._settle``).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Final
 
 from ticktape.feed.conditions import ConditionCache
-from ticktape.market.bars import Bar, BarRing, MinuteBars
+from ticktape.market.bars import Bar, BarRing
+from ticktape.market.minutes import MinuteBars
 from ticktape.market.tape import QuoteTape, TradeTape
 
 #: Stands for "no forming bar": no minute starts at -1.
 NO_BAR: Final = Bar(-1, 0.0, 0.0, 0.0, 0.0)
 
 _NAN: Final = math.nan
+
+
+@dataclass(frozen=True, slots=True)
+class Depth:
+    """How much history a symbol keeps: capacities of its rings and bar stores."""
+
+    trades: int  # per-symbol trade ring (>= 1)
+    quotes: int  # per-symbol quote ring (0: quotes are not recorded)
+    second_bars: int  # >= 1
+    minute_bars: int  # >= 1
 
 
 class SymbolState:
@@ -45,6 +65,7 @@ class SymbolState:
         "day_high",
         "day_low",
         "day_open",
+        "deep",
         "fast",
         "fast_pv",
         "fast_v",
@@ -66,23 +87,15 @@ class SymbolState:
         "seconds",
         "symbol",
         "tick",
-        "trades",
+        "trade_ring",
         "updated_ms",
         "version",
         "vol",
+        "watched",
     )
 
     def __init__(
-        self,
-        symbol: str,
-        index: int,
-        conditions: ConditionCache,
-        *,
-        tape_size: int = 2_000,
-        quote_size: int = 256,
-        record_quotes: bool = False,
-        second_bars: int = 3_600,
-        minute_bars: int = 20_000,
+        self, symbol: str, index: int, conditions: ConditionCache, depth: Depth, deep: Depth
     ) -> None:
         self.symbol = symbol
         self.index = index  # position in the state's name list (the all-symbol tape stores it)
@@ -108,23 +121,43 @@ class SymbolState:
         self.halted = False
         self.updated_ms = 0  # receive time (local clock) of the last event for this symbol
         self.version = 0
-        self.trades = TradeTape(tape_size, conditions, symbol)
-        self.quote_ring = QuoteTape(quote_size, symbol)
-        # Quote history is kept only once someone reads it (see ``quotes``): quotes are
-        # half the firehose and almost nobody looks at the quote tape of most symbols.
-        self.qcap = self.quote_ring.cap if record_quotes and quote_size > 0 else 0
-        self.seconds = BarRing(second_bars)
-        self.minutes = MinuteBars(minute_bars)
+        # The stores, at ``depth`` (see the module docstring); the hot path writes to them.
+        self.deep = deep
+        self.watched = depth == deep
+        self.trade_ring = TradeTape(depth.trades, conditions, symbol)
+        # Quote history is usually kept only for watched symbols: quotes are half the
+        # firehose and almost nobody looks at the quote tape of most symbols.
+        self.quote_ring = QuoteTape(depth.quotes, symbol)
+        self.qcap = self.quote_ring.cap  # the hot path's "record quotes?" (0: no)
+        self.seconds = BarRing(depth.second_bars)
+        self.minutes = MinuteBars(depth.minute_bars)
         self.fbar = NO_BAR  # the trade-built bar of the newest minute, updated in place
         self.fast = NO_BAR  # fbar while linked (the hot path may form it), else NO_BAR
         self.fast_v: float = 0  # fast's volume and pv when last folded into vol/pv
         self.fast_pv = 0.0
 
+    def watch(self) -> None:
+        """Keep deep history from now on; what the stores hold already is kept."""
+        if self.watched:
+            return
+        self.watched = True
+        deep = self.deep
+        self.trade_ring.resize(deep.trades)
+        self.quote_ring.resize(deep.quotes)
+        self.qcap = self.quote_ring.cap
+        self.seconds.resize(deep.second_bars)
+        self.minutes.resize(deep.minute_bars)
+
+    @property
+    def trades(self) -> TradeTape:
+        """This symbol's trade tape; reading it makes the symbol watched (deep history)."""
+        self.watch()
+        return self.trade_ring
+
     @property
     def quotes(self) -> QuoteTape:
-        """This symbol's quote tape; reading it starts recording quotes from now on."""
-        if not self.qcap:
-            self.qcap = self.quote_ring.cap
+        """This symbol's quote tape; reading it makes the symbol watched (quotes recorded)."""
+        self.watch()
         return self.quote_ring
 
     # -- last trade -------------------------------------------------------

@@ -6,9 +6,13 @@ several cache misses per event and halved the apply rate in measurements. So
 trade and quote rings pack each entry into a preallocated ``bytearray`` with
 one ``struct.pack_into`` call (no object survives the frame), and rebuild a
 :class:`TapeEntry` / :class:`QuoteEntry` only for the rows a reader asks for.
-A trade ring's buffer is allocated whole at the symbol's first trade, so
-memory is flat from then on; the other rings (second bars, quotes) start
-small and grow fourfold up to their capacity, as most symbols never fill them.
+
+Capacity is committed up front: a ring's buffer is allocated whole when the
+ring is made (``bytearray(n)`` zero-fills every byte, so its pages are
+resident at once — measured), and memory does not creep up later as rings
+fill. A ring only ever changes size by :meth:`PackedRing.resize`, which the
+state calls when a symbol becomes watched (see symbol.py); it keeps what the
+ring holds.
 
 Every ring counts appends in :attr:`seq` (monotonic, never wraps), so a reader
 can remember the seq it last drew and ask :meth:`since` how many are new.
@@ -122,56 +126,51 @@ class QuoteEntry:
         return f"QuoteEntry({self.symbol} {self.time_ms} {self.bid}x{self.ask})"
 
 
-#: Records a growing ring's buffer holds when first written (it grows fourfold from there).
-FIRST_RECORDS: Final = 16
-
-
 class PackedRing:
     """Shared ring arithmetic over a packed ``bytearray``; subclasses decode records.
 
-    Record ``seq`` lives at byte ``(seq % cap) * rec.size``. Until the ring first
-    wraps the buffer may be shorter than ``cap`` records: a writer whose
-    ``pack_into`` fails calls :meth:`grow` with its offset and packs again.
+    Record ``seq`` lives at byte ``(seq % cap) * rec.size``. Entries before
+    ``base`` are gone even if the ring has not wrapped since: they were
+    dropped when the ring was resized (it keeps only what it held).
+    A ring of capacity 0 holds nothing (its writers check ``cap`` first).
     """
 
-    __slots__ = ("buf", "cap", "first", "rec", "seq")
+    __slots__ = ("base", "buf", "cap", "rec", "seq")
 
-    def __init__(self, cap: int, rec: struct.Struct, first: int = FIRST_RECORDS) -> None:
-        self.cap = max(1, cap)
+    def __init__(self, cap: int, rec: struct.Struct) -> None:
+        self.cap = max(0, cap)
         self.rec = rec
-        self.first = first  # records allocated at the first write
         self.seq = 0  # entries ever appended
-        self.buf = bytearray()  # grown on demand (see grow())
+        self.base = 0  # the oldest seq the ring may still hold
+        self.buf = bytearray(self.cap * rec.size)  # committed now (see the module docstring)
 
-    def grow(self, offset: int) -> bytearray:
-        """Make the buffer reach past byte ``offset`` (within capacity); returns it.
-
-        The buffer is replaced, not extended (extending zeroes a temporary copy
-        first, touching fresh memory twice): writers use the returned buffer.
-        """
-        buf, size = self.buf, self.rec.size
-        full = self.cap * size
-        if offset >= len(buf) and len(buf) < full:
-            grown = bytearray(min(full, max(self.first * size, len(buf) * 4, offset + size)))
-            grown[: len(buf)] = buf
-            self.buf = buf = grown
-        return buf
+    def resize(self, cap: int) -> None:
+        """Grow to ``cap`` entries, keeping the entries held (a smaller cap is ignored)."""
+        if cap <= self.cap:
+            return
+        size, old, n = self.rec.size, self.buf, len(self)
+        buf = bytearray(cap * size)
+        for seq in range(self.seq - n, self.seq):
+            o, p = (seq % self.cap) * size, (seq % cap) * size
+            buf[p : p + size] = old[o : o + size]
+        self.buf, self.cap, self.base = buf, cap, self.seq - n
 
     def pack(self, *values: float) -> None:
         """Append one record (the writers off the hot path use this)."""
-        offset = (self.seq % self.cap) * self.rec.size
-        buf = self.buf
-        if offset >= len(buf):
-            buf = self.grow(offset)
-        self.rec.pack_into(buf, offset, *values)
-        self.seq += 1
+        if self.cap:
+            self.rec.pack_into(self.buf, (self.seq % self.cap) * self.rec.size, *values)
+            self.seq += 1
 
     def __len__(self) -> int:
-        return min(self.seq, self.cap)
+        return min(self.seq - self.base, self.cap)
 
     def since(self, seq: int) -> int:
         """How many entries were appended after ``seq`` (at most :func:`len`)."""
         return max(0, min(self.seq - seq, len(self)))
+
+    def held(self, seq: int) -> bool:
+        """Whether the entry with this seq is still in the ring."""
+        return self.seq - len(self) <= seq < self.seq
 
     def _raw(self, seq: int) -> tuple[int | float, ...]:
         return self.rec.unpack_from(self.buf, (seq % self.cap) * self.rec.size)
@@ -189,15 +188,9 @@ class TradeTape(PackedRing):
     __slots__ = ("conditions", "symbol")
 
     def __init__(self, cap: int, conditions: ConditionCache, symbol: str) -> None:
-        # Whole at the first trade: a trading symbol soon fills its ring anyway, and
-        # memory then stays flat (issue 4 bounds RSS growth once the stream is going).
-        super().__init__(cap, TRADE_REC, cap)
+        super().__init__(cap, TRADE_REC)
         self.symbol = symbol
         self.conditions = conditions
-
-    def held(self, seq: int) -> bool:
-        """Whether the entry with this seq is still in the ring."""
-        return self.seq - self.cap <= seq < self.seq
 
     def entry(self, seq: int) -> TapeEntry:
         """The entry with this seq (it must be :meth:`held`)."""
