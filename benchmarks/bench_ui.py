@@ -10,20 +10,20 @@ chart draws a full screen of candles.
 
 Figures, per rate (5k and 20k events/s):
 
-* frame time: the app's refresh callback (``TicktapeApp._frame``: every pane
-  takes what changed) plus the screen update that follows it (layout and the
-  compositor rendering the dirty lines). Headless, so the final write of
-  escape codes to a terminal is not included.
+* frame time: the app's refresh (every pane takes what changed; its duration
+  reported through the public ``TicktapeApp.frame_listeners``) plus the screen
+  update that follows it (layout and the compositor rendering the dirty
+  lines). Headless, so the final write of escape codes to a terminal is not
+  included.
 * switch: wall time from a key press (``down``/``up``) to the moment both the
-  chart and the tape have *rendered* a header naming the new symbol: the
-  benchmark wraps the two widgets' ``render_line`` and looks at line 0.
+  chart and the tape have *painted* the new symbol (their public
+  ``painted_symbol``, set as each renders its first line), polled every 2 ms.
 * CPU: the process' user+system time over the frame window ÷ wall time. It
   includes the decoding and applying, which share the process in the real app.
 * fps: how many frames the app's timer actually ran per second.
 
-Textual internals used, because the app has no public hook for them:
-``TicktapeApp._frame`` and ``Screen._on_timer_update`` are wrapped on the
-instances (see RESULTS.md for the hook requested instead).
+One Textual internal is still used, as Textual has no public hook for it:
+``Screen._on_timer_update`` (the screen update) is wrapped on the instance.
 """
 
 from __future__ import annotations
@@ -103,26 +103,21 @@ class Feeder:
 
 
 class Probe:
-    """Instance-level wrappers that time frames and see the chart and tape repainted."""
+    """Times frames (app frame + the screen update after it) and sees switches painted."""
 
     def __init__(self) -> None:
         self.frames_ms: list[float] = []
         self.frame_calls = 0
         self.recording = False
         self._pending: float | None = None
-        self.painted: dict[str, tuple[str, float]] = {}  # widget → (line 0 text, time)
 
-    def wrap_frame(self, fn: Callable[[], None]) -> Callable[[], None]:
-        def frame() -> None:
-            t0 = time.perf_counter()
-            fn()
-            if self.recording:
-                if self._pending is not None:  # the previous frame changed nothing on screen
-                    self.frames_ms.append(self._pending)
-                self._pending = (time.perf_counter() - t0) * 1000.0
-                self.frame_calls += 1
-
-        return frame
+    def on_frame(self, elapsed_ms: float) -> None:
+        """A ``TicktapeApp.frame_listeners`` entry: called as each app frame ends."""
+        if self.recording:
+            if self._pending is not None:  # the previous frame changed nothing on screen
+                self.frames_ms.append(self._pending)
+            self._pending = elapsed_ms
+            self.frame_calls += 1
 
     def wrap_update(self, fn: Callable[[], None]) -> Callable[[], None]:
         def update() -> None:
@@ -134,24 +129,12 @@ class Probe:
 
         return update
 
-    def wrap_render_line(self, name: str, fn: Callable[[int], Any]) -> Callable[[int], Any]:
-        def render_line(y: int) -> Any:
-            strip = fn(y)
-            if y == 0:
-                self.painted[name] = (strip.text, time.perf_counter())
-            return strip
 
-        return render_line
-
-    def shows(self, symbol: str) -> float | None:
-        """When both panes last painted a header naming ``symbol`` (None if one has not)."""
-        chart = self.painted.get("chart")
-        tape = self.painted.get("tape")
-        if chart is None or tape is None:
-            return None
-        if not chart[0].startswith(f"{symbol} ") or f" {symbol} " not in tape[0]:
-            return None
-        return max(chart[1], tape[1])
+def _painted(chart: Any, tape: Any, symbol: str) -> float | None:
+    """Now, if both the chart and the tape have painted ``symbol`` (else None)."""
+    if chart.painted_symbol == symbol and tape.painted_symbol == symbol:
+        return time.perf_counter()
+    return None
 
 
 def _tag(rate: float) -> str:
@@ -199,13 +182,11 @@ async def measure(
     feeder = Feeder(corpus, state, rate)
     app = TicktapeApp(settings, state=state, connect=False, clock=lambda: feeder.last_ms)
     probe = Probe()
-    app._frame = probe.wrap_frame(app._frame)  # type: ignore[method-assign]
+    app.frame_listeners.append(probe.on_frame)
     screen = app.main
     screen._on_timer_update = probe.wrap_update(screen._on_timer_update)  # type: ignore[method-assign]
     async with app.run_test(size=SIZE):
         chart, tape = screen.chart, screen.tape
-        chart.render_line = probe.wrap_render_line("chart", chart.render_line)  # type: ignore[method-assign,assignment]
-        tape.render_line = probe.wrap_render_line("tape", tape.render_line)  # type: ignore[method-assign,assignment]
         feed = asyncio.create_task(feeder.run())
         try:
             await asyncio.sleep(warmup)  # first paints, caches
@@ -231,7 +212,9 @@ async def measure(
                 app.simulate_key("down" if step > 0 else "up")
                 target = await _until(partial(_moved, watchlist, before), 5.0)
                 painted = (
-                    None if target is None else await _until(partial(probe.shows, target), 5.0)
+                    None
+                    if target is None
+                    else await _until(partial(_painted, chart, tape, target), 5.0)
                 )
                 if painted is None:
                     raise Unavailable("the app did not repaint the new symbol within 5 s")

@@ -51,7 +51,7 @@ async def test_moving_the_selection_moves_chart_and_tape(make_app: MakeApp) -> N
         await pilot.press("j", "j")
         # The next frame shows NVDA in the chart header and the tape header.
         await until(pilot, lambda: app.main.chart.text_lines[0].startswith("NVDA"))
-        await until(pilot, lambda: "NVDA" in app.main.tape.visible_text[0])
+        await until(pilot, lambda: "NVDA" in app.main.tape.label)
 
 
 async def test_typing_letters_jumps_to_the_first_match(make_app: MakeApp) -> None:
@@ -97,7 +97,7 @@ async def test_tape_keys(make_app: MakeApp) -> None:
         tape = app.main.tape
         await pilot.press("space")
         assert tape.paused
-        await until(pilot, lambda: "PAUSED" in tape.visible_text[0])
+        await until(pilot, lambda: "PAUSED" in tape.label)
         await pilot.press("space")
         assert not tape.paused
         await pilot.press("t")
@@ -106,7 +106,7 @@ async def test_tape_keys(make_app: MakeApp) -> None:
         assert tape.mode == "trades"
         await pilot.press("A")
         assert tape.scope_all
-        await until(pilot, lambda: "ALL" in tape.visible_text[0])
+        await until(pilot, lambda: "ALL" in tape.label)
         await pilot.press("A")
         assert not tape.scope_all
         sizes = []

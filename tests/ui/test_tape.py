@@ -78,7 +78,7 @@ async def test_trades_newest_first_with_time_price_size_exchange() -> None:
         tape.show(market(), "AAPL")
         await pilot.pause()
         lines = tape.visible_text
-        assert lines[0].startswith("Time") and "AAPL" in lines[0]
+        assert lines[0].startswith("Time") and tape.label.strip() == "AAPL trades"
         assert lines[1].startswith("09:30:00.006")  # exchange time with ms, newest on top
         assert "12,000" in lines[2] and "100.01" in lines[2]
         assert "09:30:00.001" in lines[5] and "200" in lines[5] and " 12 " in lines[5]
@@ -140,7 +140,7 @@ async def test_minimum_size_filter() -> None:
         await pilot.pause()
         rows = [line for line in tape.visible_text[1:] if line.strip()]
         assert len(rows) == 2 and "12,000" in rows[0] and "300" in rows[1]
-        assert "≥250" in tape.visible_text[0]
+        assert "≥250" in tape.label
 
 
 async def test_pause_freezes_rows_and_counts_new_trades() -> None:
@@ -156,15 +156,15 @@ async def test_pause_freezes_rows_and_counts_new_trades() -> None:
         tape.show(state, "AAPL")
         await pilot.pause()
         assert tape.visible_text[1:] == before
-        assert "PAUSED · 3 new" in tape.visible_text[0]
+        assert "PAUSED · 3 new" in tape.label
         state.apply([trade("AAPL", 101.6, 100, T0 + 300)], T0 + 300)
         tape.show(state, "AAPL")
         await pilot.pause()
-        assert "4 new" in tape.visible_text[0]
+        assert "4 new" in tape.label
         tape.toggle_pause()
         tape.show(state, "AAPL")
         await pilot.pause()
-        assert "PAUSED" not in tape.visible_text[0]
+        assert "PAUSED" not in tape.label
         assert "101.60" in tape.visible_text[1] and "101.50" in tape.visible_text[2]
 
 
@@ -236,7 +236,7 @@ async def test_wire_text_is_shown_literally() -> None:
 async def test_empty_state_and_theme_change_recolours() -> None:
     tape = TapeView()
     app = Host(tape)
-    async with app.run_test(size=(90, 6)) as pilot:
+    async with app.run_test(size=(90, 8)) as pilot:
         tape.show(MarketState(), "AAPL")
         await pilot.pause()
         assert "no trades yet" in tape.visible_text[1]
@@ -260,7 +260,7 @@ async def test_scrolling_back_while_live_pauses() -> None:
         await pilot.pause()
         tape.focus()
         await pilot.press("pagedown")
-        assert tape.paused and "PAUSED · 0 new" in tape.visible_text[0]
+        assert tape.paused and "PAUSED · 0 new" in tape.label
         assert "100.49" not in tape.visible_text[1]
         tape.toggle_pause()
         tape.show(state, "AAPL")

@@ -19,6 +19,16 @@ the next timer tick; and REST seeding (httpx, ~30 ms to import, and its TLS
 set-up, ~30 ms more) waits until prices are on screen, or :data:`REST_AFTER_S`
 if none come, so it never competes with the first paint.
 
+Switching symbols repaints the chart and tape at once, from memory, through the
+watchlist's ``selection_listeners`` — so in the same screen update as its
+cursor — rather than on the next timer tick; data changes stay on the timer.
+Full garbage collections were the other half of slow switches: see
+:meth:`TicktapeApp._settle_gc`. ``frame_listeners`` hear each frame's duration.
+
+Recording (``--record FILE`` or ``R``): the session hands every raw frame to a
+:class:`~ticktape.feed.record.RecordSwitch` before decoding, so the file holds
+what the wire sent; the switch redacts the API key, and it is closed on quit.
+
 Everything the app would take from the outside world can be injected (state,
 clock, status, stats, no connection) so tests and snapshots are deterministic.
 """
@@ -27,8 +37,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Final
 
 from textual.app import App
@@ -39,6 +52,7 @@ from textual.worker import Worker
 
 from ticktape.config import Settings, save_watchlist
 from ticktape.feed.events import Event, Status
+from ticktape.feed.record import RecordSwitch
 from ticktape.feed.session import ConnState, Session, SessionStatus
 from ticktape.feed.stats import FeedSnapshot
 from ticktape.market import Bar, MarketState
@@ -82,6 +96,11 @@ REST_AFTER_S: Final = 2.0
 
 def wall_clock_ms() -> int:
     return time.time_ns() // 1_000_000
+
+
+def default_record_path() -> Path:
+    """``ticktape-YYYYmmdd-HHMMSS.jsonl.gz`` in the current directory, in local time."""
+    return Path(datetime.now().strftime("ticktape-%Y%m%d-%H%M%S.jsonl.gz"))
 
 
 def rest_ticker(symbol: str, market: str) -> str:
@@ -136,9 +155,11 @@ class TicktapeApp(App[None]):
         stats: FeedSnapshot | None = None,
         ascii_only: bool = False,
         feed_urls: Callable[[], Awaitable[tuple[str, str]]] | None = None,
+        record_path: str | Path | None = None,
     ) -> None:
         """``feed_urls``, if given, is awaited before connecting for ``(ws_url, rest_url)``:
-        a feed still starting up (the simulator's process) while the app starts too."""
+        a feed still starting up (the simulator's process) while the app starts too.
+        ``record_path``: record the feed there from the start (``R`` then toggles it)."""
         super().__init__()
         self.settings = settings
         # The app subscribes only its watchlist, so keeping every symbol's quotes
@@ -165,6 +186,11 @@ class TicktapeApp(App[None]):
         self._seeding: str | None = None
         self._seed_worker: Worker[None] | None = None
         self._notices: dict[str, int] = {}
+        key = settings.api_key.reveal()
+        self.recorder = RecordSwitch(redact=[key] if key else [])
+        self.record_path = Path(record_path) if record_path is not None else None
+        #: Called after every frame with its duration in milliseconds (benchmarks, diagnostics).
+        self.frame_listeners: list[Callable[[float], None]] = []
         self.main = MainScreen(
             settings.watchlist,
             market=settings.market,
@@ -201,11 +227,14 @@ class TicktapeApp(App[None]):
         returns; holding that until the panes exist means nothing that talks to
         them right after start-up can find them missing.
         """
+        if self.record_path is not None:  # before connecting: the first frames count most
+            self.start_recording(self.record_path)
         if self._connect:
             self.run_worker(self._run_feed(), name="session", group="feed", exit_on_error=False)
         composed = asyncio.Event()
         self.main.call_later(composed.set)  # runs once the screen has mounted its children
         await composed.wait()
+        self.main.watchlist.selection_listeners.append(self._show_selected)
 
     def on_ready(self) -> None:
         """The first screen is painted: start the frame timer; say what happened meanwhile."""
@@ -215,7 +244,11 @@ class TicktapeApp(App[None]):
         early, self._early_notices = self._early_notices, []
         for text, severity in early:
             self.notice(text, severity)
+        if self.recorder.recorder is not None:
+            self.notify(f"recording to {self.recorder.recorder.path}", timeout=4)
         self._queue_seed(self.main.watchlist.symbols)  # "loading" now, fetched after prices
+        if not self._connect:  # the state came whole (tests, benchmarks): settle it now
+            self.call_after_refresh(self._settle_gc)
         self.set_interval(1 / max(0.5, self.settings.fps), self._frame)
         self._frame()
 
@@ -223,6 +256,7 @@ class TicktapeApp(App[None]):
 
     def _frame(self) -> None:
         """One refresh: every pane takes what changed since the last frame."""
+        started = time.perf_counter()
         main = self.main
         try:
             watchlist, chart, tape, status = main.watchlist, main.chart, main.tape, main.status
@@ -236,11 +270,26 @@ class TicktapeApp(App[None]):
         if self.session is not None and now - self._stats_at >= STATS_EVERY_MS:
             self._stats_at = now
             self._stats = self.session.stats.snapshot()
-        status.show(self.status, self._stats, now)
+        status.show(self.status, self._stats, now, recording=self.recorder.active)
         self._frame_queued = False
         if self._awaiting_prices and self._prices_shown(watchlist.symbols):
             self._awaiting_prices = False
             self.call_after_refresh(self._start_rest)
+        if self.frame_listeners:
+            elapsed_ms = (time.perf_counter() - started) * 1000.0
+            for listener in tuple(self.frame_listeners):
+                listener(elapsed_ms)
+
+    def _show_selected(self, symbol: str | None) -> None:
+        """Chart and tape for a newly selected symbol now, from memory, in the same screen
+        update as the watchlist's cursor: a switch must not wait for the next frame tick
+        (up to 1/fps later). Data changes stay on the timer."""
+        try:
+            chart, tape = self.main.chart, self.main.tape
+        except NoMatches:
+            return
+        chart.show(self.state, symbol, loading=self.is_loading(symbol))
+        tape.show(self.state, symbol)
 
     def _prices_shown(self, symbols: tuple[str, ...]) -> bool:
         state = self.state
@@ -269,6 +318,7 @@ class TicktapeApp(App[None]):
             on_events=self._on_events,
             on_status=self._session_status,
             on_server_status=self._server_status,
+            on_frame=self.recorder.write,
             symbols=self._watched(),
         )
         self.status = self.session.status
@@ -296,6 +346,7 @@ class TicktapeApp(App[None]):
             from ticktape.feed.rest import RestClient
 
             self._rest_started = True
+            self._settle_gc()  # start-up is over: Textual's DOM, CSS, the first prices
             self.rest = RestClient(
                 self.settings.rest_url, self.settings.api_key.reveal(), on_wait=self._rest_wait
             )
@@ -394,6 +445,7 @@ class TicktapeApp(App[None]):
             finally:
                 self._seeded.add(symbol)
                 self._seeding = None
+        self._settle_gc()  # the history just loaded lives as long as its symbol
 
     async def _seed(self, symbol: str) -> None:
         assert self.rest is not None
@@ -405,6 +457,65 @@ class TicktapeApp(App[None]):
             self.state.seed_bars(
                 symbol, bars, prev_close=previous_close(bars, now, self.settings.market)
             )
+
+    # -- recording -------------------------------------------------------------------------------
+
+    def start_recording(self, path: Path) -> bool:
+        """Append every frame received from now on to ``path``; False (and a notice) if it
+        cannot be opened. The app keeps running either way: recording is a side job."""
+        try:
+            self.recorder.start(path, meta={"market": self.settings.market})
+        except OSError as err:
+            self.notice(f"cannot record to {path}: {err.strerror or err}", "error")
+            return False
+        self.record_path = path
+        self._refresh_status()
+        return True
+
+    def stop_recording(self) -> None:
+        """Flush and close the recording (idempotent)."""
+        recorder = self.recorder.recorder
+        self.recorder.stop()
+        if recorder is not None:
+            self._refresh_status()
+
+    def action_toggle_record(self) -> None:
+        """``R``: start recording (to --record's file, else a new timestamped one) or stop."""
+        recorder = self.recorder.recorder
+        if recorder is not None:
+            self.stop_recording()
+            self.notify(f"recording stopped: {recorder.path} ({recorder.frames:,} frames)")
+            return
+        path = self.record_path or default_record_path()
+        if self.start_recording(path):
+            self.notify(f"recording to {path}", timeout=4)
+
+    def _refresh_status(self) -> None:
+        """The status bar's REC mark now, not at the next frame (there may be no frames yet)."""
+        try:
+            status = self.main.status
+        except NoMatches:
+            return
+        status.show(self.status, self._stats, self.clock(), recording=self.recorder.active)
+
+    # -- garbage collection ----------------------------------------------------------------------
+
+    def _settle_gc(self) -> None:
+        """Collect once, at a quiet moment, then keep what is alive out of later collections.
+
+        Why: a full (oldest-generation) collection scans every live container —
+        Textual's DOM and styles, tens of thousands of minute bars — and took
+        40–50 ms here, several times a minute under load: the slowest ticker
+        switches were such pauses. What is alive after start-up or a history
+        load is long-lived by nature, so :func:`gc.freeze` takes it out of their
+        reach (reference counting still frees it); collecting first means no
+        garbage cycle is frozen. :meth:`on_unmount` undoes it.
+        """
+        gc.collect()
+        gc.freeze()
+
+    def on_unmount(self) -> None:
+        gc.unfreeze()  # what dies with the app (its DOM's cycles) must be collectable
 
     # -- quitting --------------------------------------------------------------------------------
 
@@ -420,6 +531,7 @@ class TicktapeApp(App[None]):
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(session.stop(), 3.0)
         self.workers.cancel_group(self, "feed")  # in case it is still waiting for the URLs
+        self.recorder.stop()  # after the session: its last frames are in the file
         rest, self.rest = self.rest, None
         if rest is not None:
             await rest.aclose()

@@ -141,6 +141,10 @@ class ChartView(Widget):
         self.tz = tz
         self.glyphs = ASCII if ascii_only else UNICODE
         self.redraws = 0  # real redraws, as opposed to show() calls (tests read it)
+        #: The symbol of the chart last painted on screen (set as its first line is rendered):
+        #: lets a caller see a switch land without hooking into rendering.
+        self.painted_symbol: str | None = None
+        self._drawn_symbol: str | None = None
         self._state: MarketState | None = None
         self._symbol: str | None = None
         self._loading = False
@@ -183,6 +187,7 @@ class ChartView(Widget):
         width, height = self.size.width, self.size.height
         old = self._lines
         self._lines = self._build(width, height) if width > 0 and height > 0 else []
+        self._drawn_symbol = self._symbol if self._lines else None
         if len(old) != len(self._lines):
             self.refresh()
             return
@@ -255,6 +260,8 @@ class ChartView(Widget):
 
     def render_line(self, y: int) -> Strip:
         base = self.rich_style
+        if y == 0:
+            self.painted_symbol = self._drawn_symbol
         if y < len(self._lines):
             return self._lines[y].apply_style(base)
         return Strip.blank(self.size.width, base)

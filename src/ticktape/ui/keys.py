@@ -65,6 +65,11 @@ KEYMAP: Final[tuple[tuple[str, Binding, str], ...]] = (
         Binding("plus,equals_sign", "tape_height(2)", "Taller", show=False),
         "Make the tape taller",
     ),
+    (
+        "General",
+        Binding("R", "app.toggle_record", "Record", show=False),
+        "Record the feed to a file (ticktape-<time>.jsonl.gz, or --record's); again to stop",
+    ),
     ("General", Binding("question_mark", "help", "Help", key_display="?"), "This help"),
 )
 

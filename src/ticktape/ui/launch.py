@@ -19,6 +19,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from ticktape.config import DEFAULT_WATCHLIST, MARKETS, Settings, load_settings
 from ticktape.sim.process import SimProcess
@@ -52,6 +53,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--theme", help="ticktape-dark, ticktape-light, ticktape-contrast, or yours")
     p.add_argument("--ascii", action="store_true", help="no box-drawing or block glyphs")
     p.add_argument("--config", dest="config_path", help="config file path")
+    p.add_argument(
+        "--record",
+        metavar="FILE",
+        help="record every frame received to FILE (gzip JSON lines; R in the app toggles it)",
+    )
     return p
 
 
@@ -108,6 +114,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as err:
         print(f"ticktape: {err}", file=sys.stderr)
         return 2
+    record = Path(args.record) if args.record else None
+    if record is not None and not record.parent.is_dir():  # say so now, not inside the app
+        print(f"ticktape: cannot record to {record}: no directory {record.parent}", file=sys.stderr)
+        return 2
     _quiet_logging()
     sim: SimProcess | None = None
     label = "DELAYED 15 min" if settings.feed == "delayed" else "LIVE"
@@ -123,6 +133,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             feed_label=label,
             feed_urls=None if sim is None else sim.started,
             ascii_only=args.ascii,
+            record_path=record,
         )
-        app.run()
+        try:
+            app.run()
+        finally:
+            app.recorder.stop()  # however the app ended, the recording gets its gzip trailer
     return app.return_code or 0

@@ -17,6 +17,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
+from textual.scrollbar import ScrollBarRender
 from textual.widgets import Footer
 
 from ticktape.ui.chart import ChartView
@@ -29,6 +30,16 @@ from ticktape.ui.watchlist import Watchlist
 
 #: Letters typed within this many seconds of each other build one search.
 TYPEAHEAD_S: Final = 1.0
+
+
+class AsciiScrollBarRender(ScrollBarRender):
+    """Scroll bars without the eighth-block glyphs (``▃``) Textual draws a thumb's ends with:
+    with ``--ascii`` the thumb is whole cells of its colour."""
+
+    VERTICAL_BARS: ClassVar[list[str]] = [" "] * 8
+    HORIZONTAL_BARS: ClassVar[list[str]] = [" "] * 8
+
+
 _BOUND_KEYS: Final = frozenset(k.strip() for _, b, _ in KEYMAP for k in b.key.split(",")) | {"q"}
 
 
@@ -78,6 +89,9 @@ class MainScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.watchlist.focus()
+        if self._ascii:
+            for pane in (self.watchlist, self.tape):  # per widget, as Textual's docs show:
+                pane.vertical_scrollbar.renderer = AsciiScrollBarRender  # type: ignore[misc]
 
     @property
     def watchlist(self) -> Watchlist:

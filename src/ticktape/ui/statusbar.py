@@ -3,7 +3,8 @@
 One line: connection state (with what to do when it is bad), the feed
 (LIVE / DELAYED 15 min / SIMULATED) and market, events/s, lag p99, decode
 errors when there are any, the latest notice (server status, REST error), and
-the clock in the exchange's zone at the right.
+at the right "● REC" while the feed is being recorded and the clock in the
+exchange's zone.
 
 Why the wording lives here: the session and the REST client report *what*
 happened (``AUTH_FAILED``, a 429); only the UI knows how to say it so a user
@@ -142,6 +143,7 @@ class StatusBar(Widget):
         "statusbar--feed",
         "statusbar--muted",
         "statusbar--clock",
+        "statusbar--rec",
     }
 
     def __init__(
@@ -171,18 +173,36 @@ class StatusBar(Widget):
         clean = " ".join(strip_control_codes(text).split())  # wire text: one line, no escapes
         self.notice = Notice(clean, severity, now_ms + NOTICE_MS)
 
-    def show(self, status: SessionStatus | None, stats: FeedSnapshot | None, now_ms: int) -> None:
+    def show(
+        self,
+        status: SessionStatus | None,
+        stats: FeedSnapshot | None,
+        now_ms: int,
+        *,
+        recording: bool = False,
+    ) -> None:
+        """Rebuild the bar if anything it says changed; ``recording`` shows the REC mark."""
         if self.notice is not None and self.notice.until_ms <= now_ms:
             self.notice = None
         state, severity = describe_state(status, now_ms) if status else ("no feed", "warning")
         figures = self._figures(stats)
         clock = fmt_clock(now_ms, self.tz)
-        key = (state, severity, figures, self.notice, clock, self.feed_label, self.market)
+        key = (
+            state,
+            severity,
+            figures,
+            self.notice,
+            clock,
+            self.feed_label,
+            self.market,
+            recording,
+        )
         if key == self._key:
             return
         self._key = key
         ok = status is not None and status.state.name == "LIVE"
-        self._left, self._right = self._build(state, "ok" if ok else severity, figures, clock)
+        sev = "ok" if ok else severity
+        self._left, self._right = self._build(state, sev, figures, clock, recording)
         self.refresh()
 
     @property
@@ -207,7 +227,12 @@ class StatusBar(Widget):
         return self.get_component_rich_style(f"statusbar--{name}")
 
     def _build(
-        self, state: str, severity: str, figures: tuple[tuple[str, bool], ...], clock: str
+        self,
+        state: str,
+        severity: str,
+        figures: tuple[tuple[str, bool], ...],
+        clock: str,
+        recording: bool,
     ) -> tuple[Text, Text]:
         sev = {"information": "info"}.get(severity, severity)
         ok, bad, info, bar = self._marks
@@ -226,7 +251,11 @@ class StatusBar(Widget):
             left.append(*sep)
             notice_sev = "info" if self.notice.severity == "information" else self.notice.severity
             left.append(self.notice.text, self._style(notice_sev))
-        return left, Text(f" {clock} ", self._style("clock"), no_wrap=True)
+        right = Text(no_wrap=True)
+        if recording:  # beside the clock: the right end is never truncated
+            right.append(f" {ok} REC ", self._style("rec"))
+        right.append(f" {clock} ", self._style("clock"))
+        return left, right
 
     def render(self) -> Text:
         left = self._left.copy()

@@ -8,9 +8,15 @@ number is newer than the last one read (``ring.since(seq)``), so the cost of a
 frame is the new rows plus the visible lines, never the whole tape.
 
 Paused (``space``, or by scrolling away from the top), the rows stop moving
-so the user can read back, and the header counts the matching entries that
+so the user can read back, and the title counts the matching entries that
 arrived meanwhile ("N new"); resuming rebuilds from the ring, which holds the
 newest entries, and jumps back to the top.
+
+Layout: the title (what is shown, the filter, the pause badge) sits on the
+tape's top border, so it never covers a column title; the columns are one
+list (:data:`TRADE_COLUMNS`, :data:`QUOTE_COLUMNS`) that both the title line
+and the rows are built from, and a narrow pane drops whole columns by rank
+(:func:`fit_columns`) rather than cutting titles or numbers.
 
 Colours say where a trade hit the quote: at/above the ask (``B``) in the up
 colour, at/below the bid (``S``) in the down colour, in between (``M``) neutral;
@@ -22,14 +28,16 @@ Wire text (symbols) goes into Segments verbatim: never parsed as markup.
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, Final, NamedTuple, Protocol
 
 from rich.segment import Segment
 from rich.style import Style
-from textual.geometry import Region, Size
+from textual.content import Content
+from textual.geometry import Size
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.style import Style as TextualStyle
 from textual.theme import Theme
 
 from ticktape.timeutil import EXCHANGE_TZ, format_hms_ms
@@ -105,58 +113,116 @@ def tape_style_from_theme(variables: dict[str, str]) -> TapeStyle:
     )
 
 
-def trade_segments(entry: Any, style: TapeStyle, *, with_symbol: bool, tz: str) -> list[Segment]:
-    """One trade row: time, [symbol], price, size, side, exchange, conditions."""
+class Column(NamedTuple):
+    """One tape column; rows and the title line are both built from the same list.
+
+    ``drop`` ranks what goes first when the pane is too narrow for every column:
+    0 is always shown; otherwise the highest rank is dropped whole (all columns
+    of that rank together, so bid and ask sizes leave as a pair) — a missing
+    column reads better than a cut title or a number without its digits.
+    """
+
+    key: str
+    title: str
+    width: int  # cells of the value; 0 = the rest of the line (last column only)
+    align: str  # "<" or ">"
+    drop: int
+    gap: int = 1  # blank cells before it (none before the first column shown)
+
+
+#: Trades: price and size always; then, as the pane narrows, conditions, exchange,
+#: time and the side letter go (colour still tells the side).
+TRADE_COLUMNS: Final = (
+    Column("time", "Time", 12, "<", 3, gap=0),
+    Column("symbol", "Symbol", 7, "<", 1),
+    Column("price", "Price", 10, ">", 0),
+    Column("size", "Size", 8, ">", 0),
+    Column("side", "", 1, "<", 2),
+    Column("exchange", "Ex", 3, ">", 4),
+    Column("conditions", "Cond", 0, "<", 5),
+)
+#: Quotes, as in a quote montage: the prices face each other across the ``×`` (bid
+#: right-aligned, ask left-aligned), every other number right-aligned under its title.
+#: Narrow: the spread goes first (it is ask − bid), then time; sizes last, as a pair.
+QUOTE_COLUMNS: Final = (
+    Column("time", "Time", 12, "<", 4, gap=0),
+    Column("bid_size", "BidSz", 7, ">", 3),
+    Column("bid", "Bid", 10, ">", 0),
+    Column("times", "×", 1, "<", 0),
+    Column("ask", "Ask", 10, "<", 0),
+    Column("ask_size", "AskSz", 7, ">", 3),
+    Column("spread", "Spread", 8, ">", 5),
+)
+
+#: column key → (text, style) for one row.
+Cells = dict[str, tuple[str, Style]]
+
+
+def columns_width(columns: Sequence[Column]) -> int:
+    """Cells needed to show ``columns`` (a last, open-ended column needs its title)."""
+    return sum((c.gap if i else 0) + (c.width or len(c.title)) for i, c in enumerate(columns))
+
+
+def fit_columns(columns: Sequence[Column], width: int) -> tuple[Column, ...]:
+    """The columns that fit ``width``, dropping whole ranks, highest first."""
+    kept = list(columns)
+    for rank in sorted({c.drop for c in columns if c.drop}, reverse=True):
+        if columns_width(kept) <= width:
+            break
+        kept = [c for c in kept if c.drop != rank]
+    return tuple(kept)
+
+
+def row_segments(columns: Sequence[Column], cells: Cells) -> list[Segment]:
+    """One line of ``cells`` laid out in ``columns``."""
+    segs = []
+    for i, col in enumerate(columns):
+        text, style = cells[col.key]
+        if col.width:
+            text = f"{text:{col.align}{col.width}}"
+        segs.append(Segment(" " * col.gap + text if i else text, style))
+    return segs
+
+
+def header_segments(columns: Sequence[Column], style: Style, times: str = "×") -> list[Segment]:
+    """The title line, aligned like the rows (titles sit where their values do)."""
+    titles = {c.key: (times if c.key == "times" else c.title, style) for c in columns}
+    return row_segments(columns, titles)
+
+
+def trade_cells(entry: Any, style: TapeStyle, tz: str) -> Cells:
+    """A trade's cells: coloured by where it hit the quote, blocks bold, odd lots dim."""
     side = entry.side if entry.side in ("B", "S") else "M"
     colour = style.up if side == "B" else style.down if side == "S" else style.neutral
     if is_block(entry.price, entry.size):
         colour = colour + style.block
     elif entry.odd_lot:
         colour = colour + style.odd_lot
-    conditions = ",".join(str(c) for c in entry.conditions)
-    segs = [Segment(format_hms_ms(entry.time_ms, tz) + " ", style.muted)]
-    if with_symbol:
-        segs.append(Segment(f"{entry.symbol:<7.7}", colour))
-    letter = side if side != "M" else " "
-    segs.append(Segment(f"{fmt_price(entry.price):>10} {fmt_size(entry.size):>8} {letter}", colour))
-    segs.append(Segment(f" {entry.exchange:>3} {conditions}", style.muted))
-    return segs
+    return {
+        "time": (format_hms_ms(entry.time_ms, tz), style.muted),
+        "symbol": (entry.symbol[:7], colour),
+        "price": (fmt_price(entry.price), colour),
+        "size": (fmt_size(entry.size), colour),
+        "side": (side if side != "M" else " ", colour),
+        "exchange": (str(entry.exchange), style.muted),
+        "conditions": (",".join(str(c) for c in entry.conditions), style.muted),
+    }
 
 
-def quote_segments(
-    entry: Any, style: TapeStyle, *, with_symbol: bool, tz: str, times: str = "×"
-) -> list[Segment]:
-    """One quote row: time, [symbol], bid size, bid × ask, ask size, spread.
-
-    As in a quote montage, the two prices face each other across the ``×``
-    (bid right-aligned, ask left-aligned) and every other number, both sizes
-    included, is right-aligned under a right-aligned title.
-    """
-    segs = [Segment(format_hms_ms(entry.time_ms, tz) + " ", style.muted)]
-    if with_symbol:
-        segs.append(Segment(f"{entry.symbol:<7.7}", style.neutral))
-    # the spread in the quote's own decimals: 0.03 on a $100 stock, not 0.0300
+def quote_cells(entry: Any, style: TapeStyle, tz: str, times: str = "×") -> Cells:
+    """A quote's cells; the spread in the quote's own decimals (0.03, not 0.0300)."""
     spread = ""
     if entry.bid and entry.ask:
         spread = fmt_price(entry.ask - entry.bid, price_decimals(entry.ask))
-    segs += [
-        Segment(f"{fmt_size(entry.bid_size):>7} ", style.muted),
-        Segment(f"{fmt_price(entry.bid):>10}", style.up),
-        Segment(f" {times} ", style.muted),
-        Segment(f"{fmt_price(entry.ask):<10}", style.down),
-        Segment(f" {fmt_size(entry.ask_size):>7}", style.muted),
-        Segment(f" {spread:>8}", style.neutral),
-    ]
-    return segs
-
-
-def header_text(mode: str, with_symbol: bool, times: str = "×") -> str:
-    """Column titles aligned with :func:`trade_segments` / :func:`quote_segments`."""
-    sym = f"{'Symbol':<7}" if with_symbol else ""
-    if mode == "quotes":
-        quote = f"{'Bid':>10} {times} {'Ask':<10} {'AskSz':>7}"
-        return f"{'Time':<13}{sym}{'BidSz':>7} {quote} {'Spread':>8}"
-    return f"{'Time':<13}{sym}{'Price':>10} {'Size':>8}    Ex Cond"
+    return {
+        "time": (format_hms_ms(entry.time_ms, tz), style.muted),
+        "bid_size": (fmt_size(entry.bid_size), style.muted),
+        "bid": (fmt_price(entry.bid), style.up),
+        "times": (times, style.muted),
+        "ask": (fmt_price(entry.ask), style.down),
+        "ask_size": (fmt_size(entry.ask_size), style.muted),
+        "spread": (spread, style.neutral),
+    }
 
 
 class TapeView(ScrollView, can_focus=True):
@@ -167,6 +233,12 @@ class TapeView(ScrollView, can_focus=True):
         height: 1fr;
         overflow-x: hidden;
         scrollbar-size-vertical: 1;
+        border-top: solid $panel-lighten-2;
+        border-title-color: $text-muted;
+        border-title-style: bold;
+    }
+    TapeView.-ascii {
+        border-top: ascii $panel-lighten-2;
     }
     """
 
@@ -187,6 +259,8 @@ class TapeView(ScrollView, can_focus=True):
     ) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self.tz = tz
+        if ascii_only:
+            self.add_class("-ascii")
         # "x", ">=" and "|" stand in for "×", "≥" and "·" with --ascii
         self._times, self._ge, self._dot = ("x", ">=", "|") if ascii_only else ("×", "≥", "·")
         self.max_rows = max_rows  # rows kept for scroll-back: the newest N of the ring
@@ -199,6 +273,14 @@ class TapeView(ScrollView, can_focus=True):
         self._symbol: str | None = None
         self._style = TapeStyle()
         self._header: Strip | None = None
+        self._columns: tuple[Column, ...] = ()
+        self._layout: Hashable = None
+        self._label_key: Hashable = None
+        self._label = Content()
+        self._rows_for: str | None = None  # the symbol the rows belong to (None: all symbols)
+        #: The symbol whose rows were last painted on screen (None: the all-symbol tape);
+        #: lets a caller see a switch land without hooking into rendering.
+        self.painted_symbol: str | None = None
 
     def on_mount(self) -> None:
         self._restyle(self.app.current_theme)
@@ -208,6 +290,8 @@ class TapeView(ScrollView, can_focus=True):
         self._style = tape_style_from_theme(self.app.theme_variables)
         self._strips = [None] * len(self._rows)
         self._header = None
+        self._label_key = None
+        self._update_label()
         self.refresh()
 
     # -- data -------------------------------------------------------------------------------------
@@ -234,8 +318,9 @@ class TapeView(ScrollView, can_focus=True):
         selected = None if self._with_symbol else symbol
         key = (self.mode, self.scope_all, selected, self.min_size, id(ring))
         if key != self._key or (ring is not None and ring.seq < self._seq):
-            self._key = key
+            self._key, self._rows_for = key, selected
             self._rebuild(ring)
+            self._update_label()
             return
         if ring is None or ring.seq == self._seq:
             return
@@ -243,8 +328,7 @@ class TapeView(ScrollView, can_focus=True):
             fresh = self._matches(ring.entries_since(self._seq)) if self.min_size > 0 else None
             self.pending += ring.since(self._seq) if fresh is None else len(fresh)
             self._seq = ring.seq
-            self._header = None
-            self.refresh(Region(0, 0, self.size.width, 1))  # only the header's "N new"
+            self._update_label()  # "N new" in the title; the rows are not touched
             return
         # Live: only the newest max_rows can ever be shown, so never decode more than that.
         skip = max(self._seq, ring.seq - self.max_rows)
@@ -261,7 +345,6 @@ class TapeView(ScrollView, can_focus=True):
 
     def _rebuild(self, ring: Ring | None) -> None:
         self.pending = 0
-        self._header = None
         if ring is None:
             self._rows, self._seq = [], 0
         else:
@@ -273,13 +356,27 @@ class TapeView(ScrollView, can_focus=True):
         self._resized()
 
     def _resized(self) -> None:
-        self.virtual_size = Size(self.size.width, len(self._rows) + 1)
+        """Repaint, and size the scroll range to the rows.
+
+        A new ``virtual_size`` makes Textual lay out and repaint the whole
+        screen (~20 ms at 160×48). While live the user is at the top and rows
+        arrive every frame, so once they overflow the pane the range is simply
+        ``max_rows`` (the same for every busy symbol, so a switch keeps it too);
+        paused, for reading back, it is exact.
+        """
+        rows = len(self._rows)
+        if not self.paused and rows >= self.size.height:
+            rows = self.max_rows
+        size = Size(self.size.width, rows + 1)
+        if size != self.virtual_size:
+            self.virtual_size = size
         self.refresh()
 
     def _show_again(self) -> None:
         self._key = None
         if self._state is not None:
             self.show(self._state, self._symbol)
+        self._update_label()
 
     def watch_mode(self) -> None:
         self._show_again()
@@ -291,10 +388,11 @@ class TapeView(ScrollView, can_focus=True):
         self._show_again()
 
     def watch_paused(self, paused: bool) -> None:
-        if not paused:  # catch up from the ring and jump back to the newest trade
+        if paused:
+            self._resized()  # the exact scroll range: the oldest row ends it
+        else:  # catch up from the ring and jump back to the newest trade
             self._show_again()
-        self._header = None
-        self.refresh()
+        self._update_label()
 
     def validate_mode(self, mode: str) -> str:
         return mode if mode in ("trades", "quotes") else "trades"
@@ -314,39 +412,70 @@ class TapeView(ScrollView, can_focus=True):
     def _with_symbol(self) -> bool:
         return self.scope_all and self.mode == "trades"
 
-    def _header_strip(self, width: int) -> Strip:
-        if self._header is None:
-            style = self._style
-            left = header_text(self.mode, self._with_symbol, self._times)
-            tags = ["ALL" if self._with_symbol else (self._symbol or "—")]
-            if self.mode == "trades" and self.min_size > 0:
-                tags.append(f"{self._ge}{self.min_size:,}")
-            right = [Segment(" " + f" {self._dot} ".join(tags) + " ", style.muted)]
-            if self.paused:
-                paused = f" PAUSED {self._dot} {self.pending:,} new "
-                right.append(Segment(paused, style.paused))
-            right_len = sum(len(s.text) for s in right)
-            left = left[: max(0, width - right_len - 1)]
-            gap = max(1, width - len(left) - right_len)
-            self._header = Strip([Segment(left, style.header), Segment(" " * gap), *right])
-        return self._header
+    @property
+    def label(self) -> str:
+        """The tape's title as the user reads it, e.g. ``PAUSED · 12 new AAPL trades``."""
+        return self._label.plain
+
+    def _update_label(self) -> None:
+        """The title on the tape's top border: what it shows, and the pause badge.
+
+        In the border rather than beside the column titles so it never hides one;
+        the badge comes first, so a narrow pane truncates the symbol, not the badge.
+        """
+        what = "ALL" if self._with_symbol else (self._symbol or "—")
+        size = self.min_size if self.mode == "trades" else 0
+        key = (what, self.mode, size, self.paused, self.pending)
+        if key == self._label_key:
+            return
+        self._label_key = key
+        text = f" {what} {self.mode}"  # wire text: plain Content, never markup
+        if size > 0:
+            text += f" {self._dot} {self._ge}{size:,}"
+        text += " "
+        parts: list[str | Content] = [Content(text)]
+        if self.paused:
+            badge_style = TextualStyle.from_rich_style(self._style.paused)
+            badge = Content.styled(f" PAUSED {self._dot} {self.pending:,} new ", badge_style)
+            parts.insert(0, badge)
+        self._label = Content.assemble(*parts)
+        self.border_title = self._label
+
+    def _fit(self, width: int) -> tuple[Column, ...]:
+        """The columns shown at ``width``; a new layout rebuilds the cached lines."""
+        layout = (self.mode, self._with_symbol, width)
+        if layout != self._layout:
+            self._layout = layout
+            if self.mode == "quotes":
+                columns: Sequence[Column] = QUOTE_COLUMNS
+            else:
+                columns = [c for c in TRADE_COLUMNS if self._with_symbol or c.key != "symbol"]
+            self._columns = fit_columns(columns, width)
+            self._strips = [None] * len(self._rows)
+            self._header = None
+        return self._columns
 
     def _row_strip(self, index: int) -> Strip:
         strip = self._strips[index]
         if strip is None:
-            row, style, with_symbol = self._rows[index], self._style, self._with_symbol
+            row, style = self._rows[index], self._style
             if self.mode == "quotes":
-                segs = quote_segments(row, style, with_symbol=False, tz=self.tz, times=self._times)
+                cells = quote_cells(row, style, self.tz, self._times)
             else:
-                segs = trade_segments(row, style, with_symbol=with_symbol, tz=self.tz)
-            strip = self._strips[index] = Strip(segs)
+                cells = trade_cells(row, style, self.tz)
+            strip = self._strips[index] = Strip(row_segments(self._columns, cells))
         return strip
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
         base = self.rich_style
+        self._fit(width)
         if y == 0:
-            return self._header_strip(width).crop_extend(0, width, None).apply_style(base)
+            self.painted_symbol = self._rows_for
+            if self._header is None:
+                segs = header_segments(self._columns, self._style.header, self._times)
+                self._header = Strip(segs)
+            return self._header.crop_extend(0, width, None).apply_style(base)
         line = self.scroll_offset.y + y - 1
         if line >= len(self._rows):
             if line == 0 and y == 1:

@@ -12,6 +12,7 @@ persistence (it listens for :class:`Watchlist.Changed`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar, Final
 
@@ -153,6 +154,10 @@ class Watchlist(ScrollView, can_focus=True):
         self._styles: dict[str, Style] = {}
         self._header: Strip | None = None
         self._selected_sent: str | None = None
+        #: Called at once, before :class:`Selected` is posted, when the selection changes.
+        #: Why not only the message: it reaches the app after the screen has painted the
+        #: cursor, so a chart and tape repainted from it wait a whole screen update (~17 ms).
+        self.selection_listeners: list[Callable[[str | None], None]] = []
 
     # -- public API ---------------------------------------------------------------------------
 
@@ -373,6 +378,8 @@ class Watchlist(ScrollView, can_focus=True):
         symbol = self.selected
         if symbol != self._selected_sent:
             self._selected_sent = symbol
+            for listener in tuple(self.selection_listeners):
+                listener(symbol)
             self.post_message(self.Selected(symbol))
 
     def _changed(self) -> None:

@@ -1,0 +1,126 @@
+"""What the user sees when space is short: switching at once, tape columns, toasts.
+
+Checked on the real composited screen where the complaint was about the
+screen (a badge hiding titles, a toast hiding the clock), not on one widget.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from textual.app import App, ComposeResult
+from textual.widgets._toast import Toast
+
+from ticktape.feed.events import Quote, Trade
+from ticktape.market import MarketState
+from ticktape.ui.app import TicktapeApp
+from ticktape.ui.tape import QUOTE_COLUMNS, TRADE_COLUMNS, TapeView, fit_columns
+
+from .conftest import MakeApp, until
+from .test_startup import without_frame_timer
+
+T0 = 1_736_951_400_000
+QUOTE_TITLES = {c.title for c in QUOTE_COLUMNS} | {"×"}
+TRADE_TITLES = {c.title for c in TRADE_COLUMNS} - {""}
+
+
+def screen_lines(app: App[Any]) -> list[str]:
+    """The composited screen as text (every layer but notifications)."""
+    return [strip.text for strip in app.screen._compositor.render_strips()]
+
+
+async def test_switching_repaints_chart_and_tape_without_waiting_for_a_frame(
+    make_app: MakeApp,
+) -> None:
+    app = without_frame_timer(make_app())  # only the selection itself can repaint now
+    async with app.run_test(size=(120, 36)) as pilot:
+        chart, tape = app.main.chart, app.main.tape
+        await until(pilot, lambda: chart.painted_symbol == tape.painted_symbol == "AAPL")
+        await pilot.press("j")
+        await until(pilot, lambda: chart.painted_symbol == tape.painted_symbol == "MSFT")
+        assert chart.text_lines[0].startswith("MSFT") and "MSFT trades" in tape.label
+        await pilot.press("j", "j")
+        await until(pilot, lambda: chart.painted_symbol == tape.painted_symbol == "AMZN")
+
+
+async def test_frame_listeners_hear_every_frame_with_its_duration(make_app: MakeApp) -> None:
+    app: TicktapeApp = make_app()
+    durations: list[float] = []
+    app.frame_listeners.append(durations.append)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: len(durations) >= 3)
+    assert all(0 < d < 10_000 for d in durations)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 36)])
+async def test_paused_badge_hides_no_column_title(make_app: MakeApp, size: tuple[int, int]) -> None:
+    app = make_app()
+    async with app.run_test(size=size) as pilot:
+        tape = app.main.tape
+        await pilot.press("t")
+        await until(pilot, lambda: "AAPL quotes" in tape.label)
+        header = tape.visible_text[0].split()
+        await pilot.press("space")
+        await until(pilot, lambda: "PAUSED" in tape.label)
+        await pilot.pause()
+        lines = screen_lines(app)
+        assert any("PAUSED" in line and "AAPL quotes" in line for line in lines)
+        assert tape.visible_text[0].split() == header  # the titles did not move or shrink
+        assert {"Bid", "Ask", "BidSz", "AskSz"} <= set(header)
+
+
+@pytest.mark.parametrize("width", range(24, 100, 3))
+async def test_narrow_tapes_drop_whole_columns_and_keep_rows_aligned(width: int) -> None:
+    state = MarketState(record_all_quotes=True)
+    state.apply(
+        [
+            Quote(symbol="AAPL", bid=187.01, ask=187.04, bid_size=12, ask_size=3, timestamp=T0),
+            Trade(symbol="AAPL", price=187.04, size=1_200, timestamp=T0 + 1, exchange=12),
+        ],
+        T0 + 5,
+    )
+    tape = TapeView()
+
+    class Host(App[None]):
+        def compose(self) -> ComposeResult:
+            yield tape
+
+    async with Host().run_test(size=(width + 1, 8)) as pilot:  # + the scroll bar
+        for mode, titles, value in (
+            ("quotes", QUOTE_TITLES, "187.04"),
+            ("trades", TRADE_TITLES, "1,200"),
+        ):
+            tape.mode = mode
+            tape.show(state, "AAPL")
+            await pilot.pause()
+            header, row = tape.visible_text[:2]
+            assert set(header.split()) <= titles, header  # whole titles only, none cut
+            assert value in row  # the essential numbers survive every width
+            if mode == "quotes" and "Spread" in header:
+                assert "Time" in header and "BidSz" in header  # spread goes first
+            if "AskSz" in header:  # sizes end under their titles
+                edge = header.index("AskSz") + len("AskSz")
+                assert row[edge - 1] == "3" and row[edge : edge + 1] in ("", " ")
+
+
+def test_columns_leave_by_rank_sizes_as_a_pair() -> None:
+    keys = [[c.key for c in fit_columns(QUOTE_COLUMNS, w)] for w in (61, 60, 51, 39, 23)]
+    assert keys[0] == [c.key for c in QUOTE_COLUMNS]
+    assert keys[1] == ["time", "bid_size", "bid", "times", "ask", "ask_size"]
+    assert keys[2] == ["bid_size", "bid", "times", "ask", "ask_size"]
+    assert keys[3] == keys[2]
+    assert keys[4] == ["bid", "times", "ask"]
+    trades = [c for c in TRADE_COLUMNS if c.key != "symbol"]
+    assert [c.key for c in fit_columns(trades, 38)][-1] == "exchange"  # conditions went first
+
+
+async def test_notifications_leave_the_status_bar_and_clock_visible(make_app: MakeApp) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        app.notify("a long notification that would cover the right end of the bar " * 2)
+        await until(pilot, lambda: bool(app.screen.query(Toast)))
+        toast = app.screen.query_one(Toast)
+        await until(pilot, lambda: toast.region.height > 0)
+        bottom = app.main.query_one("#bottom").region  # the status bar and the Footer
+        assert toast.region.bottom <= bottom.y, (toast.region, bottom)
