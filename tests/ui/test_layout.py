@@ -12,6 +12,7 @@ import pytest
 from textual.app import App, ComposeResult
 from textual.widgets._toast import Toast
 
+from ticktape.config import Settings
 from ticktape.feed.events import Quote, Trade
 from ticktape.market import MarketState
 from ticktape.ui.app import TicktapeApp
@@ -124,3 +125,28 @@ async def test_notifications_leave_the_status_bar_and_clock_visible(make_app: Ma
         await until(pilot, lambda: toast.region.height > 0)
         bottom = app.main.query_one("#bottom").region  # the status bar and the Footer
         assert toast.region.bottom <= bottom.y, (toast.region, bottom)
+
+
+async def test_watchlist_symbols_keep_deep_history_from_their_first_event(
+    settings: Settings,
+) -> None:
+    """The quotes view of a watched symbol is full the moment it is picked; others stay shallow."""
+    app = TicktapeApp(settings.with_(watchlist="AAPL,MSFT"), connect=False)
+    async with app.run_test(size=(120, 36)) as pilot:
+        frames = [
+            [
+                Quote(symbol=s, bid=100.0, ask=100.02, bid_size=1, ask_size=2, timestamp=i)
+                for s in ("AAPL", "MSFT", "ZZZZ")
+            ]
+            for i in range(1, 301)
+        ]
+        for frame in frames:
+            app.state.apply(frame, 400)
+        assert app.state.symbols["AAPL"].watched and app.state.symbols["MSFT"].watched
+        assert not app.state.symbols["ZZZZ"].watched
+        await pilot.press("a")  # add ZZZZ: from now on it is watched too
+        await pilot.press(*"ZZZZ", "enter")
+        await until(pilot, lambda: app.state.symbols["ZZZZ"].watched)
+        await pilot.press("t", "j")  # quotes view of MSFT: every quote so far is there
+        quotes = app.state.symbols["MSFT"].quotes
+        assert len(quotes) == 256  # the deep quote ring, full

@@ -162,9 +162,10 @@ class TicktapeApp(App[None]):
         ``record_path``: record the feed there from the start (``R`` then toggles it)."""
         super().__init__()
         self.settings = settings
-        # The app subscribes only its watchlist, so keeping every symbol's quotes
-        # is cheap and lets the quotes view show history the moment a symbol is picked.
-        self.state = state if state is not None else MarketState(record_all_quotes=True)
+        self.state = state if state is not None else MarketState()
+        # Deep history (trades, quotes, bars) for what the user watches, from the first
+        # event on, so the tape and quotes view are full the moment a symbol is picked.
+        self.state.watch(settings.watchlist)
         self.feed_label = feed_label
         self.clock = clock
         if status is None and connect:
@@ -404,6 +405,7 @@ class TicktapeApp(App[None]):
             save_watchlist(self.settings, symbols)
         except OSError as err:
             self.notice(f"could not save the watchlist: {err}", "warning")
+        self.state.watch(symbols)
         if self.session is not None:
             self.session.set_symbols(symbols)
         self._seed_queue = [s for s in self._seed_queue if s in symbols]
