@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import math
 import struct
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Final
 
@@ -67,6 +68,7 @@ from ticktape.market.bars import (
     AM,
     MINUTE_MS,
     SECOND_REC,
+    SEED,
     TIMEFRAMES,
     Bar,
     cached_day_bounds,
@@ -98,6 +100,13 @@ _TREC: Final = TRADE_REC.size
 _APACK: Final = SECOND_REC.pack_into
 _AREC: Final = SECOND_REC.size
 _QREC: Final = QUOTE_REC.size
+#: Seeded daily bars kept per symbol: over three years of trading days.
+DAILY_BARS: Final = 800
+_HALF_DAY_MS: Final = 43_200_000
+
+
+def _start(bar: Bar) -> int:
+    return bar.start_ms
 
 
 class MarketState:
@@ -124,8 +133,11 @@ class MarketState:
         shallow_tape_size: int = 256,
         shallow_second_bars: int = 120,
         shallow_minute_bars: int = 960,
+        daily_bars: int = DAILY_BARS,
     ) -> None:
         self.symbols: dict[str, SymbolState] = {}
+        self._daily_cap = max(1, daily_bars)
+        self._daily: dict[str, list[Bar]] = {}  # symbol → seeded daily bars, oldest first
         deep = Depth(
             max(1, symbol_tape_size),
             max(1, symbol_quote_size),
@@ -184,7 +196,8 @@ class MarketState:
         """Bars oldest first, forming bar included: "1s", "1m", "5m", "15m", "1h", "1D".
 
         Reading makes the symbol watched. The Bar objects are the cached ones
-        (the forming bar is live); treat them as read-only.
+        (the forming bar is live); treat them as read-only. "1D" starts with the
+        days stored by :meth:`seed_daily`.
         """
         minutes = TIMEFRAMES.get(timeframe)
         if minutes is None and timeframe != "1s":
@@ -193,7 +206,23 @@ class MarketState:
         s = self.symbols.get(symbol)
         if s is None:
             return []
-        return list(s.seconds) if minutes is None else s.minutes.resample(minutes)
+        if minutes is None:
+            return list(s.seconds)
+        out = s.minutes.resample(minutes)
+        daily = self._daily.get(symbol)
+        if minutes != 1440 or not daily:
+            return out
+        if not out:
+            return list(daily)
+        # Seeded days before the first day the minutes cover, then the minutes' days: no day
+        # twice, no gap. That first day is usually cut short (the minute seed starts at a
+        # time of day, or old minutes were dropped), so its daily bar wins when there is one
+        # — unless it is the only minute day: then it is today, which live trades keep current.
+        first = out[0].start_ms
+        i = bisect_left(daily, first, key=_start)
+        if len(out) > 1 and i < len(daily) and daily[i].start_ms == first:
+            return daily[: i + 1] + out[1:]
+        return daily[:i] + out
 
     # -- writing: history ---------------------------------------------------
 
@@ -226,6 +255,30 @@ class MarketState:
                 s.day_end_ms = day_bounds(newest.start_ms)[1]
             self._settle(s)
             self._day_from_minutes(s)
+        self.version += 1
+        s.version = self.version
+
+    def seed_daily(self, symbol: str, bars: Sequence[Agg | Bar]) -> None:
+        """Store REST daily bars for ``bars(symbol, "1D")`` (the newest ``daily_bars`` days).
+
+        Minute history reaches back only a few days, so months of daily candles
+        must come from daily bars. They are kept apart from the minutes (the hot
+        path never sees them) and shown only for days before the first day the
+        minutes cover, where the minutes' own candles, which live trades keep
+        current, take over. A bar belongs to the New York day holding its start
+        plus 12 h, so both stock days (New York midnight) and forex/crypto days
+        (UTC midnight) land on their own date; its start becomes that day's
+        start, as the minute-built days have. A re-seeded day replaces the old.
+        """
+        self.watch((symbol,))
+        s = self._symbol(symbol)
+        days = {b.start_ms: b for b in self._daily.get(symbol, ())}
+        for b in bars:
+            bar = b.copy() if isinstance(b, Bar) else Bar.from_agg(b)
+            bar.start_ms = cached_day_bounds(bar.start_ms + _HALF_DAY_MS)[0]
+            bar.source = SEED
+            days[bar.start_ms] = bar
+        self._daily[symbol] = sorted(days.values(), key=_start)[-self._daily_cap :]
         self.version += 1
         s.version = self.version
 

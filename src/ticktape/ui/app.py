@@ -9,7 +9,9 @@ and REST errors are rare, so they reach the UI through ``call_later`` and
 become status-bar text plus a notification.
 
 History: a newly seen symbol gets minute bars for the last few days from REST
-in one worker, the selected symbol first, while the chart says it is loading.
+in one worker, the selected symbol first, while the chart says it is loading;
+then daily bars for the last :data:`DAILY_DAYS` days, so "1D" shows more than
+the few days the minutes cover (the chart has stopped saying "loading" by then).
 
 Start-up is tuned for time to first prices (target ≤ 1 s from launch): the
 websocket connects as soon as the app is mounted, so its handshake overlaps
@@ -86,6 +88,8 @@ CHANNELS: Final = {
 }
 #: History loaded for a new symbol: enough minute bars for a few trading days.
 SEED_DAYS: Final = 5
+#: Calendar days of daily bars loaded after the minutes: over a year of "1D" candles.
+DAILY_DAYS: Final = 400
 #: The same notice is not re-notified within this window (a retry loop would spam).
 NOTICE_REPEAT_MS: Final = 10_000
 #: The status bar's figures are recomputed at most this often.
@@ -438,8 +442,10 @@ class TicktapeApp(App[None]):
 
         while self._seed_queue:
             symbol = self._seeding = self._seed_queue.pop(0)
+            minutes_ok = False
             try:
                 await self._seed(symbol)
+                minutes_ok = True
             except Exception as err:  # one symbol's failure must not stop the others
                 self.notice(*describe_rest_error(err, symbol))
                 if isinstance(err, AuthError):  # every other request would fail the same way
@@ -447,6 +453,8 @@ class TicktapeApp(App[None]):
             finally:
                 self._seeded.add(symbol)
                 self._seeding = None
+            if minutes_ok:  # the chart is no longer "loading": the minutes are in
+                await self._seed_daily(symbol)
         self._settle_gc()  # the history just loaded lives as long as its symbol
 
     async def _seed(self, symbol: str) -> None:
@@ -459,6 +467,24 @@ class TicktapeApp(App[None]):
             self.state.seed_bars(
                 symbol, bars, prev_close=previous_close(bars, now, self.settings.market)
             )
+
+    async def _seed_daily(self, symbol: str) -> None:
+        """Daily bars for the "1D" chart (the minutes cover only :data:`SEED_DAYS` days).
+
+        A failure costs only the older daily candles, so it is a notice, never a
+        reason to drop the minute history already shown.
+        """
+        assert self.rest is not None
+        now = wall_clock_ms()
+        ticker = rest_ticker(symbol, self.settings.market)
+        start = now - DAILY_DAYS * 86_400_000
+        try:
+            bars = [a async for a in self.rest.iter_aggs(ticker, 1, "day", start, now)]
+        except Exception as err:
+            self.notice(*describe_rest_error(err, f"{symbol} daily"))
+            return
+        if symbol in self._watched():
+            self.state.seed_daily(symbol, bars)
 
     # -- recording -------------------------------------------------------------------------------
 
