@@ -339,3 +339,62 @@ async def test_replay_cli_serves_a_bars_csv_as_minute_bars(tmp_path: Path) -> No
     got = [(b.start_ms, b.open, b.close, b.volume) for b in sink.state.bars("AAPL", "1m")]
     start = 1704205800000  # 2024-01-02 09:30 ET
     assert got == [(start + i * 60_000, 10.0 + i, 10.5 + i, 100 * (i + 1)) for i in range(5)]
+
+
+def _truncated_recording(path: Path) -> bytes:
+    with Recorder(path) as rec:
+        for i in range(50):
+            rec.write(_trade_frame(i), 1_000 + i)
+    return path.read_bytes()[:20]  # cut inside the first gzip block: no complete line
+
+
+@pytest.mark.parametrize(
+    ("content", "why"),
+    [
+        (_truncated_recording, "no complete line"),
+        (lambda _: gzip.compress(b'{"t":1}'), "no complete line"),
+        (lambda _: gzip.compress(b'{"t":1}\n'), "not a recording header"),
+        (lambda _: gzip.compress(b"not json\n"), "no complete line"),
+        (lambda _: gzip.compress(b'{"ticktape":"recording","v":1}\n'), "no frame after"),
+    ],
+    ids=["truncated", "t-only", "t-only-line", "not-json", "header-only"],
+)
+def test_replay_refuses_a_gzip_that_is_not_a_recording(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    content: object,
+    why: str,
+) -> None:
+    """Exit 2 with one line saying why, before any server starts (none would be useful)."""
+    from ticktape import replay
+
+    path = tmp_path / "bad.jsonl.gz"
+    path.write_bytes(content(tmp_path / "full.jsonl.gz"))  # type: ignore[operator]
+    served: list[object] = []
+    monkeypatch.setattr(replay, "_serve", lambda *a, **k: served.append(a))
+    assert replay.main([str(path)]) == 2
+    out, err = capsys.readouterr()
+    assert not served and out == ""
+    assert err.count("\n") == 1
+    assert err.startswith(f"ticktape replay: {path} is not a ticktape recording or bars CSV: ")
+    assert why in err
+
+
+def test_replay_accepts_a_recording_with_a_frame(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The check passes a real recording on to the server (so it cannot be refusing everything)."""
+    from ticktape import replay
+
+    path = tmp_path / "good.jsonl.gz"
+    with Recorder(path) as rec:
+        rec.write(_trade_frame(0), 1_000)
+    served: list[str] = []
+
+    async def fake_serve(args: object, source: object, cluster: str, what: str) -> None:
+        served.append(what)
+
+    monkeypatch.setattr(replay, "_serve", fake_serve)
+    assert replay.main([str(path)]) == 0
+    assert served == ["recording good.jsonl.gz (stocks)"]

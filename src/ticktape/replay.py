@@ -32,6 +32,7 @@ from ticktape.sim.replay_source import (
     MAX_GAP_MS,
     Entry,
     ReplaySource,
+    check_recording,
     csv_timeline,
     recording_cluster,
     recording_timeline,
@@ -78,10 +79,18 @@ def _symbol_from_name(path: Path) -> str:
     return re.split(r"[_\s.]", path.stem, maxsplit=1)[0].upper()
 
 
+def _not_replayable(path: Path, why: str) -> str:
+    return f"{path} is not a ticktape recording or bars CSV: {why}"
+
+
 def _timeline(args: argparse.Namespace) -> tuple[Iterable[Entry], str, float, str]:
     """(timeline, cluster, speed, what) for FILE; raises ValueError/OSError when unusable."""
     path: Path = args.file
     if is_recording(path):
+        try:
+            check_recording(path)
+        except ValueError as err:
+            raise ValueError(_not_replayable(path, str(err))) from None
         cluster = recording_cluster(path)
         speed = args.speed or 1.0
         return recording_timeline(path), cluster, speed, f"recording {path.name} ({cluster})"
@@ -91,7 +100,7 @@ def _timeline(args: argparse.Namespace) -> tuple[Iterable[Entry], str, float, st
     with open(path, encoding="utf-8") as fh:
         header = fh.readline().strip().split(",")
     if header[:1] != ["datetime"] or not {"open", "high", "low", "close"} <= set(header):
-        raise ValueError(f"{path} is neither a recording nor a `ticktape bars` CSV")
+        raise ValueError(_not_replayable(path, "no `datetime,open,high,low,close` header"))
     speed = args.speed or CSV_SPEED
     return csv_timeline(path, symbol), split_ticker(symbol)[0], speed, f"{symbol} bars"
 

@@ -395,3 +395,11 @@ async def test_a_masked_secret_key_is_still_sent_for_real(api: FakeApi) -> None:
         bars = [b async for b in rest.iter_aggs("AAPL", 1, "minute", "2024-01-02", "2024-01-03")]
     assert len(bars) == 1
     assert_key_only_in_header(api.wait_for_requests(1))
+
+
+async def test_a_key_echoed_across_the_length_clip_is_still_masked(api: FakeApi) -> None:
+    padding = "x" * (300 - len(KEY) // 2)  # the key straddles the 300-character clip
+    api.script = lambda seen, n: error(401, {"error": f"{padding}{KEY} rejected"})
+    with pytest.raises(AuthError) as info:
+        await collect(client(api))
+    assert KEY[: len(KEY) // 2] not in str(info.value)

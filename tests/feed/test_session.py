@@ -401,3 +401,14 @@ def test_long_subscription_lists_are_chunked() -> None:
     assert len(chunks) > 1
     assert all(len(",".join(c)) <= 8000 for c in chunks)
     assert [p for c in chunks for p in c] == many
+
+
+async def test_a_server_that_echoes_the_key_gets_it_masked_everywhere() -> None:
+    echo = f'[{{"ev":"status","status":"force_disconnect","message":"bad session {KEY}"}}]'
+    async with scripted([AUTH_OK, echo]) as url:
+        rec = Recorder()
+        async with running(url, rec):
+            await rec.wait_for(lambda: rec.count(ConnState.RECONNECTING) >= 1)
+    seen = [st.message for st in rec.server] + [st.reason for st in rec.states]
+    assert "the server forced a disconnect: bad session ****" in seen
+    assert not [text for text in seen if KEY in text]

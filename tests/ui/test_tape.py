@@ -221,16 +221,17 @@ async def test_bounded_and_only_visible_rows_are_rendered() -> None:
         assert "59.00" in tape.visible_text[1]
 
 
-async def test_wire_text_is_shown_literally() -> None:
+async def test_wire_text_that_is_not_a_symbol_never_reaches_the_tape() -> None:
     tape = TapeView()
     app = Host(tape)
     async with app.run_test(size=(90, 6)) as pilot:
         state = MarketState()
-        state.apply([trade("[b]X", 1.5, 100, T0)], T0)
+        state.apply([trade("[b]X", 1.5, 100, T0), trade("BRK.B", 2.5, 200, T0 + 1)], T0)
         tape.scope_all = True
-        tape.show(state, "[b]X")
+        tape.show(state, None)
         await pilot.pause()
-        assert "[b]X" in tape.visible_text[1]
+        assert "BRK.B" in tape.visible_text[1]
+        assert not [line for line in tape.visible_text if "[b]" in line or "1.50" in line]
 
 
 async def test_empty_state_and_theme_change_recolours() -> None:

@@ -324,8 +324,9 @@ class RestClient:
                 if isinstance(value, str) and value:
                     text = value
                     break
-        text = text[:300] or f"HTTP {resp.status_code}"
-        return text.replace(self._key, "****") if self._key else text
+        if self._key:  # mask first: a key cut in half by the clip would show its head
+            text = text.replace(self._key, "****")
+        return text[:300] or f"HTTP {resp.status_code}"
 
 
 def _retry_after(resp: httpx.Response) -> float | None:

@@ -453,6 +453,10 @@ class Session:
         return statuses
 
     def _statuses(self, statuses: list[Status]) -> None:
+        key = self.__key
+        for st in statuses:  # a server that echoes the key must not get it on screen or in logs
+            if key and key in st.message:
+                st.message = st.message.replace(key, "****")
         if self._on_server_status is not None:
             for st in statuses:
                 try:

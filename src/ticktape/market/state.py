@@ -31,6 +31,7 @@ id or timestamp) skips that one event, counted in :attr:`bad_events`.
 from __future__ import annotations
 
 import math
+import re
 import struct
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -103,6 +104,10 @@ _QREC: Final = QUOTE_REC.size
 #: Seeded daily bars kept per symbol: over three years of trading days.
 DAILY_BARS: Final = 800
 _HALF_DAY_MS: Final = 43_200_000
+
+#: What a ticker, pair or index symbol may look like (AAPL, BRK.B, EUR/USD, BTC-USD, I:SPX);
+#: checked once per new symbol, not per event.
+_SYMBOL_OK: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9.:/^=+_-]{0,31}").fullmatch
 
 
 def _start(bar: Bar) -> int:
@@ -316,6 +321,10 @@ class MarketState:
     def _symbol(self, symbol: str) -> SymbolState:
         s = self.symbols.get(symbol)
         if s is None:
+            if not _SYMBOL_OK(symbol):
+                # Wire text is untrusted: a "symbol" with escapes or markup never becomes
+                # state the UI would draw. Raising skips (and counts) just this event.
+                raise ValueError("not a symbol")
             deep = self._deep
             depth = deep if symbol in self._watched else self._shallow
             s = SymbolState(symbol, len(self._rings), self.conditions, depth, deep)

@@ -51,6 +51,8 @@ class SimProcess:
     ) -> None:
         env = dict(os.environ)
         env.pop(KEY_ENV, None)
+        for name in ("POLYGON_API_KEY", "MASSIVE_API_KEY"):  # the real key stays with us
+            env.pop(name, None)
         if api_key is not None:
             env[KEY_ENV] = api_key
         # Lives as long as the child; closed in close().

@@ -41,7 +41,7 @@ from ticktape.feed.events import (
     MinuteAgg,
     Status,
 )
-from ticktape.feed.record import iter_frames
+from ticktape.feed.record import HEADER_TAG, iter_frames, iter_lines
 from ticktape.sim.protocol import CHANNELS, TAG_OF
 from ticktape.sim.symbols import split_ticker
 
@@ -61,6 +61,23 @@ def cluster_of_event(event: Event) -> str | None:
         if tag in tags:
             return cluster
     return None
+
+
+def check_recording(path: str | Path) -> None:
+    """Raise ValueError (saying why) unless ``path`` starts with a header and a frame.
+
+    Why: the recording reader skips damaged lines and stops quietly at a cut (so a
+    crash loses only the last second); on a file that is not a recording at all
+    that leniency yields nothing, and a replay server would start on an empty feed.
+    """
+    lines = iter_lines(path)
+    first = next(lines, None)
+    if first is None:
+        raise ValueError("no complete line (cut short, empty or not JSON lines)")
+    if first.ticktape != HEADER_TAG:
+        raise ValueError("the first line is not a recording header")
+    if not any(line.f is not None or line.b is not None for line in lines):
+        raise ValueError("no frame after the header")
 
 
 def recording_timeline(path: str | Path) -> Iterator[Entry]:

@@ -59,6 +59,7 @@ from ticktape.feed.session import ConnState, Session, SessionStatus
 from ticktape.feed.stats import FeedSnapshot
 from ticktape.market import Bar, MarketState
 from ticktape.timeutil import EXCHANGE_TZ, ms_to_zone
+from ticktape.ui.format import one_line
 from ticktape.ui.palette import ActionCommands, SymbolCommands
 from ticktape.ui.screen import MainScreen
 from ticktape.ui.statusbar import (
@@ -245,12 +246,12 @@ class TicktapeApp(App[None]):
         """The first screen is painted: start the frame timer; say what happened meanwhile."""
         self._screen_up = True
         for error in self.theme_errors:
-            self.notify(error, severity="warning")
+            self.notify(error, severity="warning", markup=False)
         early, self._early_notices = self._early_notices, []
         for text, severity in early:
             self.notice(text, severity)
         if self.recorder.recorder is not None:
-            self.notify(f"recording to {self.recorder.recorder.path}", timeout=4)
+            self.notify(f"recording to {self.recorder.recorder.path}", timeout=4, markup=False)
         self._queue_seed(self.main.watchlist.symbols)  # "loading" now, fetched after prices
         if not self._connect:  # the state came whole (tests, benchmarks): settle it now
             self.call_after_refresh(self._settle_gc)
@@ -370,7 +371,7 @@ class TicktapeApp(App[None]):
             text, severity = describe_state(status, self.clock())
             self.notice(text, severity)
         elif name == "LIVE" and before is not None and before.state.name == "RECONNECTING":
-            self.notify("reconnected", timeout=3)
+            self.notify("reconnected", timeout=3, markup=False)
 
     def _server_status(self, status: Status) -> None:
         described = describe_server_status(status.status, status.message)
@@ -390,10 +391,15 @@ class TicktapeApp(App[None]):
         except NoMatches:  # exiting: nobody left to tell
             return
         now = self.clock()
+        # Notices carry wire text (server statuses, REST errors): one line, no terminal
+        # escapes, and never interpreted as markup (a "[/bold]" from a server would crash).
+        text = one_line(text)
         status.set_notice(text, severity, now)
         if now - self._notices.get(text, -NOTICE_REPEAT_MS) >= NOTICE_REPEAT_MS:
             self._notices[text] = now
-            self.notify(text, severity=severity, timeout=8 if severity == "error" else 5)
+            self.notify(
+                text, severity=severity, timeout=8 if severity == "error" else 5, markup=False
+            )
 
     # -- watchlist → feed ------------------------------------------------------------------------
 
@@ -512,11 +518,13 @@ class TicktapeApp(App[None]):
         recorder = self.recorder.recorder
         if recorder is not None:
             self.stop_recording()
-            self.notify(f"recording stopped: {recorder.path} ({recorder.frames:,} frames)")
+            self.notify(
+                f"recording stopped: {recorder.path} ({recorder.frames:,} frames)", markup=False
+            )
             return
         path = self.record_path or default_record_path()
         if self.start_recording(path):
-            self.notify(f"recording to {path}", timeout=4)
+            self.notify(f"recording to {path}", timeout=4, markup=False)
 
     def _refresh_status(self) -> None:
         """The status bar's REC mark now, not at the next frame (there may be no frames yet)."""
@@ -542,8 +550,17 @@ class TicktapeApp(App[None]):
         gc.collect()
         gc.freeze()
 
-    def on_unmount(self) -> None:
-        gc.unfreeze()  # what dies with the app (its DOM's cycles) must be collectable
+    async def on_unmount(self) -> None:
+        """Close the feed on every way out, not only ``q``: a crash or an ``exit()`` elsewhere.
+
+        Textual dispatches Unmount from ``App._shutdown``, which runs on every exit
+        path while the event loop is still running, so the websocket and the HTTP
+        client can still be closed properly here.
+        """
+        try:
+            await self.close_feed()
+        finally:
+            gc.unfreeze()  # what dies with the app (its DOM's cycles) must be collectable
 
     # -- quitting --------------------------------------------------------------------------------
 
@@ -553,13 +570,18 @@ class TicktapeApp(App[None]):
         self.exit()
 
     async def close_feed(self) -> None:
+        """Stop the session, the recording and the HTTP client; idempotent.
+
+        Runs from ``q`` and again from :meth:`on_unmount`: both handles are taken
+        before the first ``await``, so a second (or overlapping) call closes nothing twice.
+        """
         self.workers.cancel_group(self, "rest")  # no download outlives its client
         session, self.session = self.session, None
+        rest, self.rest = self.rest, None
         if session is not None:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(session.stop(), 3.0)
         self.workers.cancel_group(self, "feed")  # in case it is still waiting for the URLs
         self.recorder.stop()  # after the session: its last frames are in the file
-        rest, self.rest = self.rest, None
         if rest is not None:
             await rest.aclose()

@@ -96,3 +96,17 @@ def fmt_clock(ms: int, tz: str) -> str:
     """``09:31:05 EDT``: the wall clock in the exchange's zone with its abbreviation."""
     dt = ms_to_zone(ms, tz)
     return f"{dt:%H:%M:%S} {dt.tzname() or tz}"
+
+
+#: Every C0 and C1 control character (ESC included) and DEL, mapped to a space.
+_CONTROLS: Final = {c: " " for c in (*range(0x20), 0x7F, *range(0x80, 0xA0))}
+
+
+def one_line(text: str) -> str:
+    """Wire text made safe to draw: no control characters (so no terminal escapes), one line.
+
+    Rich's ``strip_control_codes`` keeps ESC, which is what a terminal escape needs,
+    so this maps every control character away instead. Markup is a separate matter:
+    callers still pass the result as plain text (``markup=False`` / ``Text``).
+    """
+    return " ".join(text.translate(_CONTROLS).split())

@@ -19,12 +19,11 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, Final, Literal
 
-from rich.control import strip_control_codes
 from rich.style import Style
 from rich.text import Text
 from textual.widget import Widget
 
-from ticktape.ui.format import fmt_clock, fmt_ms, fmt_rate
+from ticktape.ui.format import fmt_clock, fmt_ms, fmt_rate, one_line
 
 if TYPE_CHECKING:
     from ticktape.feed.rest import RetryWait
@@ -170,7 +169,7 @@ class StatusBar(Widget):
 
     def set_notice(self, text: str, severity: Severity, now_ms: int) -> None:
         """Show ``text`` in the bar for a while (it is also sent as a notification)."""
-        clean = " ".join(strip_control_codes(text).split())  # wire text: one line, no escapes
+        clean = one_line(text)  # wire text: one line, no escapes
         self.notice = Notice(clean, severity, now_ms + NOTICE_MS)
 
     def show(
