@@ -3,7 +3,6 @@ never leaves the process except in the auth action and the REST header."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import pytest
@@ -59,8 +58,3 @@ def test_the_simulator_child_does_not_inherit_the_real_key(
     with SimProcess() as sim:
         environ = Path(f"/proc/{sim.pid}/environ").read_bytes()
     assert b"real-secret" not in environ
-
-
-def test_asyncio_is_not_left_running() -> None:
-    with pytest.raises(RuntimeError):
-        asyncio.get_running_loop()
