@@ -138,6 +138,12 @@ def previous_close(bars: list[Bar], now_ms: int, market: str = "stocks") -> floa
     return None
 
 
+#: Connection states worth a notification as well as the status bar line.
+_ALARMING: Final = frozenset(
+    {ConnState.AUTH_FAILED, ConnState.KICKED, ConnState.SLOW_CONSUMER, ConnState.OFFLINE}
+)
+
+
 class TicktapeApp(App[None]):
     """ticktape: watchlist, chart, tape and status bar over one market-data session."""
 
@@ -364,13 +370,22 @@ class TicktapeApp(App[None]):
     def _apply_status(self, status: SessionStatus) -> None:
         before = self.status
         self.status = status
-        name = status.state.name
-        if before is not None and before.state == status.state:
+        state = status.state
+        if before is not None and before.state is state:
             return
-        if name in ("AUTH_FAILED", "KICKED", "SLOW_CONSUMER", "OFFLINE"):
+        if state in (
+            ConnState.AUTH_FAILED,
+            ConnState.KICKED,
+            ConnState.SLOW_CONSUMER,
+            ConnState.OFFLINE,
+        ):
             text, severity = describe_state(status, self.clock())
             self.notice(text, severity)
-        elif name == "LIVE" and before is not None and before.state.name == "RECONNECTING":
+        elif (
+            state is ConnState.LIVE
+            and before is not None
+            and before.state is ConnState.RECONNECTING
+        ):
             self.notify("reconnected", timeout=3, markup=False)
 
     def _server_status(self, status: Status) -> None:

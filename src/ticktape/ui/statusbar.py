@@ -23,6 +23,7 @@ from rich.style import Style
 from rich.text import Text
 from textual.widget import Widget
 
+from ticktape.feed.session import ConnState
 from ticktape.ui.format import fmt_clock, fmt_ms, fmt_rate, one_line
 
 if TYPE_CHECKING:
@@ -57,33 +58,33 @@ def _countdown(status: SessionStatus, now_ms: int) -> str:
 
 def describe_state(status: SessionStatus, now_ms: int) -> tuple[str, Severity]:
     """The connection state as a phrase plus how alarming it is."""
-    name = status.state.name
-    reason = status.reason
-    if name == "LIVE":
-        return "connected", "information"
-    if name in ("CONNECTING", "AUTHENTICATING", "SUBSCRIBING"):
-        verb = {"CONNECTING": "connecting", "AUTHENTICATING": "signing in"}.get(name, "subscribing")
-        attempt = f" (attempt {status.attempt})" if status.attempt > 1 else ""
-        return f"{verb}…{attempt}", "information"
-    if name == "RECONNECTING":
-        when = _countdown(status, now_ms) or "reconnecting"
-        text = f"reconnecting — {when}" if when != "reconnecting" else "reconnecting…"
-        if status.attempt:
-            text += f" (attempt {status.attempt})"
-        return (f"{text}: {reason}" if reason else text), "warning"
-    if name == "AUTH_FAILED":
-        return KEY_REJECTED, "error"
-    if name == "KICKED":
-        when = _countdown(status, now_ms)
-        return (f"{KEY_IN_USE} — {when}" if when else KEY_IN_USE), "error"
-    if name == "SLOW_CONSUMER":
-        when = _countdown(status, now_ms) or "reconnecting"
-        return f"server dropped us for reading too slowly — {when}", "warning"
-    if name == "OFFLINE":
-        return (f"offline: {reason}" if reason else "offline"), "error"
-    if name == "STOPPED":
-        return "disconnected", "information"
-    return (f"{name.lower()}: {reason}" if reason else name.lower()), "information"
+    state, reason = status.state, status.reason
+    match state:
+        case ConnState.LIVE:
+            return "connected", "information"
+        case ConnState.CONNECTING | ConnState.AUTHENTICATING | ConnState.SUBSCRIBING:
+            verb = {ConnState.CONNECTING: "connecting", ConnState.AUTHENTICATING: "signing in"}
+            attempt = f" (attempt {status.attempt})" if status.attempt > 1 else ""
+            return f"{verb.get(state, 'subscribing')}…{attempt}", "information"
+        case ConnState.RECONNECTING:
+            when = _countdown(status, now_ms) or "reconnecting"
+            text = f"reconnecting — {when}" if when != "reconnecting" else "reconnecting…"
+            if status.attempt:
+                text += f" (attempt {status.attempt})"
+            return (f"{text}: {reason}" if reason else text), "warning"
+        case ConnState.AUTH_FAILED:
+            return KEY_REJECTED, "error"
+        case ConnState.KICKED:
+            when = _countdown(status, now_ms)
+            return (f"{KEY_IN_USE} — {when}" if when else KEY_IN_USE), "error"
+        case ConnState.SLOW_CONSUMER:
+            when = _countdown(status, now_ms) or "reconnecting"
+            return f"server dropped us for reading too slowly — {when}", "warning"
+        case ConnState.OFFLINE:
+            return (f"offline: {reason}" if reason else "offline"), "error"
+        case ConnState.STOPPED:
+            return "disconnected", "information"
+    return (f"{state.value}: {reason}" if reason else state.value), "information"
 
 
 def describe_server_status(status: str, message: str) -> tuple[str, Severity] | None:
