@@ -258,36 +258,23 @@ class StockEngine(Engine):
         x = TRADE_EXCHANGES[int(rand() * 256)]
         st.tid += 1
         scale = st.scale
-        if x == 4:
-            out.append(
-                Trade(
-                    st.sym,
-                    p / scale,
-                    size,
-                    t,
-                    4,
-                    str(st.tid),
-                    st.tape,
-                    CONDITIONS[c],
-                    st.seq,
-                    _TRF_IDS[st.tid % 3],
-                    t,
-                )
+        # Exchange 4 (FINRA ADF / TRF) prints carry the reporting facility's id and time.
+        trf_id, trf_t = (_TRF_IDS[st.tid % 3], t) if x == 4 else (None, None)
+        out.append(
+            Trade(
+                st.sym,
+                p / scale,
+                size,
+                t,
+                x,
+                str(st.tid),
+                st.tape,
+                CONDITIONS[c],
+                st.seq,
+                trf_id,
+                trf_t,
             )
-        else:
-            out.append(
-                Trade(
-                    st.sym,
-                    p / scale,
-                    size,
-                    t,
-                    x,
-                    str(st.tid),
-                    st.tape,
-                    CONDITIONS[c],
-                    st.seq,
-                )
-            )
+        )
         if st.sn == 0:
             self.dirty_sec.append(st)
         st.sn += 1
