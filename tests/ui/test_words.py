@@ -142,3 +142,19 @@ def test_command_line(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         _settings(build_parser().parse_args(["--market", "forex", "AAPL"]))
     forex = _settings(build_parser().parse_args(["--market", "crypto", "--fps", "20"]))
     assert forex.watchlist[0] == "BTC-USD" and forex.fps == 20
+
+
+@pytest.mark.parametrize(
+    ("status", "message", "words"),
+    [
+        ("auth_failed", "authentication failed", KEY_REJECTED),
+        ("error", "authentication failed", KEY_REJECTED),  # the older servers' wording
+        ("auth_timeout", "", "sign-in timed out — reconnecting"),
+        ("force_disconnect", "maintenance", "the server closed our connection — reconnecting"),
+    ],
+)
+def test_server_status_words_follow_what_the_session_does(
+    status: str, message: str, words: str
+) -> None:
+    described = describe_server_status(status, message)
+    assert described is not None and described[0] == words

@@ -132,30 +132,47 @@ def _clip(text: str) -> str:
     return text if len(text) <= _REASON_LIMIT else text[:_REASON_LIMIT] + "…"
 
 
-def _is_auth_failure(st: Status) -> bool:
-    """``auth_failed``, or the older ``error`` / "authentication failed" wording."""
-    kind = st.status.lower()
-    if kind == "auth_failed":
-        return True
-    msg = st.message.lower()
-    return kind == "error" and "auth" in msg and ("fail" in msg or "invalid" in msg)
+#: Server statuses that end the connection, and the state the session goes to.
+_ENDINGS: Final = {
+    "max_connections": ConnState.KICKED,
+    "slow_consumer": ConnState.SLOW_CONSUMER,
+    "force_disconnect": ConnState.RECONNECTING,
+    "auth_timeout": ConnState.RECONNECTING,
+}
+
+
+def ending_state(status: str, message: str = "") -> ConnState | None:
+    """The state a server status ends the connection in, or None if it ends nothing.
+
+    The one place that reads status words: the session acts on it and the UI
+    words its notices by it. ``auth_failed``, or the older ``error`` /
+    "authentication failed" wording, is a rejected key.
+    """
+    kind = status.lower()
+    msg = message.lower()
+    if kind == "auth_failed" or (
+        kind == "error" and "auth" in msg and ("fail" in msg or "invalid" in msg)
+    ):
+        return ConnState.AUTH_FAILED
+    return _ENDINGS.get(kind)
 
 
 def _ending(st: Status) -> _Ended | None:
-    """The end a server status announces, if it announces one."""
-    kind = st.status.lower()
+    """The end a server status announces, with the reason the status bar shows."""
+    state = ending_state(st.status, st.message)
     said = f": {_clip(st.message)}" if st.message else ""
-    if _is_auth_failure(st):
-        return _Ended(ConnState.AUTH_FAILED, f"the server rejected the API key{said}")
-    if kind == "max_connections":
-        return _Ended(ConnState.KICKED, "another session is using this API key's connection")
-    if kind == "slow_consumer":
-        return _Ended(ConnState.SLOW_CONSUMER, "the server dropped us for reading too slowly")
-    if kind == "force_disconnect":
-        return _Ended(ConnState.RECONNECTING, f"the server forced a disconnect{said}")
+    kind = st.status.lower()
+    if state is None:
+        return None
+    if state is ConnState.AUTH_FAILED:
+        return _Ended(state, f"the server rejected the API key{said}")
+    if state is ConnState.KICKED:
+        return _Ended(state, "another session is using this API key's connection")
+    if state is ConnState.SLOW_CONSUMER:
+        return _Ended(state, "the server dropped us for reading too slowly")
     if kind == "auth_timeout":
-        return _Ended(ConnState.RECONNECTING, "the server timed out waiting for authentication")
-    return None
+        return _Ended(state, "the server timed out waiting for authentication")
+    return _Ended(state, f"the server forced a disconnect{said}")
 
 
 class Session:

@@ -23,7 +23,7 @@ from rich.style import Style
 from rich.text import Text
 from textual.widget import Widget
 
-from ticktape.feed.session import ConnState
+from ticktape.feed.session import ConnState, ending_state
 from ticktape.ui.format import fmt_clock, fmt_ms, fmt_rate, one_line
 
 if TYPE_CHECKING:
@@ -88,20 +88,25 @@ def describe_state(status: SessionStatus, now_ms: int) -> tuple[str, Severity]:
 
 
 def describe_server_status(status: str, message: str) -> tuple[str, Severity] | None:
-    """A server ``status`` event worth telling the user about, or None for routine ones."""
+    """A server ``status`` event worth telling the user about, or None for routine ones.
+
+    What a status means comes from the session's own classifier, so the words
+    here can never disagree with what the session does about it.
+    """
     s = status.lower()
     if s in ("connected", "auth_success", "success"):
         return None
-    if s == "auth_failed" or (s == "error" and "auth" in message.lower()):
-        return KEY_REJECTED, "error"
-    if s == "max_connections":
-        return f"{KEY_IN_USE} (the server allows one per key)", "error"
-    if s == "slow_consumer":
-        return "the server says we read too slowly — reconnecting", "warning"
-    if s == "force_disconnect":
-        return "the server closed our connection — reconnecting", "warning"
-    if s == "auth_timeout":
-        return "sign-in timed out — reconnecting", "warning"
+    match ending_state(status, message):
+        case ConnState.AUTH_FAILED:
+            return KEY_REJECTED, "error"
+        case ConnState.KICKED:
+            return f"{KEY_IN_USE} (the server allows one per key)", "error"
+        case ConnState.SLOW_CONSUMER:
+            return "the server says we read too slowly — reconnecting", "warning"
+        case ConnState.RECONNECTING if s == "auth_timeout":
+            return "sign-in timed out — reconnecting", "warning"
+        case ConnState.RECONNECTING:
+            return "the server closed our connection — reconnecting", "warning"
     text = f"server: {message}" if message else f"server status: {status}"
     return text, "warning" if s == "error" else "information"
 
