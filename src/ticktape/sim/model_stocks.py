@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import random
 from datetime import date
-from typing import Final
+from typing import Final, TypeVar
 
 from ticktape.feed.conditions import (
     FORM_T,
@@ -349,21 +349,8 @@ class StockEngine(Engine):
                     st.mh = max(st.mh, st.sh)
                     st.ml = min(st.ml, st.sl)
                 st.mc = st.sc
-                scale = st.scale
-                bar = SecondAgg(
-                    st.sym,
-                    st.so / scale,
-                    st.sh / scale,
-                    st.sl / scale,
-                    st.sc / scale,
-                    int(st.sv),
-                    start,
-                    end,
-                    int(st.dv),
-                    st.dopen / scale if st.dopen else None,
-                    round(st.spv / st.sv / scale, 4),
-                    round(st.dpv / st.dv / scale, 4),
-                    int(st.sv) // st.sn,
+                bar = _stock_bar(
+                    SecondAgg, st, (st.so, st.sh, st.sl, st.sc), st.sv, st.spv, st.sn, start, end
                 )
                 out.append(bar)
                 st.hist.live_seconds.append(_agg(bar, st.sn))
@@ -374,26 +361,46 @@ class StockEngine(Engine):
         end = start + MINUTE
         for st in self.dirty_min:
             if st.mc:
-                scale = st.scale
-                bar = MinuteAgg(
-                    st.sym,
-                    st.mo / scale,
-                    st.mh / scale,
-                    st.ml / scale,
-                    st.mc / scale,
-                    int(st.mv),
-                    start,
-                    end,
-                    int(st.dv),
-                    st.dopen / scale if st.dopen else None,
-                    round(st.mpv / st.mv / scale, 4),
-                    round(st.dpv / st.dv / scale, 4),
-                    int(st.mv) // st.mn,
+                bar = _stock_bar(
+                    MinuteAgg, st, (st.mo, st.mh, st.ml, st.mc), st.mv, st.mpv, st.mn, start, end
                 )
                 out.append(bar)
                 st.hist.record(_agg(bar, st.mn))
             st.mo = st.mh = st.ml = st.mc = st.mn = 0
             st.mv = st.mpv = 0
+
+
+_B = TypeVar("_B", SecondAgg, MinuteAgg)
+
+
+def _stock_bar(
+    kind: type[_B],
+    st: LiveSymbol,
+    ohlc: tuple[float, float, float, float],
+    volume: float,
+    pv: float,
+    trades: int,
+    start: int,
+    end: int,
+) -> _B:
+    """A second or minute bar from scaled-integer accumulators, with the day's figures."""
+    scale = st.scale
+    o, h, lo, c = ohlc
+    return kind(
+        st.sym,
+        o / scale,
+        h / scale,
+        lo / scale,
+        c / scale,
+        int(volume),
+        start,
+        end,
+        int(st.dv),
+        st.dopen / scale if st.dopen else None,
+        round(pv / volume / scale, 4),
+        round(st.dpv / st.dv / scale, 4),
+        int(volume) // trades,
+    )
 
 
 def _agg(bar: SecondAgg | MinuteAgg, trades: int) -> Agg:
