@@ -9,15 +9,20 @@ same stream in turn:
 * the official ``massive`` ``WebSocketClient`` with an empty handler that
   only counts events (it does no state update at all).
 
+Time moves forward: each lap of the corpus is shifted later than the one
+before (:mod:`benchmarks.laps`, a byte-level replace), so the market state
+sees the in-order stream a live feed sends, not laps of late prints.
+
 Lag, and why it is measured this way: the corpus' timestamps are from its
 generation, so at send time the sender rewrites the ``t`` of each frame's
-first event (when that is a trade or quote: most frames) to the wall clock
-in ms — a fixed-width splice of 13 digits, cheap enough not to slow the
-sender. Lag is then "delivered to the consumer" minus "handed to the socket"
+first event, when that is a quote (half the frames), to the wall clock in ms
+— a fixed-width splice of 13 digits, cheap enough not to slow the sender.
+Only quotes carry the stamp because a quote's time orders nothing in the
+state (it is shown, not compared); a trade stamped with today's clock would
+start a new day for its symbol and turn its next corpus trades into late
+prints. Lag is then "delivered to the consumer" minus "handed to the socket"
 (same machine, same clock), taken when the consumer gets the frame, for both
-clients alike. The other events keep their corpus times, which repeat on
-every lap of the corpus; the market state takes them as it would take late
-events.
+clients alike.
 
 "Sustained": a run lasts ``warmup + seconds``; the rate is the events the
 client consumed in the last ``seconds``, and the run counts only if the
@@ -42,12 +47,13 @@ from typing import Final, overload
 
 from benchmarks import Result, Unavailable, median, percentile, ratio, require
 from benchmarks.corpus import Corpus
+from benchmarks.laps import LapShifter
 
 LAG_LIMIT_MS: Final = 250.0
 BACKOFF: Final = 0.85
 MAX_TRIES: Final = 2  # full-length runs per round
 PROBES: Final = 4  # short runs to find the rate
-_STAMP_PREFIXES: Final = (b'[{"ev":"T"', b'[{"ev":"Q"')
+_STAMP_PREFIX: Final = b'[{"ev":"Q"'
 _DIGITS: Final = 13
 
 
@@ -55,8 +61,8 @@ _DIGITS: Final = 13
 
 
 def stamp_points(frame: bytes) -> tuple[bytes, bytes] | None:
-    """Split a frame around its first event's 13-digit ``t``, if that event is a T or Q."""
-    if not frame.startswith(_STAMP_PREFIXES):
+    """Split a frame around its first event's 13-digit ``t``, if that event is a quote."""
+    if not frame.startswith(_STAMP_PREFIX):
         return None
     at = frame.find(b'"t":')
     if at < 0:
@@ -69,17 +75,25 @@ def stamp_points(frame: bytes) -> tuple[bytes, bytes] | None:
 
 
 class LoopedStream(Sequence[bytes]):
-    """The corpus, lap after lap, stamped at send time, until ``seconds`` have passed.
+    """The corpus, lap after lap (each later in time), stamped at send time, until
+    ``seconds`` have passed.
 
     ``Simulator.blast`` takes a Sequence and only iterates it, so this is a
     Sequence whose iteration is the timed, stamped, optionally paced stream;
     indexing gives the plain frames.
     """
 
-    def __init__(self, frames: list[bytes], seconds: float, rate: float | None) -> None:
+    def __init__(
+        self,
+        frames: list[bytes],
+        seconds: float,
+        rate: float | None,
+        shifter: LapShifter | None = None,
+    ) -> None:
         self._frames = frames
         self._split = [stamp_points(f) for f in frames]
         self._counts = [f.count(b'{"ev":') for f in frames]
+        self._shifter = shifter or LapShifter(frames)  # a scan of the corpus: pass one in
         self._seconds = seconds
         self._rate = rate
 
@@ -96,9 +110,11 @@ class LoopedStream(Sequence[bytes]):
     def __iter__(self) -> Iterator[bytes]:
         start = time.perf_counter()
         deadline = start + self._seconds
-        rate, sent = self._rate, 0
+        rate, sent, lap = self._rate, 0, 0
         while True:
-            for frame, split, count in zip(self._frames, self._split, self._counts, strict=True):
+            frames, splits = self._lap(lap)
+            lap += 1
+            for frame, split, count in zip(frames, splits, self._counts, strict=True):
                 now = time.perf_counter()
                 if now >= deadline:
                     return
@@ -113,6 +129,19 @@ class LoopedStream(Sequence[bytes]):
                 else:
                     yield b"%b%d%b" % (split[0], time.time_ns() // 1_000_000, split[1])
 
+    def _lap(self, lap: int) -> tuple[list[bytes], list[tuple[bytes, bytes] | None]]:
+        """The frames and stamp splits of ``lap`` (a few ms of ``bytes.replace``)."""
+        pairs = self._shifter.pairs(lap)
+        if not pairs:
+            return self._frames, self._split
+        shift = self._shifter.apply
+        frames = [shift(f, pairs) for f in self._frames]
+        splits = [
+            None if split is None else (shift(split[0], pairs), shift(split[1], pairs))
+            for split in self._split
+        ]
+        return frames, splits
+
 
 def _server_main(conn: Connection) -> None:
     """Child process: serve, wait for one client, blast, report, repeat until told to stop."""
@@ -123,6 +152,7 @@ async def _serve(conn: Connection) -> None:
     from ticktape.sim.server import Simulator
 
     frames: list[bytes] = conn.recv()
+    shifter = LapShifter(frames)
     async with Simulator(port=0, rate=1.0, ping_interval=None) as sim:
         conn.send(sim.ws_url)
         loop = asyncio.get_running_loop()
@@ -136,7 +166,7 @@ async def _serve(conn: Connection) -> None:
                 await asyncio.sleep(0.005)
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(seconds + 15):
-                    await sim.blast(LoopedStream(frames, seconds, rate))
+                    await sim.blast(LoopedStream(frames, seconds, rate, shifter))
             while sim.connections:  # noqa: ASYNC110 - let the client go before the next run
                 await asyncio.sleep(0.01)
             conn.send({"accepted": sim.stats.accepted - accepted})
@@ -188,19 +218,19 @@ async def _measure(
 
 
 async def _start_ticktape(url: str, m: Measure) -> Callable[[], Awaitable[None]]:
-    from ticktape.feed.events import Quote, Trade
+    from ticktape.feed.events import Quote
     from ticktape.feed.session import ConnState, Session, SessionStatus
     from ticktape.market import MarketState
 
     state = MarketState()
     apply = state.apply
-    lag_types = (Trade, Quote)
+    lag_type = Quote
 
     def on_events(events: list, recv_ms: int) -> None:  # type: ignore[type-arg]
         apply(events, recv_ms)
         m.events += len(events)
         m.started.set()
-        if m.sampling and type(events[0]) in lag_types:
+        if m.sampling and type(events[0]) is lag_type:
             m.lags.append(time.time_ns() // 1_000_000 - events[0].timestamp)
 
     def on_status(st: SessionStatus) -> None:
@@ -222,17 +252,17 @@ async def _start_ticktape(url: str, m: Measure) -> Callable[[], Awaitable[None]]
 
 async def _start_official(url: str, m: Measure) -> Callable[[], Awaitable[None]]:
     from massive.websocket import WebSocketClient
-    from massive.websocket.models import EquityQuote, EquityTrade
+    from massive.websocket.models import EquityQuote
 
     client = WebSocketClient(
         api_key="bench", feed=url.removeprefix("ws://"), secure=False, max_reconnects=0
     )
-    lag_types = (EquityTrade, EquityQuote)
+    lag_type = EquityQuote
 
     async def handler(msgs: list) -> None:  # type: ignore[type-arg]
         m.events += len(msgs)
         m.started.set()
-        if m.sampling and type(msgs[0]) in lag_types:
+        if m.sampling and type(msgs[0]) is lag_type:
             m.lags.append(time.time_ns() // 1_000_000 - msgs[0].timestamp)
 
     task = asyncio.create_task(client.connect(handler))

@@ -41,6 +41,8 @@ def shift_events(events: list[Any], shift_ms: int) -> None:
         if hasattr(ev, "timestamp"):
             t = ev.timestamp
             ev.timestamp = t + shift_ms * _scale(t)
+        if getattr(ev, "trf_timestamp", None):
+            ev.trf_timestamp += shift_ms * _scale(ev.trf_timestamp)
         if hasattr(ev, "start"):
             ev.start += shift_ms
             if ev.end:

@@ -22,6 +22,9 @@ from benchmarks import (
     corpus,
 )
 from benchmarks import __main__ as runner
+from benchmarks.laps import LapShifter
+
+from ticktape.feed.decode import Decoder
 
 
 @pytest.fixture(scope="module")
@@ -56,11 +59,35 @@ def test_decode(tiny: corpus.Corpus) -> None:
     assert_figures(result, runner.REQUIRED["decode"])
 
 
-def test_stamp_points_splice_the_first_trade_time() -> None:
-    frame = b'[{"ev":"T","sym":"A","p":1.0,"s":1,"t":1773239400000,"q":5}]'
+def test_stamp_points_splice_the_first_quote_time() -> None:
+    frame = b'[{"ev":"Q","sym":"A","bp":1.0,"ap":1.1,"t":1773239400000,"q":5}]'
     head, tail = bench_e2e.stamp_points(frame) or (b"", b"")
     assert head + b"1773239400000" + tail == frame
     assert bench_e2e.stamp_points(b'[{"ev":"AM","sym":"A","s":1773239400000}]') is None
+    # A trade's time orders the state (a wall-clock trade would start a new day): never stamped.
+    assert bench_e2e.stamp_points(b'[{"ev":"T","sym":"A","p":1.0,"s":1,"t":1773239400000}]') is None
+
+
+def test_laps_move_every_time_field_forward_and_nothing_else(tiny: corpus.Corpus) -> None:
+    shifter = LapShifter(tiny.frames)
+    decode = Decoder().decode
+    first = decode(tiny.frames[0])[0].time_ms
+    last = decode(tiny.frames[-1])[-1].time_ms
+    assert shifter.lap_ms > last - first  # each lap starts after the one before ended
+    assert shifter.lap_ms % 60_000 == 0  # bars stay on whole minutes
+    for lap in (1, 7):
+        pairs = shifter.pairs(lap)
+        for frame in tiny.frames:
+            got = decode(LapShifter.apply(frame, pairs))
+            want = decode(frame)
+            bench_memory.shift_events(want, lap * shifter.lap_ms)
+            assert got == want
+
+
+def test_laps_refuse_a_corpus_where_other_numbers_look_like_times() -> None:
+    frames = [b'[{"ev":"T","sym":"A","p":17732394.5,"s":1,"t":1773239400000}]']
+    with pytest.raises(ValueError, match="not times"):
+        LapShifter(frames)
 
 
 def test_e2e(tiny: corpus.Corpus) -> None:
