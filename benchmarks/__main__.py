@@ -79,7 +79,8 @@ def _runners(args: argparse.Namespace) -> dict[str, Callable[[], Result]]:
     def decode() -> Result:
         from benchmarks import bench_decode
 
-        return bench_decode.run(corpus.load(), rounds=rounds(5))
+        counts = () if quick else bench_decode.SWEEP
+        return bench_decode.run(corpus.load(), rounds=rounds(5), symbol_counts=counts)
 
     def e2e() -> Result:
         from benchmarks import bench_e2e
