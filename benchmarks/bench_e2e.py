@@ -331,15 +331,23 @@ class Sender:
 
 def probe_rate(sender: Sender, client: str, warmup: float, probe: float, tries: int) -> float:
     """Short runs: flat out, then paced at :data:`BACKOFF` of what was consumed, until one
-    passes; returns the rate to confirm over the full length (the last one tried if none did).
+    passes; then once halfway back up to the last rate that failed, so a client's figure
+    is within half a step of its ceiling rather than a whole one (the same search for
+    both clients keeps their ratio fair). Returns the rate to confirm over the full
+    length (the last one tried if none passed).
     """
     result = sender.run(client, warmup, probe, None)
-    rate = result.events_per_s
+    rate = failed = result.events_per_s
     for _ in range(tries - 1):
         if result.ok:
             break
-        rate = result.events_per_s * BACKOFF
+        failed = result.events_per_s
+        rate = failed * BACKOFF
         result = sender.run(client, warmup, probe, rate)
+    if result.ok and failed > rate:
+        mid = (rate + failed) / 2
+        if sender.run(client, warmup, probe, mid).ok:
+            return mid
     return rate
 
 

@@ -9,6 +9,7 @@ the whole file takes a few seconds.
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ from benchmarks import (
     bench_memory,
     bench_startup,
     bench_ui,
+    columns_probe,
     corpus,
 )
 from benchmarks import __main__ as runner
@@ -130,3 +132,12 @@ def test_runner_writes_results(
     assert_figures(data, runner.REQUIRED["decode"])
     assert data["first_paint_s"] == 0.5
     assert data["cores"] >= 1
+
+
+@pytest.mark.skipif(shutil.which("cc") is None, reason="the compiled loop needs a C compiler")
+def test_columns_probe_loops_agree(capsys: pytest.CaptureFixture[str]) -> None:
+    # The experiment behind RESULTS.md's "next step": its Python and C loops must agree.
+    assert columns_probe.main(["--symbols", "50", "--events", "3000", "--runs", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "identical columns" in out
+    assert "C columns" in out
