@@ -26,18 +26,21 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from functools import partial
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from benchmarks import Result, median, require
 from benchmarks.corpus import Corpus
 from benchmarks.laps import LapShifter
 from ticktape.feed.decode import Decoder
 
+if TYPE_CHECKING:
+    from ticktape.market import MarketState
+
 #: Symbol counts of the side corpora (same size and seed as the headline one).
 SWEEP: Final = (50, 500)
 
 
-def _time(fn: Callable[[], None]) -> float:
+def _time(fn: Callable[[], object]) -> float:
     t0 = time.perf_counter()
     fn()
     return time.perf_counter() - t0
@@ -49,33 +52,26 @@ def decode_pass(frames: list[bytes]) -> None:
         decode(frame)
 
 
-def decode_apply_pass(frames: list[bytes]) -> None:
+def decode_apply_pass(frames: list[bytes], state: MarketState | None = None) -> MarketState:
+    """Decode + apply ``frames`` into ``state`` (a fresh one by default); returns it."""
     from ticktape.market import MarketState
 
-    state = MarketState()
+    if state is None:
+        state = MarketState()
     decode = Decoder().decode
     apply = state.apply
     recv_ms = time.time_ns() // 1_000_000
     for frame in frames:
         apply(decode(frame), recv_ms)
+    return state
 
 
 def warm_apply_pass(frames: list[bytes], later: list[bytes]) -> float:
     """Seconds to decode + apply ``later`` (the corpus' next lap) into a state that has
     already taken ``frames``: the steady state of a firehose, where every symbol
     exists and time moves forward, without the one-off cost of creating 2,000 symbols."""
-    from ticktape.market import MarketState
-
-    state = MarketState()
-    decode = Decoder().decode
-    apply = state.apply
-    recv_ms = time.time_ns() // 1_000_000
-    for frame in frames:
-        apply(decode(frame), recv_ms)
-    t0 = time.perf_counter()
-    for frame in later:
-        apply(decode(frame), recv_ms)
-    return time.perf_counter() - t0
+    state = decode_apply_pass(frames)
+    return _time(partial(decode_apply_pass, later, state))
 
 
 def official_pass(texts: list[str]) -> None:
