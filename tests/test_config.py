@@ -188,3 +188,18 @@ def test_save_watchlist_keeps_other_keys_and_tables(config_file: Path) -> None:
 def test_save_watchlist_creates_the_file(config_file: Path) -> None:
     save_watchlist(load_settings(env={}, dotenv_path=None), ("MSFT",))
     assert load_settings(env={}, dotenv_path=None).watchlist == ("MSFT",)
+
+
+@pytest.mark.parametrize("tz", ["Mars/Base", "../etc/passwd"])
+def test_an_unknown_time_zone_is_refused_whatever_its_source(config_file: Path, tz: str) -> None:
+    # Caught here it is one line of explanation; inside the app it was a traceback.
+    with pytest.raises(ValueError, match="unknown time zone"):
+        load_settings(cli={"tz": tz}, env={}, dotenv_path=None)
+    with pytest.raises(ValueError, match="unknown time zone"):
+        load_settings(env={"TICKTAPE_TZ": tz}, dotenv_path=None)
+
+
+@pytest.mark.parametrize("fps", [0.0, -5.0, float("nan"), 1000.0])
+def test_a_frame_rate_the_timer_cannot_keep_is_refused(config_file: Path, fps: float) -> None:
+    with pytest.raises(ValueError, match="fps"):
+        load_settings(cli={"fps": fps}, env={}, dotenv_path=None)

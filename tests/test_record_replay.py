@@ -21,6 +21,8 @@ from ticktape.feed.record import Recorder, RecordSwitch, is_recording, iter_fram
 from ticktape.feed.session import Session
 from ticktape.market.state import MarketState
 from ticktape.market.symbol import SymbolState
+from ticktape.replay import _parser as replay_parser
+from ticktape.replay import max_gap_ms
 from ticktape.sim.replay_source import ReplaySource, csv_timeline, recording_timeline
 from ticktape.sim.server import Simulator
 
@@ -137,11 +139,42 @@ def test_bars_csv_becomes_minute_bars(tmp_path: Path) -> None:
         "2024-01-02T09:31:00-05:00,10.5,10.9,10.1,10.2,800,,\n"
     )
     events = [e for _, evs in csv_timeline(path, "AAPL") for e in evs]
+    # Each bar carries the day so far (av, a) as a live AM bar does; the second bar has
+    # no vwap, so its close stands in for it in the day's VWAP.
+    day_vwap = round((10.4 * 1200 + 10.2 * 800) / 2000, 4)
     assert events == [
-        MinuteAgg("AAPL", 10.0, 11.0, 9.5, 10.5, 1200, 1704205800000, 1704205860000, vwap=10.4),
-        MinuteAgg("AAPL", 10.5, 10.9, 10.1, 10.2, 800, 1704205860000, 1704205920000),
-    ]
+        MinuteAgg(
+            "AAPL", 10.0, 11.0, 9.5, 10.5, 1200, 1704205800000, 1704205860000, vwap=10.4,
+            day_volume=1200, day_vwap=10.4,
+        ),
+        MinuteAgg(
+            "AAPL", 10.5, 10.9, 10.1, 10.2, 800, 1704205860000, 1704205920000,
+            day_volume=2000, day_vwap=day_vwap,
+        ),
+    ]  # fmt: skip
     assert not is_recording(path)
+
+
+def test_bars_csv_day_volume_starts_again_each_exchange_day(tmp_path: Path) -> None:
+    path = tmp_path / "AAPL.csv"
+    path.write_text(
+        "datetime,open,high,low,close,volume,vwap,transactions\n"
+        "2024-01-02T15:59:00-05:00,10.0,10.0,10.0,10.0,100,,\n"
+        "2024-01-02T19:59:00-05:00,10.0,10.0,10.0,10.0,50,,\n"  # after hours: same day
+        "2024-01-03T04:00:00-05:00,11.0,11.0,11.0,11.0,70,,\n"  # the next exchange day
+    )
+    events = [e for _, evs in csv_timeline(path, "AAPL") for e in evs]
+    assert [e.day_volume for e in events] == [100, 150, 70]
+
+
+def test_a_bars_csv_replays_at_the_speed_asked(tmp_path: Path) -> None:
+    # One row a minute: a quiet-stretch cap under a minute would run it ~30x too fast.
+    path = tmp_path / "AAPL.csv"
+    path.write_text("datetime,open,high,low,close,volume\n")
+    args = replay_parser().parse_args([str(path)])
+    assert max_gap_ms(args) > 60_000
+    given = replay_parser().parse_args([str(tmp_path / "x.csv"), "--max-gap", "2"])
+    assert max_gap_ms(given) == 2_000
 
 
 @pytest.mark.parametrize(

@@ -18,6 +18,8 @@ from typing import Any, Final
 
 from dotenv import dotenv_values
 
+from ticktape.timeutil import zone
+
 #: Defaults follow the official ``massive`` client's hosts.
 DEFAULT_WS_REALTIME: Final = "wss://socket.massive.com"
 DEFAULT_WS_DELAYED: Final = "wss://delayed.massive.com"
@@ -85,6 +87,16 @@ class Settings:
             raise ValueError(f"market must be one of {', '.join(MARKETS)}, not {self.market!r}")
         if self.feed not in ("realtime", "delayed"):
             raise ValueError(f"feed must be 'realtime' or 'delayed', not {self.feed!r}")
+        # Checked here, once, for every source (flag, env, .env, file): a zone the
+        # clock cannot render would otherwise surface as a traceback from inside the UI.
+        try:
+            zone(self.tz)
+        except (KeyError, ValueError):  # ZoneInfoNotFoundError is a KeyError
+            raise ValueError(
+                f"unknown time zone {self.tz!r} (try America/New_York or UTC)"
+            ) from None
+        if not 0 < self.fps <= 60:
+            raise ValueError(f"fps must be above 0 and at most 60, not {self.fps:g}")
 
     @property
     def has_key(self) -> bool:

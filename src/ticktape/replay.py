@@ -43,6 +43,9 @@ from ticktape.sim.symbols import split_ticker
 #: Any non-empty key is accepted by the replay server; the app sends this one.
 REPLAY_KEY = "replay"
 CSV_SPEED = 60.0  # a minute bar a second
+#: A bars CSV is one row a minute: a gap cap shorter than that would replay every bar
+#: faster than --speed says. Longer gaps (overnight, a halt) are still cut to this.
+CSV_MAX_GAP_S = 300.0
 #: Seconds after the first client connects before the replay starts anyway
 #: (a client that subscribes only to wildcards such as T.* never names a symbol).
 WILDCARD_START = 2.0
@@ -66,9 +69,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--max-gap",
         type=float,
-        default=MAX_GAP_MS / 1000,
         metavar="S",
-        help="shorten quiet stretches to S seconds of recorded time (default %(default)g)",
+        help=f"shorten quiet stretches to S seconds of recorded time (default {MAX_GAP_MS / 1000:g}"
+        f" for recordings, {CSV_MAX_GAP_S:g} for CSV: longer than a bar, so --speed holds)",
     )
     p.add_argument("--app", action="store_true", help="open the app on the replay")
     return p
@@ -168,10 +171,15 @@ def _run_app(args: argparse.Namespace, source: ReplaySource, cluster: str, what:
         return 1
     ws_url, rest_url = urls[0].rsplit("/", 1)[0], urls[-1]
     symbols = _peek_symbols(args, cluster) or MARKET_DEFAULTS[cluster]
-    settings = load_settings({"market": cluster, "ws_url": ws_url, "rest_url": rest_url})
-    settings = settings.with_(api_key=REPLAY_KEY, watchlist=symbols)
     try:
-        TicktapeApp(settings, feed_label="REPLAY").run()
+        try:
+            settings = load_settings({"market": cluster, "ws_url": ws_url, "rest_url": rest_url})
+        except ValueError as err:  # the environment or config file (say, an unknown zone)
+            print(f"ticktape replay: {err}", file=sys.stderr)
+            return 2
+        TicktapeApp(
+            settings.with_(api_key=REPLAY_KEY, watchlist=symbols), feed_label="REPLAY"
+        ).run()
     finally:
         loop.call_soon_threadsafe(stop.set)
         thread.join(10)
@@ -191,6 +199,13 @@ def _peek_symbols(args: argparse.Namespace, cluster: str, limit: int = 20) -> tu
     return tuple(seen)[:limit]
 
 
+def max_gap_ms(args: argparse.Namespace) -> int:
+    """The quiet-stretch cap: as given, else by the kind of file (see CSV_MAX_GAP_S)."""
+    if args.max_gap is not None:
+        return int(args.max_gap * 1000)
+    return MAX_GAP_MS if is_recording(args.file) else int(CSV_MAX_GAP_S * 1000)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.speed is not None and args.speed <= 0:
@@ -205,9 +220,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     def on_end() -> None:
         print(f"ticktape replay: end of {what}; still serving, Ctrl-C to stop", file=sys.stderr)
 
-    gap = int(args.max_gap * 1000)
     source = ReplaySource(
-        timeline, cluster=cluster, speed=speed, max_gap_ms=gap, on_end=None if args.app else on_end
+        timeline,
+        cluster=cluster,
+        speed=speed,
+        max_gap_ms=max_gap_ms(args),
+        on_end=None if args.app else on_end,
     )
     if args.app:
         return _run_app(args, source, cluster, what)

@@ -129,3 +129,12 @@ def test_lag_sample_uses_the_first_trade_or_quote_only() -> None:
     assert lag_sample([bar, quote, trade], 2_000) == 500.0
     assert lag_sample([bar, Status(status="success")], 2_000) is None
     assert lag_sample([], 2_000) is None
+
+
+def test_silence_is_the_time_since_the_last_frame() -> None:
+    clock = Clock(1000.0)
+    stats = FeedStats(clock=clock)
+    assert stats.snapshot().silent_s is None  # nothing yet: no claim either way
+    stats.record_frame(3, None, 0.0001, now=1001.0)
+    clock.t = 1013.5
+    assert stats.snapshot().silent_s == pytest.approx(12.5)

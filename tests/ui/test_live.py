@@ -60,6 +60,7 @@ async def test_wrong_key_says_so_and_the_app_stays_usable(settings: Settings) ->
                 pilot, lambda: app.status is not None and app.status.state.name == "AUTH_FAILED"
             )
             await until(pilot, lambda: KEY_REJECTED in app.main.status.plain)
+            assert app.main.status.plain.count(KEY_REJECTED) == 1  # the state line, not twice
             assert any(KEY_REJECTED in n.message for n in app._notifications)
             await pilot.press("j")
             assert app.main.watchlist.selected == "MSFT"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from ticktape.feed.rest import AuthError, NotEntitledError, RateLimitedError, RetryWait
 from ticktape.feed.session import ConnState, SessionStatus
 from ticktape.ui.format import fmt_change, fmt_clock, fmt_pct, fmt_price, fmt_rate, fmt_volume
-from ticktape.ui.launch import _settings, build_parser
+from ticktape.ui.launch import _settings, build_parser, main
 from ticktape.ui.statusbar import (
     KEY_IN_USE,
     KEY_REJECTED,
@@ -22,6 +23,8 @@ from ticktape.ui.statusbar import (
 from ticktape.ui.themes import BUILTIN_DIR, load_themes
 from ticktape.ui.watchlist import fit_columns, normalize_symbol
 
+from .conftest import STATS, MakeApp
+
 NOW = 1_741_962_600_000
 
 
@@ -30,6 +33,13 @@ NOW = 1_741_962_600_000
     [
         (SessionStatus(ConnState.LIVE, "", since_ms=NOW), "connected", "information"),
         (SessionStatus(ConnState.AUTH_FAILED, "x", since_ms=NOW), KEY_REJECTED, "error"),
+        (  # offline still retries: say when, as for any other wait
+            SessionStatus(
+                ConnState.OFFLINE, "cannot reach h", attempt=3, retry_in=8, since_ms=NOW - 2_000
+            ),
+            "offline — retrying in 6 s: cannot reach h",
+            "error",
+        ),
         (
             SessionStatus(ConnState.KICKED, "", attempt=1, retry_in=80, since_ms=NOW - 20_000),
             f"{KEY_IN_USE} — retrying in 60 s",
@@ -144,6 +154,15 @@ def test_command_line(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     assert forex.watchlist[0] == "BTC-USD" and forex.fps == 20
 
 
+def test_an_unknown_time_zone_is_one_line_before_the_ui_starts(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # It used to draw the UI, then die with a traceback from the status bar's clock.
+    assert main(["--tz", "Mars/X", "--config", str(tmp_path / "c.toml")]) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == "ticktape: unknown time zone 'Mars/X' (try America/New_York or UTC)"
+
+
 @pytest.mark.parametrize(
     ("status", "message", "words"),
     [
@@ -158,3 +177,27 @@ def test_server_status_words_follow_what_the_session_does(
 ) -> None:
     described = describe_server_status(status, message)
     assert described is not None and described[0] == words
+
+
+def test_a_named_server_without_a_key_is_explained_not_swapped_for_the_simulator(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for var in ("POLYGON_API_KEY", "MASSIVE_API_KEY", "TICKTAPE_WS_URL", "TICKTAPE_REST_URL"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.chdir(tmp_path)  # no .env with a key
+    argv = ["--ws-url", "ws://127.0.0.1:9", "--config", str(tmp_path / "c.toml")]
+    assert main(argv) == 2
+    assert "no API key" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("silent", "says"), [(12.4, "connected — no data for 12 s"), (1.0, "")])
+async def test_a_connection_that_goes_quiet_says_so_in_the_bar(
+    make_app: MakeApp, silent: float, says: str
+) -> None:
+    # A stalled server keeps the socket open; the bar must not keep a green "connected".
+    app = make_app(stats=replace(STATS, silent_s=silent))
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        text = app.main.status.plain
+        assert "connected" in text
+        assert (says in text) if says else "no data" not in text

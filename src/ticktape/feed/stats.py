@@ -80,6 +80,9 @@ class FeedSnapshot:
     warning_reason: str
     decode_errors: int
     reconnects: int
+    #: Seconds since the last frame (None before the first): a stalled feed shows here
+    #: long before the session's watchdog declares the connection dead.
+    silent_s: float | None = None
 
 
 class FeedStats:
@@ -119,6 +122,7 @@ class FeedStats:
         self.reconnects = 0
         #: Frames whose consumer callback raised (the session logs and carries on).
         self.consumer_errors = 0
+        self._last_frame: float | None = None
 
     # -- hot path ---------------------------------------------------------------------------
 
@@ -128,6 +132,7 @@ class FeedStats:
         """Count one frame: its events, a lag sample (or None), and its handling time."""
         if now is None:
             now = self._clock()
+        self._last_frame = now
         b = self._cur
         sec = int(now)
         if b.sec != sec:
@@ -245,6 +250,7 @@ class FeedStats:
             warning_reason=reason,
             decode_errors=self.decode.error_total,
             reconnects=self.reconnects,
+            silent_s=None if self._last_frame is None else self._clock() - self._last_frame,
         )
 
     def __repr__(self) -> str:

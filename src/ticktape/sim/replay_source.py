@@ -44,6 +44,7 @@ from ticktape.feed.events import (
 from ticktape.feed.record import HEADER_TAG, iter_frames, iter_lines
 from ticktape.sim.protocol import CHANNELS, TAG_OF
 from ticktape.sim.symbols import split_ticker
+from ticktape.timeutil import EXCHANGE_TZ, zone
 
 #: A timeline entry: (time in ms on the recording's clock, the events due then).
 Entry = tuple[int, list[Event]]
@@ -105,12 +106,23 @@ def csv_timeline(path: str | Path, ticker: str) -> Iterator[Entry]:
     Stocks become ``AM``, ``C:`` tickers ``CA`` and ``X:`` tickers ``XA``, so
     the bars reach whoever subscribed to that symbol's minute bars.
     """
+    day, volume, pv = None, 0, 0.0  # the exchange day so far, as a live AM bar carries it
     with open(path, encoding="utf-8", newline="") as fh:
         for row in csv.DictReader(fh):
             try:
                 event = _bar_event(row, ticker)
             except (KeyError, TypeError, ValueError):
                 continue  # a damaged row: skip it, as the decoder skips a bad element
+            if isinstance(event, MinuteAgg):
+                # Live AM bars carry the day's volume and VWAP (av, a); without them a
+                # client has no day volume at all from a bars-only feed.
+                today = datetime.fromtimestamp(event.start / 1000, zone(EXCHANGE_TZ)).date()
+                if today != day:
+                    day, volume, pv = today, 0, 0.0
+                volume += event.volume
+                pv += (event.vwap if event.vwap is not None else event.close) * event.volume
+                event.day_volume = volume
+                event.day_vwap = round(pv / volume, 4) if volume else None
             yield event.start, [event]
 
 

@@ -55,7 +55,7 @@ from textual.worker import Worker
 from ticktape.config import Settings, save_watchlist
 from ticktape.feed.events import Event, Status
 from ticktape.feed.record import RecordSwitch
-from ticktape.feed.session import ConnState, Session, SessionStatus
+from ticktape.feed.session import ConnState, Session, SessionStatus, ending_state
 from ticktape.feed.stats import FeedSnapshot
 from ticktape.market import Bar, MarketState
 from ticktape.timeutil import EXCHANGE_TZ, ms_to_zone
@@ -190,7 +190,7 @@ class TicktapeApp(App[None]):
         self._awaiting_prices = connect  # paint every batch at once until prices show
         self._frame_queued = False
         self._rest_started = False
-        self._early_notices: list[tuple[str, Severity]] = []
+        self._early_notices: list[tuple[str, Severity, bool]] = []
         self.session: Session | None = None
         self.rest: RestClient | None = None
         self._seed_queue: list[str] = []
@@ -254,8 +254,8 @@ class TicktapeApp(App[None]):
         for error in self.theme_errors:
             self.notify(error, severity="warning", markup=False)
         early, self._early_notices = self._early_notices, []
-        for text, severity in early:
-            self.notice(text, severity)
+        for text, severity, bar in early:
+            self.notice(text, severity, bar=bar)
         if self.recorder.recorder is not None:
             self.notify(f"recording to {self.recorder.recorder.path}", timeout=4, markup=False)
         self._queue_seed(self.main.watchlist.symbols)  # "loading" now, fetched after prices
@@ -373,14 +373,11 @@ class TicktapeApp(App[None]):
         state = status.state
         if before is not None and before.state is state:
             return
-        if state in (
-            ConnState.AUTH_FAILED,
-            ConnState.KICKED,
-            ConnState.SLOW_CONSUMER,
-            ConnState.OFFLINE,
-        ):
+        if state in _ALARMING:
+            # A toast only: the bar's state line already says it (and keeps it current,
+            # countdown included); a bar notice would repeat it, then outlive it.
             text, severity = describe_state(status, self.clock())
-            self.notice(text, severity)
+            self.notice(text, severity, bar=False)
         elif (
             state is ConnState.LIVE
             and before is not None
@@ -391,15 +388,18 @@ class TicktapeApp(App[None]):
     def _server_status(self, status: Status) -> None:
         described = describe_server_status(status.status, status.message)
         if described is not None:
-            self.call_later(self.notice, *described)
+            # A status that ends the connection is the state line's to show (and the
+            # same words as its toast, so the toast is not repeated either).
+            bar = ending_state(status.status, status.message) not in _ALARMING
+            self.call_later(self.notice, *described, bar=bar)
 
     def _rest_wait(self, wait: RetryWait) -> None:
         self.call_later(self.notice, describe_retry(wait), "warning")
 
-    def notice(self, text: str, severity: Severity = "information") -> None:
-        """Tell the user once: a notification plus a line in the status bar."""
+    def notice(self, text: str, severity: Severity = "information", *, bar: bool = True) -> None:
+        """Tell the user once: a notification plus (``bar``) a line in the status bar."""
         if not self._screen_up:  # the feed started before the screen: on_ready says it
-            self._early_notices.append((text, severity))
+            self._early_notices.append((text, severity, bar))
             return
         try:
             status = self.main.status
@@ -409,7 +409,8 @@ class TicktapeApp(App[None]):
         # Notices carry wire text (server statuses, REST errors): one line, no terminal
         # escapes, and never interpreted as markup (a "[/bold]" from a server would crash).
         text = one_line(text)
-        status.set_notice(text, severity, now)
+        if bar:
+            status.set_notice(text, severity, now)
         if now - self._notices.get(text, -NOTICE_REPEAT_MS) >= NOTICE_REPEAT_MS:
             self._notices[text] = now
             self.notify(

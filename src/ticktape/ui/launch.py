@@ -21,7 +21,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from ticktape.config import DEFAULT_WATCHLIST, MARKETS, Settings, load_settings
+from ticktape.config import DEFAULT_REST_URL, DEFAULT_WATCHLIST, MARKETS, Settings, load_settings
 from ticktape.sim.process import SimProcess
 from ticktape.ui.symbols import normalize_symbol
 
@@ -117,6 +117,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     record = Path(args.record) if args.record else None
     if record is not None and not record.parent.is_dir():  # say so now, not inside the app
         print(f"ticktape: cannot record to {record}: no directory {record.parent}", file=sys.stderr)
+        return 2
+    named = settings.ws_url or settings.rest_url != DEFAULT_REST_URL
+    if not args.sim and not settings.has_key and named:
+        # Without a key ticktape runs its own simulator; silently not using the server
+        # the user named would look like that server's data.
+        print(
+            "ticktape: a server URL is set (--ws-url/--rest-url or TICKTAPE_*_URL) but no API"
+            " key: set POLYGON_API_KEY (any value for a local `ticktape sim`), or drop the"
+            " URL to run on the built-in simulator",
+            file=sys.stderr,
+        )
         return 2
     _quiet_logging()
     sim: SimProcess | None = None

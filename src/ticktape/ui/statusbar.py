@@ -33,11 +33,13 @@ if TYPE_CHECKING:
 
 Severity = Literal["information", "warning", "error"]
 
-KEY_REJECTED: Final = "API key rejected — set POLYGON_API_KEY in .env and restart"
+KEY_REJECTED: Final = "API key rejected — check POLYGON_API_KEY (environment or .env) and restart"
 KEY_IN_USE: Final = "another session holds this key's connection"
 NOT_ENTITLED: Final = "your plan does not include this data"
 #: A notice stays in the bar this long (it also went out as a notification).
 NOTICE_MS: Final = 30_000
+#: Seconds without a frame, while connected, before the bar says the feed went quiet.
+QUIET_S: Final = 5.0
 #: Lag p99 above this is drawn in the warning colour even before the trend check fires.
 LAG_WARN_MS: Final = 2_000.0
 
@@ -81,7 +83,9 @@ def describe_state(status: SessionStatus, now_ms: int) -> tuple[str, Severity]:
             when = _countdown(status, now_ms) or "reconnecting"
             return f"server dropped us for reading too slowly — {when}", "warning"
         case ConnState.OFFLINE:
-            return (f"offline: {reason}" if reason else "offline"), "error"
+            when = _countdown(status, now_ms)
+            text = f"offline — {when}" if when else "offline"
+            return (f"{text}: {reason}" if reason else text), "error"
         case ConnState.STOPPED:
             return "disconnected", "information"
     return (f"{state.value}: {reason}" if reason else state.value), "information"
@@ -190,6 +194,12 @@ class StatusBar(Widget):
         if self.notice is not None and self.notice.until_ms <= now_ms:
             self.notice = None
         state, severity = describe_state(status, now_ms) if status else ("no feed", "warning")
+        live = status is not None and status.state is ConnState.LIVE
+        silent = None if stats is None else stats.silent_s
+        if live and silent is not None and silent >= QUIET_S:
+            # Connected but nothing arrives: say so now (the watchdog waits far longer).
+            state, severity = f"connected — no data for {silent:.0f} s", "warning"
+            live = False  # not the "all well" mark
         figures = self._figures(stats)
         clock = fmt_clock(now_ms, self.tz)
         key = (
@@ -205,8 +215,7 @@ class StatusBar(Widget):
         if key == self._key:
             return
         self._key = key
-        ok = status is not None and status.state.name == "LIVE"
-        sev = "ok" if ok else severity
+        sev = "ok" if live else severity
         self._left, self._right = self._build(state, sev, figures, clock, recording)
         self.refresh()
 
