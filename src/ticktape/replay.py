@@ -154,6 +154,7 @@ def _run_app(args: argparse.Namespace, source: ReplaySource, cluster: str, what:
     from ticktape.config import load_settings
     from ticktape.ui.app import TicktapeApp
     from ticktape.ui.launch import MARKET_DEFAULTS
+    from ticktape.ui.statusbar import REPLAY_LABEL
 
     urls: list[str] = []
     ready = threading.Event()
@@ -178,7 +179,7 @@ def _run_app(args: argparse.Namespace, source: ReplaySource, cluster: str, what:
             print(f"ticktape replay: {err}", file=sys.stderr)
             return 2
         TicktapeApp(
-            settings.with_(api_key=REPLAY_KEY, watchlist=symbols), feed_label="REPLAY"
+            settings.with_(api_key=REPLAY_KEY, watchlist=symbols), feed_label=REPLAY_LABEL
         ).run()
     finally:
         loop.call_soon_threadsafe(stop.set)

@@ -15,6 +15,7 @@ from ticktape.ui.launch import _settings, build_parser, main
 from ticktape.ui.statusbar import (
     KEY_IN_USE,
     KEY_REJECTED,
+    REPLAY_LABEL,
     describe_rest_error,
     describe_retry,
     describe_server_status,
@@ -201,3 +202,12 @@ async def test_a_connection_that_goes_quiet_says_so_in_the_bar(
         text = app.main.status.plain
         assert "connected" in text
         assert (says in text) if says else "no data" not in text
+
+
+async def test_a_replay_shows_no_lag_figure(make_app: MakeApp) -> None:
+    # Recorded events carry their recording's times: the "lag" would be their age.
+    app = make_app(feed_label=REPLAY_LABEL)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        assert "REPLAY" in app.main.status.plain
+        assert "lag" not in app.main.status.plain

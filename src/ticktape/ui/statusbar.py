@@ -38,6 +38,8 @@ KEY_IN_USE: Final = "another session holds this key's connection"
 NOT_ENTITLED: Final = "your plan does not include this data"
 #: A notice stays in the bar this long (it also went out as a notification).
 NOTICE_MS: Final = 30_000
+#: The feed label of ``ticktape replay --app``.
+REPLAY_LABEL: Final = "REPLAY"
 #: Seconds without a frame, while connected, before the bar says the feed went quiet.
 QUIET_S: Final = 5.0
 #: Lag p99 above this is drawn in the warning colour even before the trend check fires.
@@ -228,7 +230,8 @@ class StatusBar(Widget):
         if stats is None:
             return ()
         parts = [(fmt_rate(stats.events_per_s).replace("/s", " ev/s"), False)]
-        if stats.lag_p99_ms is not None:
+        # A replay's events carry the recording's times: "lag" would be its age, not ours.
+        if stats.lag_p99_ms is not None and self.feed_label != REPLAY_LABEL:
             lagging = stats.warning or stats.lag_p99_ms > LAG_WARN_MS
             parts.append((f"lag p99 {fmt_ms(stats.lag_p99_ms)}", lagging))
         if stats.decode_errors:
