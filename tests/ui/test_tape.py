@@ -6,7 +6,7 @@ from rich.style import Style
 from textual.app import App, ComposeResult
 from textual.strip import Strip
 
-from ticktape.feed.events import Quote, Trade
+from ticktape.feed.events import CryptoTrade, ForexQuote, Quote, Trade
 from ticktape.market import MarketState
 from ticktape.ui.chart import theme_colour
 from ticktape.ui.tape import TapeView
@@ -280,3 +280,58 @@ async def test_ascii_mode_avoids_non_ascii_glyphs() -> None:
         await pilot.pause()
         assert all(line.isascii() for line in tape.visible_text)
         assert "100.00 x 100.02" in tape.visible_text[1]
+
+
+async def test_forex_quotes_keep_fractional_pips_and_show_no_sizes() -> None:
+    tape = TapeView()
+    app = Host(tape)
+    async with app.run_test(size=(90, 8)) as pilot:
+        state = MarketState(record_all_quotes=True)
+        state.apply([ForexQuote(pair="EUR/USD", bid=1.04935, ask=1.04947, timestamp=T0)], T0)
+        state.apply([ForexQuote(pair="USD/JPY", bid=151.3002, ask=151.3046, timestamp=T0)], T0)
+        tape.mode = "quotes"
+        tape.show(state, "EUR/USD")
+        await pilot.pause()
+        assert tape.visible_text[1].split() == [
+            "09:30:00.000",
+            "1.04935",
+            "×",
+            "1.04947",
+            "0.00012",
+        ]
+        tape.show(state, "USD/JPY")
+        await pilot.pause()
+        assert tape.visible_text[1].split() == ["09:30:00.000", "151.300", "×", "151.305", "0.004"]
+
+
+async def test_crypto_sizes_line_up_right_aligned_apart_from_the_price() -> None:
+    tape = TapeView()
+    app = Host(tape)
+    async with app.run_test(size=(90, 8)) as pilot:
+        state = MarketState()
+        sizes = (0.0456649, 1.0, 12.5, 0.00012)
+        state.apply(
+            [
+                CryptoTrade(pair="BTC-USD", price=64_444.03, size=s, timestamp=T0 + i)
+                for i, s in enumerate(sizes)
+            ],
+            T0 + 10,
+        )
+        tape.show(state, "BTC-USD")
+        await pilot.pause()
+        rows = tape.visible_text[1:5]
+        shown = [row.split()[2] for row in rows]
+        assert shown == ["0.00012", "12.50000", "1.00000", "0.04566"]  # newest first
+        ends = {row.index(size) + len(size) for row, size in zip(rows, shown, strict=True)}
+        assert len(ends) == 1, f"sizes right-aligned: {rows}"
+        assert all("64,444.03  " in row for row in rows), f"a gap after the price: {rows}"
+
+
+async def test_title_without_a_symbol_says_so() -> None:
+    tape = TapeView()
+    app = Host(tape)
+    async with app.run_test(size=(90, 8)) as pilot:
+        tape.mode = "quotes"
+        tape.show(MarketState(), None)
+        await pilot.pause()
+        assert tape.label.strip() == "quotes · no symbol selected"

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import pytest
+from rich.color import ColorSystem
+from rich.style import Style
 from textual.color import Color
 
 from ticktape.config import Settings
+from ticktape.ui.app import TicktapeApp
+from ticktape.ui.themes import user_theme_dir
 
 from .conftest import MakeApp, until
+
+EXAMPLE_THEME = Path(__file__).resolve().parents[2] / "themes" / "example-solarized.toml"
 
 
 @pytest.mark.parametrize("theme", ["ticktape-dark", "ticktape-light", "ticktape-contrast"])
@@ -39,3 +48,54 @@ async def test_ascii_mode_draws_only_ascii(make_app: MakeApp) -> None:
         await until(pilot, lambda: app.main.tape.paused)
         screen = "".join(strip.text for strip in app.screen._compositor.render_strips())
         assert {c for c in screen if ord(c) > 127} == set()
+
+
+def _contrast(a: Color, b: Color) -> float:
+    """WCAG contrast ratio of two colours (1 = the same brightness, 21 = black on white)."""
+
+    def luminance(c: Color) -> float:
+        def channel(v: int) -> float:
+            x = v / 255
+            return x / 12.92 if x <= 0.03928 else ((x + 0.055) / 1.055) ** 2.4
+
+        return 0.2126 * channel(c.r) + 0.7152 * channel(c.g) + 0.0722 * channel(c.b)
+
+    hi, lo = sorted((luminance(a), luminance(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def _cell_style(app: TicktapeApp, x: int, y: int) -> Style:
+    col = 0
+    for segment in app.screen._compositor.render_strips()[y]:
+        if col <= x < col + len(segment.text):
+            assert segment.style is not None
+            return segment.style
+        col += len(segment.text)
+    raise AssertionError(f"no cell at {x},{y}")
+
+
+# Every truecolour ticktape theme, the example user theme too (the ANSI one draws its
+# dividers in the terminal's own text colour).
+@pytest.mark.parametrize("theme", ["ticktape-dark", "ticktape-light", "solarized-dark"])
+async def test_pane_dividers_are_visible(make_app: MakeApp, settings: Settings, theme: str) -> None:
+    user_themes = user_theme_dir(settings.config_path)
+    user_themes.mkdir(parents=True)
+    shutil.copy(EXAMPLE_THEME, user_themes)
+    app = make_app(settings=settings.with_(theme=theme))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: bool(app.main.status.plain))
+        assert app.theme == theme
+        watchlist, tape = app.main.watchlist.region, app.main.tape.region
+        dividers = {
+            "watchlist | chart": (watchlist.right - 1, watchlist.y + 5),
+            "chart / tape": (tape.x + 2, tape.y),
+        }
+        for where, (x, y) in dividers.items():
+            style = _cell_style(app, x, y)
+            assert style.color is not None and style.bgcolor is not None, where
+            fg, bg = Color.from_rich_color(style.color), Color.from_rich_color(style.bgcolor)
+            assert _contrast(fg, bg) >= 1.8, (where, fg.hex, bg.hex)
+            # …and still two colours when Textual maps them to 256 colours.
+            assert style.color.downgrade(ColorSystem.EIGHT_BIT) != style.bgcolor.downgrade(
+                ColorSystem.EIGHT_BIT
+            ), where

@@ -251,6 +251,11 @@ class TicktapeApp(App[None]):
     def on_ready(self) -> None:
         """The first screen is painted: start the frame timer; say what happened meanwhile."""
         self._screen_up = True
+        # Prices shown while the feed is down are not current: the rows say so (no status
+        # yet means nobody claimed a feed: tests and benchmarks hand the state in whole).
+        self.main.watchlist.set_feed_live(
+            self.status is None or self.status.state is ConnState.LIVE
+        )
         for error in self.theme_errors:
             self.notify(error, severity="warning", markup=False)
         early, self._early_notices = self._early_notices, []
@@ -373,6 +378,8 @@ class TicktapeApp(App[None]):
         state = status.state
         if before is not None and before.state is state:
             return
+        if self._screen_up:  # else on_ready takes it from self.status
+            self.main.watchlist.set_feed_live(state is ConnState.LIVE)
         if state in _ALARMING:
             # A toast only: the bar's state line already says it (and keeps it current,
             # countdown included); a bar notice would repeat it, then outlive it.

@@ -31,6 +31,40 @@ def price_decimals(x: float) -> int:
     return 6
 
 
+def is_forex(symbol: str) -> bool:
+    """Currency pairs, and only they, are written with a slash (``EUR/USD``)."""
+    return "/" in symbol
+
+
+def is_crypto(symbol: str) -> bool:
+    """Crypto pairs, and only they, are written with a dash (``BTC-USD``; stocks use ``BRK.B``)."""
+    return "-" in symbol
+
+
+def size_decimals(price: float) -> int:
+    """Decimals for a crypto trade size: the smallest step shown is worth a dollar at most.
+
+    BTC at 64,000 gets 5 (``0.04566``), ETH at 3,000 gets 4, a coin under $1 whole
+    units. Fixed per symbol (the caller keeps the first answer) so sizes line up.
+    """
+    if price <= 1:
+        return 0
+    return min(8, math.ceil(math.log10(price)))
+
+
+def symbol_decimals(symbol: str, price: float) -> int:
+    """Decimals for every price-like cell of ``symbol`` (last, change, quote, spread, VWAP).
+
+    Forex trades in fractional pips: five decimals (``1.04975``), or three where a
+    pip is 0.01 — the pairs priced at 50 and above (``USD/JPY 151.302``, HUF). Two
+    decimals would hide every move a currency makes in a day. Stocks and crypto
+    keep :func:`price_decimals`.
+    """
+    if is_forex(symbol):
+        return 3 if abs(price) >= 50 else 5
+    return price_decimals(price)
+
+
 def fmt_price(x: float | None, decimals: int | None = None) -> str:
     """``187.23``; sub-dollar prices keep four or six decimals."""
     if x is None or _missing(x):

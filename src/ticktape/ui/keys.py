@@ -20,7 +20,7 @@ KEYMAP: Final[tuple[tuple[str, Binding, str], ...]] = (
     ("Symbols", Binding("pageup", "cursor(-10)", "Page up", show=False), "Ten symbols up"),
     ("Symbols", Binding("home", "cursor_to(0)", "First", show=False), "First symbol"),
     ("Symbols", Binding("end", "cursor_to(-1)", "Last", show=False), "Last symbol"),
-    ("Symbols", Binding("slash", "jump", "Go to", show=False), "Go to a symbol (type it)"),
+    ("Symbols", Binding("slash", "jump", "Go to", show=False), "Go to a watchlist symbol"),
     ("Watchlist", Binding("a", "add", "Add"), "Add a symbol to the watchlist"),
     ("Watchlist", Binding("d", "remove", "Remove"), "Remove the selected symbol"),
     ("Watchlist", Binding("u", "undo", "Undo", show=False), "Undo the last remove"),
@@ -48,7 +48,7 @@ KEYMAP: Final[tuple[tuple[str, Binding, str], ...]] = (
         Binding("space", "pause", "Pause"),
         "Pause/resume the tape (scroll back while paused)",
     ),
-    ("Tape", Binding("t", "tape_mode", "Quotes"), "Tape: trades or quotes"),
+    ("Tape", Binding("t", "tape_mode", "Tape"), "Tape: trades or quotes"),
     (
         "Tape",
         Binding("A", "tape_scope", "All symbols", show=False),
@@ -76,9 +76,9 @@ KEYMAP: Final[tuple[tuple[str, Binding, str], ...]] = (
 #: Keys handled by the app rather than the main screen, listed for the help screen.
 APP_KEYS: Final[tuple[tuple[str, str, str], ...]] = (
     ("General", "q / ctrl+q", "Quit (closes the connection cleanly)"),
-    ("General", "ctrl+p", "Command palette: symbols, every action, themes"),
+    ("General", "ctrl+p", "Command palette: any symbol, every action, themes"),
     ("General", "tab / shift+tab", "Move focus between watchlist and tape"),
-    ("Symbols", "letters", "Type a symbol to jump to it (see / for any symbol)"),
+    ("Symbols", "letters", "Type a watchlist symbol to jump to it"),
 )
 
 #: Minimum trade sizes the `f` key cycles through (0 = show all).

@@ -4,10 +4,17 @@ Why providers and not only keys: a trader who forgets a key types what they
 want ("sort volume", "daily", "TSLA"). The action list is generated from the
 same keymap as the bindings and the help screen, plus "sort by <column>" for
 every column, so the palette can do anything the keyboard can.
+
+Ranking, because Enter runs the top hit: a command whose title has the typed
+words as whole words (or word prefixes) beats one that only matches letters
+scattered through it; a query that names a command ("theme", "pause") puts
+"Add <it> to the watchlist" last, while a ticker that names no command
+("nflx") offers Add first.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from functools import partial
 
@@ -17,6 +24,38 @@ from ticktape.ui.help import key_label
 from ticktape.ui.keys import KEYMAP
 from ticktape.ui.screen import MainScreen
 from ticktape.ui.watchlist import COLUMNS, normalize_symbol
+
+_WORD = re.compile(r"\w+")
+
+
+def word_tier(query: str, title: str) -> int:
+    """2 if every query word is a whole word of ``title``, 1 if every one at least starts
+    a word, else 0 (a fuzzy match only)."""
+    words = [w.lower() for w in _WORD.findall(title)]
+    wanted = [w.lower() for w in _WORD.findall(query)]
+    if not wanted:
+        return 0
+    if all(q in words for q in wanted):
+        return 2
+    if all(any(w.startswith(q) for w in words) for q in wanted):
+        return 1
+    return 0
+
+
+def tier_step(query: str) -> float:
+    """More than any fuzzy score for ``query``: Textual's matcher gives at most 8 per letter
+    (a hit, a word-start bonus, ×2 for one contiguous group, ×2 for an exact match)."""
+    return 8.0 * len(query) + 1.0
+
+
+def rank(score: float, query: str, title: str) -> float:
+    """A fuzzy ``score`` lifted by the title's word tier; ties go to the title the words
+    cover most of ("manual order" before "…, then manual")."""
+    tier = word_tier(query, title)
+    if tier == 0:
+        return score
+    coverage = len(_WORD.findall(query)) / max(1, len(_WORD.findall(title)))
+    return tier * tier_step(query) + score + coverage
 
 
 class SymbolCommands(Provider):
@@ -49,27 +88,33 @@ class SymbolCommands(Provider):
                 )
         new = normalize_symbol(query, main.market)
         if new is not None and new not in symbols:
-            # "ibm" should offer IBM first, but "sort" should still find the sort actions.
-            q = query.strip().lower()
-            words = {w.lower() for title, _, _ in _actions(main) for w in title.split()}
-            wordlike = any(w.startswith(q) for w in words)
-            exact = matcher.match(new)  # the query spelled as the symbol: a top fuzzy score
             yield Hit(
-                exact * (0.1 if wordlike else 1.0),
+                self._add_score(main, query),
                 f"Add {new} to the watchlist",
                 partial(main.add_symbol, new),
                 text=f"Add {new}",
                 help="subscribe and load its history",
             )
 
+    def _add_score(self, main: MainScreen, query: str) -> float:
+        """Below every hit if a command title has the query's words (every real match scores
+        more than 1), else above them all (past any fuzzy score, short of a word tier)."""
+        titles = [title for title, _, _ in _actions(main)]
+        titles += [command.title for command in self.app.get_system_commands(main)]
+        if any(word_tier(query, title) for title in titles):
+            return 1.0
+        return tier_step(query) - 0.5
+
 
 def _actions(main: MainScreen) -> list[tuple[str, str, Callable[[], object]]]:
-    """(title, help, callback) for every keymap binding and every sort column."""
+    """(title, help, callback) for every keymap binding and every sort column.
+
+    A title is "<section>: <text>", unless the text already starts with its section."""
     out: list[tuple[str, str, Callable[[], object]]] = []
     for section, binding, text in KEYMAP:
         out.append(
             (
-                f"{section}: {text}",
+                text if text.startswith(f"{section}:") else f"{section}: {text}",
                 f"key {key_label(binding)}",
                 partial(main.run_action, binding.action),
             )
@@ -102,4 +147,10 @@ class ActionCommands(Provider):
         for title, help_text, callback in _actions(self.screen):
             score = matcher.match(title)
             if score > 0:
-                yield Hit(score, matcher.highlight(title), callback, text=title, help=help_text)
+                yield Hit(
+                    rank(score, query, title),
+                    matcher.highlight(title),
+                    callback,
+                    text=title,
+                    help=help_text,
+                )

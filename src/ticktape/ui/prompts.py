@@ -1,5 +1,8 @@
 """A modal symbol prompt, for adding a symbol (`a`) and going to one (`/`).
 
+Going to a symbol searches the watchlist only, so that prompt says so and
+names the ways to reach any other symbol (Ctrl+P or `a`).
+
 Why modal screens: while a prompt is open the main screen's single-letter
 bindings must not fire (typing "AAPL" would otherwise add, sort and toggle).
 The symbol is validated as it is typed, with the market's rules, so a bad
@@ -31,8 +34,23 @@ class SymbolValidator(Validator):
         return self.failure(f"not a {self.market} symbol (e.g. {symbol_hint(self.market)})")
 
 
+#: Under the unvalidated (go-to) prompt: what it searches, and what reaches the rest.
+GOTO_NOTE = "searches the watchlist; ctrl+p or a adds any other symbol"
+
+
 class SymbolPrompt(ModalScreen[str | None]):
-    """Ask for one symbol; dismisses with the canonical symbol, or None on escape."""
+    """Ask for one symbol; dismisses with the canonical symbol, or None on escape.
+
+    With ``validate=False`` it is the go-to prompt: any text is accepted (it is a
+    search of the watchlist) and :data:`GOTO_NOTE` says so.
+    """
+
+    DEFAULT_CSS = """
+    #prompt-note {
+        width: 100%;
+        color: $text-muted;
+    }
+    """
 
     BINDINGS: ClassVar[list[Binding | tuple[str, str] | tuple[str, str, str]]] = [
         Binding("escape", "cancel", "Cancel")
@@ -57,6 +75,8 @@ class SymbolPrompt(ModalScreen[str | None]):
                 max_length=16,
             )
             yield Label("", id="prompt-error")
+            if not self.strict:
+                yield Label(GOTO_NOTE, id="prompt-note")
 
     def on_input_changed(self, event: Input.Changed) -> None:
         error = self.query_one("#prompt-error", Label)

@@ -168,7 +168,8 @@ class MainScreen(Screen[None]):
             if symbol and not self.watchlist.jump(symbol):
                 self.notify(f"no symbol starting with {symbol} — press a to add one")
 
-        self.app.push_screen(SymbolPrompt("Go to symbol", self.market, validate=False), done)
+        prompt = SymbolPrompt("Go to a watchlist symbol", self.market, validate=False)
+        self.app.push_screen(prompt, done)
 
     def action_add(self) -> None:
         def done(symbol: str | None) -> None:

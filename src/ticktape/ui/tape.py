@@ -42,7 +42,7 @@ from textual.theme import Theme
 
 from ticktape.timeutil import EXCHANGE_TZ, format_hms_ms
 from ticktape.ui.chart import theme_colour
-from ticktape.ui.format import fmt_price, price_decimals
+from ticktape.ui.format import fmt_price, is_crypto, is_forex, size_decimals, symbol_decimals
 
 if TYPE_CHECKING:
     from ticktape.market import MarketState
@@ -67,8 +67,13 @@ def is_block(price: float, size: float) -> bool:
     return size >= BLOCK_SIZE or price * size >= BLOCK_NOTIONAL
 
 
-def fmt_size(size: float) -> str:
-    """Whole shares with separators; fractional sizes (crypto) to six significant digits."""
+def fmt_size(size: float, decimals: int | None = None) -> str:
+    """Whole shares with separators; crypto sizes with ``decimals`` (the symbol's, fixed).
+
+    Without ``decimals`` a fractional size keeps six significant digits.
+    """
+    if decimals is not None:
+        return f"{size:,.{decimals}f}"
     if float(size).is_integer():
         return f"{int(size):,}"
     return f"{size:.6g}"
@@ -141,6 +146,8 @@ TRADE_COLUMNS: Final = (
     Column("exchange", "Ex", 3, ">", 4),
     Column("conditions", "Cond", 0, "<", 5),
 )
+#: Cells added to the trade size column for crypto, whose sizes carry decimals.
+CRYPTO_SIZE_EXTRA: Final = 2
 #: Quotes, as in a quote montage: the prices face each other across the ``×`` (bid
 #: right-aligned, ask left-aligned), every other number right-aligned under its title.
 #: Narrow: the spread goes first (it is ask − bid), then time; sizes last, as a pair.
@@ -190,8 +197,11 @@ def header_segments(columns: Sequence[Column], style: Style, times: str = "×") 
     return row_segments(columns, titles)
 
 
-def trade_cells(entry: Any, style: TapeStyle, tz: str) -> Cells:
-    """A trade's cells: coloured by where it hit the quote, blocks bold, odd lots dim."""
+def trade_cells(entry: Any, style: TapeStyle, tz: str, size_dp: int | None = None) -> Cells:
+    """A trade's cells: coloured by where it hit the quote, blocks bold, odd lots dim.
+
+    ``size_dp``: the symbol's decimals for fractional (crypto) sizes, so they line up.
+    """
     side = entry.side if entry.side in ("B", "S") else "M"
     colour = style.up if side == "B" else style.down if side == "S" else style.neutral
     if is_block(entry.price, entry.size):
@@ -201,8 +211,8 @@ def trade_cells(entry: Any, style: TapeStyle, tz: str) -> Cells:
     return {
         "time": (format_hms_ms(entry.time_ms, tz), style.muted),
         "symbol": (entry.symbol[:7], colour),
-        "price": (fmt_price(entry.price), colour),
-        "size": (fmt_size(entry.size), colour),
+        "price": (fmt_price(entry.price, symbol_decimals(entry.symbol, entry.price)), colour),
+        "size": (fmt_size(entry.size, size_dp), colour),
         "side": (side if side != "M" else " ", colour),
         "exchange": (str(entry.exchange), style.muted),
         "conditions": (",".join(str(c) for c in entry.conditions), style.muted),
@@ -210,17 +220,22 @@ def trade_cells(entry: Any, style: TapeStyle, tz: str) -> Cells:
 
 
 def quote_cells(entry: Any, style: TapeStyle, tz: str, times: str = "×") -> Cells:
-    """A quote's cells; the spread in the quote's own decimals (0.03, not 0.0300)."""
+    """A quote's cells, every price in the quote's own decimals (spread 0.03, not 0.0300).
+
+    Forex quotes carry no sizes (the state stores 0): those cells stay blank.
+    """
+    d = symbol_decimals(entry.symbol, entry.ask or entry.bid)
     spread = ""
     if entry.bid and entry.ask:
-        spread = fmt_price(entry.ask - entry.bid, price_decimals(entry.ask))
+        spread = fmt_price(entry.ask - entry.bid, d)
+    sized = not is_forex(entry.symbol)
     return {
         "time": (format_hms_ms(entry.time_ms, tz), style.muted),
-        "bid_size": (fmt_size(entry.bid_size), style.muted),
-        "bid": (fmt_price(entry.bid), style.up),
+        "bid_size": (fmt_size(entry.bid_size) if sized else "", style.muted),
+        "bid": (fmt_price(entry.bid, d), style.up),
         "times": (times, style.muted),
-        "ask": (fmt_price(entry.ask), style.down),
-        "ask_size": (fmt_size(entry.ask_size), style.muted),
+        "ask": (fmt_price(entry.ask, d), style.down),
+        "ask_size": (fmt_size(entry.ask_size) if sized else "", style.muted),
         "spread": (spread, style.neutral),
     }
 
@@ -278,6 +293,7 @@ class TapeView(ScrollView, can_focus=True):
         self._label_key: Hashable = None
         self._label = Content()
         self._rows_for: str | None = None  # the symbol the rows belong to (None: all symbols)
+        self._size_dp: dict[str, int] = {}  # crypto symbol → size decimals, fixed at first sight
         #: The symbol whose rows were last painted on screen (None: the all-symbol tape);
         #: lets a caller see a switch land without hooking into rendering.
         self.painted_symbol: str | None = None
@@ -423,13 +439,14 @@ class TapeView(ScrollView, can_focus=True):
         In the border rather than beside the column titles so it never hides one;
         the badge comes first, so a narrow pane truncates the symbol, not the badge.
         """
-        what = "ALL" if self._with_symbol else (self._symbol or "—")
+        what = "ALL" if self._with_symbol else self._symbol
         size = self.min_size if self.mode == "trades" else 0
         key = (what, self.mode, size, self.paused, self.pending)
         if key == self._label_key:
             return
         self._label_key = key
-        text = f" {what} {self.mode}"  # wire text: plain Content, never markup
+        # wire text: plain Content, never markup
+        text = f" {what} {self.mode}" if what else f" {self.mode} {self._dot} no symbol selected"
         if size > 0:
             text += f" {self._dot} {self._ge}{size:,}"
         text += " "
@@ -443,13 +460,21 @@ class TapeView(ScrollView, can_focus=True):
 
     def _fit(self, width: int) -> tuple[Column, ...]:
         """The columns shown at ``width``; a new layout rebuilds the cached lines."""
-        layout = (self.mode, self._with_symbol, width)
+        crypto = is_crypto(self._symbol or "")  # one market a session: the selection tells
+        layout = (self.mode, self._with_symbol, width, crypto)
         if layout != self._layout:
             self._layout = layout
             if self.mode == "quotes":
                 columns: Sequence[Column] = QUOTE_COLUMNS
             else:
-                columns = [c for c in TRADE_COLUMNS if self._with_symbol or c.key != "symbol"]
+                columns = [
+                    # fractional sizes (12.50000) need room to stay clear of the price
+                    c._replace(width=c.width + CRYPTO_SIZE_EXTRA)
+                    if crypto and c.key == "size"
+                    else c
+                    for c in TRADE_COLUMNS
+                    if self._with_symbol or c.key != "symbol"
+                ]
             self._columns = fit_columns(columns, width)
             self._strips = [None] * len(self._rows)
             self._header = None
@@ -462,9 +487,19 @@ class TapeView(ScrollView, can_focus=True):
             if self.mode == "quotes":
                 cells = quote_cells(row, style, self.tz, self._times)
             else:
-                cells = trade_cells(row, style, self.tz)
+                cells = trade_cells(row, style, self.tz, self._size_decimals(row))
             strip = self._strips[index] = Strip(row_segments(self._columns, cells))
         return strip
+
+    def _size_decimals(self, trade: Any) -> int | None:
+        """A crypto symbol's size decimals, chosen once so every row of it lines up."""
+        symbol = trade.symbol
+        if not is_crypto(symbol):
+            return None
+        dp = self._size_dp.get(symbol)
+        if dp is None:
+            dp = self._size_dp[symbol] = size_decimals(trade.price)
+        return dp
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width

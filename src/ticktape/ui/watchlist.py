@@ -24,7 +24,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from ticktape.ui.format import fmt_change, fmt_pct, fmt_price, fmt_volume, price_decimals
+from ticktape.ui.format import fmt_change, fmt_pct, fmt_price, fmt_volume, symbol_decimals
 
 # Re-exported: the rules moved to a Textual-free module so the launcher can use them early.
 from ticktape.ui.symbols import normalize_symbol as normalize_symbol
@@ -58,7 +58,7 @@ COLUMNS: Final = (
     Column("change_pct", "%Chg", 7, 2),
     Column("bid", "Bid", 9, 5),
     Column("ask", "Ask", 9, 6),
-    Column("spread", "Sprd", 6, 8),
+    Column("spread", "Sprd", 7, 8),  # a forex spread needs 7: 0.00012
     Column("volume", "Vol", 7, 4),
     Column("vwap", "VWAP", 9, 7),
 )
@@ -104,8 +104,13 @@ def _num(st: SymbolState, key: str) -> float | None:
     return None if value is None else float(value)
 
 
-class Watchlist(ScrollView, can_focus=True):
-    """Symbols with last, change, quote, volume, VWAP; a sticky header; one cached strip a row."""
+class Watchlist(ScrollView, can_focus=True, inherit_bindings=False):
+    """Symbols with last, change, quote, volume, VWAP; a sticky header; one cached strip a row.
+
+    No inherited bindings: ``ScrollView``'s would take up/down/page/home/end to scroll the
+    view once the list overflows, leaving the selection behind; the screen's bindings move
+    the selection instead, and the view follows it.
+    """
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "watchlist--header",
@@ -154,6 +159,7 @@ class Watchlist(ScrollView, can_focus=True):
         self._styles: dict[str, Style] = {}
         self._header: Strip | None = None
         self._selected_sent: str | None = None
+        self._feed_live = True
         #: Called at once, before :class:`Selected` is posted, when the selection changes.
         #: Why not only the message: it reaches the app after the screen has painted the
         #: cursor, so a chart and tape repainted from it wait a whole screen update (~17 ms).
@@ -189,7 +195,7 @@ class Watchlist(ScrollView, can_focus=True):
             version = -1 if st is None else int(st.version)
             changed = False
             if version != row.version:
-                self._update_row(row, st, now_ms)
+                self._update_row(symbol, row, st, now_ms)
                 row.version = version
                 changed = any_data_changed = True
             updated = 0 if st is None else int(st.updated_ms or 0)
@@ -213,6 +219,20 @@ class Watchlist(ScrollView, can_focus=True):
             return
         for symbol in dirty:
             self.refresh_line(self._order.index(symbol) + 1)
+
+    def set_feed_live(self, live: bool) -> None:
+        """While the feed is down every row looks stale at once, not after :data:`STALE_MS`.
+
+        Prices stop moving when the connection drops, and a bright row would claim they are
+        current. Called on status changes only, so repainting every row here is cheap;
+        once live again each row shows its own staleness.
+        """
+        if live == self._feed_live:
+            return
+        self._feed_live = live
+        for row in self._rows.values():
+            row.strip = None
+        self.refresh()
 
     def set_symbols(self, symbols: tuple[str, ...]) -> None:
         keep = self.selected
@@ -299,9 +319,15 @@ class Watchlist(ScrollView, can_focus=True):
         self._reorder(self.selected)
 
     def cycle_sort(self) -> None:
-        """Manual → each column in turn (numbers high-first, symbol A–Z) → manual."""
+        """Manual → each shown column in turn (numbers high-first, symbol A→Z) → manual.
+
+        Columns hidden at this width are skipped: sorting by one would reorder the
+        list for no reason the user can see.
+        """
         keys: list[str | None] = [None, *COLUMN_KEYS]
-        nxt = keys[(keys.index(self.sort_key) + 1) % len(keys)]
+        start = keys.index(self.sort_key) + 1
+        shown = self.visible_columns
+        nxt = next((k for k in keys[start:] if k in shown), None)  # none left: manual
         self.set_sort(nxt, descending=nxt != "symbol")
 
     def reverse_sort(self) -> None:
@@ -311,7 +337,10 @@ class Watchlist(ScrollView, can_focus=True):
     def sort_label(self) -> str:
         if self.sort_key is None:
             return "manual order"
-        direction = "high→low" if self.sort_desc else "low→high"
+        if self.sort_key == "symbol":
+            direction = "Z→A" if self.sort_desc else "A→Z"
+        else:
+            direction = "high→low" if self.sort_desc else "low→high"
         return f"sorted by {COLUMN_TITLES[self.sort_key]} {direction}"
 
     # -- ordering -------------------------------------------------------------------------------
@@ -390,12 +419,13 @@ class Watchlist(ScrollView, can_focus=True):
 
     # -- cells ------------------------------------------------------------------------------------
 
-    def _update_row(self, row: _Row, st: SymbolState | None, now_ms: int) -> None:
+    def _update_row(self, symbol: str, row: _Row, st: SymbolState | None, now_ms: int) -> None:
         if st is None:
             return
         values = {c.key: _num(st, c.key) for c in COLUMNS if c.key != "symbol"}
         ref = values["last"] or values["bid"] or values["ask"]
-        d = price_decimals(ref) if ref else None  # every price-like cell as precise as the price
+        # every price-like cell as precise as the price (forex to fractional pips)
+        d = symbol_decimals(symbol, ref) if ref else None
         texts = {
             "last": fmt_price(values["last"], d),
             "change": fmt_change(values["change"], d),
@@ -480,7 +510,8 @@ class Watchlist(ScrollView, can_focus=True):
 
     def _render_row(self, symbol: str, row: _Row, width: int) -> Strip:
         base = self.rich_style
-        if row.stale:
+        stale = row.stale or not self._feed_live
+        if stale:
             base = base + self._style("stale")
         direction = {1: "up", -1: "down", 0: "neutral"}
         mark, mark_style = " ", base
@@ -488,7 +519,7 @@ class Watchlist(ScrollView, can_focus=True):
             mark, mark_style = "H", base + self._style("down")
         elif not row.has_data:
             mark, mark_style = ("." if self._ascii else "·"), base + self._style("stale")
-        elif row.stale:
+        elif stale:
             mark, mark_style = "~", base + self._style("stale")
         segments = [Segment(mark, mark_style)]
         for i, (col, w) in enumerate(self._columns):
