@@ -23,7 +23,7 @@ from websockets.asyncio.server import ServerConnection, serve
 from ticktape.config import Secret
 from ticktape.feed.backoff import Backoff
 from ticktape.feed.events import Event, Status
-from ticktape.feed.session import ConnState, Session, SessionStatus, _chunks
+from ticktape.feed.session import ConnState, Session, SessionStatus, _chunks, refused_params
 from ticktape.sim.server import Simulator
 
 DEADLINE = 30.0
@@ -412,3 +412,10 @@ async def test_a_server_that_echoes_the_key_gets_it_masked_everywhere() -> None:
     seen = [st.message for st in rec.server] + [st.reason for st in rec.states]
     assert "the server forced a disconnect: bad session ****" in seen
     assert not [text for text in seen if KEY in text]
+
+
+def test_refused_params_reads_the_plan_refusal_and_nothing_else() -> None:
+    assert refused_params("You are not authorized to subscribe to: Q.TSLA") == ("Q.TSLA",)
+    assert refused_params("not authorized to subscribe to: Q.A, LULD.*") == ("Q.A", "LULD.*")
+    assert refused_params("subscribed to: Q.TSLA") == ()
+    assert refused_params("authentication failed") == ()

@@ -65,3 +65,20 @@ async def test_wrong_key_says_so_and_the_app_stays_usable(settings: Settings) ->
             await pilot.press("j")
             assert app.main.watchlist.selected == "MSFT"
             assert app.session is not None and app.session.connections == 1
+
+
+async def test_a_channel_the_plan_lacks_is_said_on_the_tape(settings: Settings) -> None:
+    async with Simulator(seed=3, symbols=SYMBOLS, rate=200.0, refused_channels=["Q"]) as sim:
+        app = TicktapeApp(sim_settings(settings, sim, "any"), feed_label="SIMULATED")
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: "Q.AAPL" in app.refused)
+            await pilot.press("t")  # the quotes tape of the selected symbol, AAPL
+            tape = app.main.tape
+            want = "quotes are not in your plan: the server refused Q.AAPL"
+            await until(pilot, lambda: any(want in line for line in tape.visible_text))
+            # told once for the channel, not once per refused symbol
+            await until(pilot, lambda: {"Q.MSFT", "Q.NVDA"} <= app.refused)
+            refusals = [n for n in app._notifications if "not authorized" in n.message]
+            assert len(refusals) == 1
+            await pilot.press("t")  # trades are in the plan: no such line
+            await until(pilot, lambda: not any(want in line for line in tape.visible_text))

@@ -32,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -155,6 +156,22 @@ def ending_state(status: str, message: str = "") -> ConnState | None:
     ):
         return ConnState.AUTH_FAILED
     return _ENDINGS.get(kind)
+
+
+_REFUSED: Final = re.compile(r"not authorized to subscribe to:?\s*(.+)$", re.IGNORECASE)
+
+
+def refused_params(message: str) -> tuple[str, ...]:
+    """The subscriptions a status message says the plan lacks, e.g. ``("Q.TSLA",)`` from
+    "You are not authorized to subscribe to: Q.TSLA"; empty for any other message.
+
+    The connection goes on (the rest of the subscription stands), so this is not an
+    ending: the UI uses it to say on screen which data the plan does not include.
+    """
+    m = _REFUSED.search(message)
+    if m is None:
+        return ()
+    return tuple(p for p in (part.strip() for part in m.group(1).split(",")) if p)
 
 
 def _ending(st: Status) -> _Ended | None:

@@ -55,7 +55,13 @@ from textual.worker import Worker
 from ticktape.config import Settings, save_watchlist
 from ticktape.feed.events import Event, Status
 from ticktape.feed.record import RecordSwitch
-from ticktape.feed.session import ConnState, Session, SessionStatus, ending_state
+from ticktape.feed.session import (
+    ConnState,
+    Session,
+    SessionStatus,
+    ending_state,
+    refused_params,
+)
 from ticktape.feed.stats import FeedSnapshot
 from ticktape.market import Bar, MarketState
 from ticktape.timeutil import EXCHANGE_TZ, ms_to_zone
@@ -86,6 +92,12 @@ CHANNELS: Final = {
     "stocks": ("T", "Q", "AM", "LULD"),
     "forex": ("C", "CA"),
     "crypto": ("XT", "XQ", "XA"),
+}
+#: The channel behind each tape mode, per market (forex has quotes only).
+TAPE_CHANNELS: Final[dict[str, dict[str, str]]] = {
+    "stocks": {"trades": "T", "quotes": "Q"},
+    "forex": {"quotes": "C"},
+    "crypto": {"trades": "XT", "quotes": "XQ"},
 }
 #: History loaded for a new symbol: enough minute bars for a few trading days.
 SEED_DAYS: Final = 5
@@ -198,6 +210,8 @@ class TicktapeApp(App[None]):
         self._seeding: str | None = None
         self._seed_worker: Worker[None] | None = None
         self._notices: dict[str, int] = {}
+        #: Subscriptions the server refused (the plan lacks them), e.g. "Q.TSLA".
+        self.refused: set[str] = set()
         key = settings.api_key.reveal()
         self.recorder = RecordSwitch(redact=[key] if key else [])
         self.record_path = Path(record_path) if record_path is not None else None
@@ -251,6 +265,7 @@ class TicktapeApp(App[None]):
     def on_ready(self) -> None:
         """The first screen is painted: start the frame timer; say what happened meanwhile."""
         self._screen_up = True
+        self.main.tape.refusal = self.refused_param
         # Prices shown while the feed is down are not current: the rows say so (no status
         # yet means nobody claimed a feed: tests and benchmarks hand the state in whole).
         self.main.watchlist.set_feed_live(
@@ -393,12 +408,35 @@ class TicktapeApp(App[None]):
             self.notify("reconnected", timeout=3, markup=False)
 
     def _server_status(self, status: Status) -> None:
+        refused = refused_params(status.message)
+        if refused:
+            # The plan lacks a channel: the tape says so for every symbol it refuses, and
+            # the user is told once per channel, not once per symbol.
+            told = {p.partition(".")[0] for p in self.refused}
+            self.refused.update(refused)
+            self.call_later(self._refresh_tape)
+            if {p.partition(".")[0] for p in refused} <= told:
+                return
         described = describe_server_status(status.status, status.message)
         if described is not None:
             # A status that ends the connection is the state line's to show (and the
             # same words as its toast, so the toast is not repeated either).
             bar = ending_state(status.status, status.message) not in _ALARMING
             self.call_later(self.notice, *described, bar=bar)
+
+    def refused_param(self, mode: str, symbol: str) -> str | None:
+        """The subscription the server refused for this tape ``mode`` and ``symbol``, if any."""
+        channel = TAPE_CHANNELS[self.settings.market].get(mode)
+        if channel is None:
+            return None
+        for param in (f"{channel}.{symbol}", f"{channel}.*"):
+            if param in self.refused:
+                return param
+        return None
+
+    def _refresh_tape(self) -> None:
+        with contextlib.suppress(NoMatches):  # exiting: no tape left to refresh
+            self.main.tape.refresh()
 
     def _rest_wait(self, wait: RetryWait) -> None:
         self.call_later(self.notice, describe_retry(wait), "warning")

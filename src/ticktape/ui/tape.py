@@ -27,7 +27,7 @@ Wire text (symbols) goes into Segments verbatim: never parsed as markup.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Final, NamedTuple, Protocol
 
 from rich.segment import Segment
@@ -297,6 +297,9 @@ class TapeView(ScrollView, can_focus=True):
         #: The symbol whose rows were last painted on screen (None: the all-symbol tape);
         #: lets a caller see a switch land without hooking into rendering.
         self.painted_symbol: str | None = None
+        #: (mode, symbol) → the subscription the server refused for it, or None; set by
+        #: the app, so an empty tape can say the plan lacks the data, not "not yet".
+        self.refusal: Callable[[str, str], str | None] | None = None
 
     def on_mount(self) -> None:
         self._restyle(self.app.current_theme)
@@ -514,12 +517,19 @@ class TapeView(ScrollView, can_focus=True):
         line = self.scroll_offset.y + y - 1
         if line >= len(self._rows):
             if line == 0 and y == 1:
-                text = "no quotes yet" if self.mode == "quotes" else "no trades yet"
+                text = self._empty_text()
                 empty = Strip([Segment(text, self._style.muted)])
                 return empty.crop_extend(0, width, None).apply_style(base)
             return Strip.blank(width, base)
         strip = self._row_strip(len(self._rows) - 1 - line)
         return strip.crop_extend(0, width, None).apply_style(base)
+
+    def _empty_text(self) -> str:
+        symbol = self._rows_for
+        refused = self.refusal(self.mode, symbol) if self.refusal and symbol else None
+        if refused:
+            return f"{self.mode} are not in your plan: the server refused {refused}"
+        return "no quotes yet" if self.mode == "quotes" else "no trades yet"
 
     @property
     def visible_text(self) -> list[str]:
