@@ -64,6 +64,7 @@ from ticktape.feed.session import (
 )
 from ticktape.feed.stats import FeedSnapshot
 from ticktape.market import Bar, MarketState
+from ticktape.market.bars import MINUTE_MS
 from ticktape.timeutil import EXCHANGE_TZ, ms_to_zone
 from ticktape.ui.format import one_line
 from ticktape.ui.palette import ActionCommands, SymbolCommands
@@ -212,6 +213,7 @@ class TicktapeApp(App[None]):
         self._notices: dict[str, int] = {}
         #: Subscriptions the server refused (the plan lacks them), e.g. "Q.TSLA".
         self.refused: set[str] = set()
+        self._lost_ms: int | None = None  # wall time the feed was lost, until it is back
         key = settings.api_key.reveal()
         self.recorder = RecordSwitch(redact=[key] if key else [])
         self.record_path = Path(record_path) if record_path is not None else None
@@ -395,6 +397,12 @@ class TicktapeApp(App[None]):
             return
         if self._screen_up:  # else on_ready takes it from self.status
             self.main.watchlist.set_feed_live(state is ConnState.LIVE)
+        if state is ConnState.LIVE:
+            if self._lost_ms is not None:  # back after an outage: fill the minutes it cost
+                self._backfill(self._lost_ms)
+                self._lost_ms = None
+        elif before is not None and before.state is ConnState.LIVE:
+            self._lost_ms = self.clock()
         if state in _ALARMING:
             # A toast only: the bar's state line already says it (and keeps it current,
             # countdown included); a bar notice would repeat it, then outlive it.
@@ -523,6 +531,37 @@ class TicktapeApp(App[None]):
             if minutes_ok:  # the chart is no longer "loading": the minutes are in
                 await self._seed_daily(symbol)
         self._settle_gc()  # the history just loaded lives as long as its symbol
+
+    def _backfill(self, lost_ms: int) -> None:
+        """Ask REST for the minutes since the feed was lost, for every watched symbol.
+
+        Trades and minute bars sent while we were away never come again, so without
+        this the chart silently closes the gap (or shows half-built bars). Seeded
+        minutes merge like any seed: official bars replace what trades built, and the
+        minute forming live keeps forming.
+        """
+        symbols = self._watched()
+        if self.rest is None or not symbols:
+            return
+        since = lost_ms - lost_ms % MINUTE_MS - MINUTE_MS  # the minute before, whole
+        self.run_worker(self._backfill_all(symbols, since), name="backfill", group="rest")
+
+    async def _backfill_all(self, symbols: tuple[str, ...], since: int) -> None:
+        from ticktape.feed.rest import AuthError  # loaded by _start_rest already
+
+        assert self.rest is not None
+        now = self.clock()
+        for symbol in symbols:
+            ticker = rest_ticker(symbol, self.settings.market)
+            try:
+                aggs = [a async for a in self.rest.iter_aggs(ticker, 1, "minute", since, now)]
+            except Exception as err:  # one symbol's failure must not stop the others
+                self.notice(*describe_rest_error(err, symbol))
+                if isinstance(err, AuthError):
+                    return
+                continue
+            if symbol in self._watched():
+                self.state.seed_bars(symbol, aggs)
 
     async def _seed(self, symbol: str) -> None:
         assert self.rest is not None
