@@ -191,6 +191,15 @@ def test_plotext_output_for_the_bars_cli() -> None:
     assert "\x1b[" in plot_bars_plotext(bars, 80, 20)  # coloured unless asked not to
 
 
+def test_plotext_daily_bars_read_as_dates_with_a_plain_volume_axis() -> None:
+    day = 86_400_000
+    midnight = T0 - T0 % day + 5 * 3_600_000  # midnight in New York (EST)
+    bars = [B(midnight + day * i, 100.0, 101.0, 99.0, 100.5, 57_000_000 + i) for i in range(12)]
+    out = plot_bars_plotext(bars, 100, 24, title="AAPL 1D", color=False, tz="America/New_York")
+    assert "00:00" not in out  # a day has no time of day
+    assert "57.0M" in out and "e7" not in out
+
+
 def test_ascii_glyphs_for_terminals_without_box_drawing() -> None:
     bars = [B(T0 + 60_000 * i, 100.0 + i % 3, 101.5 + i % 3, 99.0, 101.0) for i in range(30)]
     strips = render_candles(bars, 60, 20, STYLE, last_price=101.0, band=(99.5, 102.0), glyphs=ASCII)

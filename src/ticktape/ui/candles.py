@@ -39,6 +39,7 @@ from rich.style import Style
 from textual.strip import Strip
 
 from ticktape.timeutil import EXCHANGE_TZ, ms_to_zone
+from ticktape.ui.format import fmt_volume
 
 #: Minutes per bar of each chart timeframe (daily bars label by week, not by minute).
 TIMEFRAME_MINUTES: dict[str, int] = {"1s": 1, "1m": 1, "5m": 5, "15m": 15, "1h": 60, "1D": 1440}
@@ -521,9 +522,17 @@ def plot_bars_plotext(
         top.title(title)
     step = max(1, len(bars) // max(1, width // 14))
     ticks = xs[::step]
+    if xs[-1] - ticks[-1] >= max(1, step // 2):  # the newest bar gets a label too
+        ticks.append(xs[-1])
     stamps = [ms_to_zone(bars[i].start_ms, tz) for i in ticks]
-    labels = [f"{d:%m/%d %H:%M}" for d in stamps]
+    # Daily bars start at midnight: their time of day says nothing.
+    daily = all((d.hour, d.minute) == (0, 0) for d in stamps)
+    labels = [f"{d:%m/%d}" if daily else f"{d:%m/%d %H:%M}" for d in stamps]
     top.ruler("x").ticks(ticks, labels=labels)
-    bottom.draw(bottom.bar(xs, [b.volume for b in bars]))
+    volumes = [b.volume for b in bars]
+    bottom.draw(bottom.bar(xs, volumes))
     bottom.ruler("x").ticks([], labels=[])
+    top_volume = max(volumes)
+    if top_volume > 0:  # "57.0M", not plotext's "5.7e7"
+        bottom.ruler("y").ticks([0, top_volume], labels=["0", fmt_volume(top_volume)])
     return str(fig.build().string(colorless=not color))
