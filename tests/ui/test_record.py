@@ -61,7 +61,8 @@ async def test_r_starts_and_stops_a_recording_of_what_the_app_receives(
             recorder = app.recorder.recorder
             assert recorder is not None
             await until(pilot, lambda: "REC" in app.main.status.plain)
-            assert any(str(recorder.path) in n.message for n in app._notifications)
+            where = str(tmp_path / recorder.path)  # the full path, not a bare name
+            assert any(where in n.message for n in app._notifications)
             await until(pilot, lambda: recorder.frames >= 20)
             await pilot.press("R")
             assert not app.recorder.active and recorder.closed

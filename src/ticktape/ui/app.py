@@ -279,7 +279,8 @@ class TicktapeApp(App[None]):
         for text, severity, bar in early:
             self.notice(text, severity, bar=bar)
         if self.recorder.recorder is not None:
-            self.notify(f"recording to {self.recorder.recorder.path}", timeout=4, markup=False)
+            where = self.recorder.recorder.path.resolve()
+            self.notify(f"recording to {where}", timeout=6, markup=False)
         self._queue_seed(self.main.watchlist.symbols)  # "loading" now, fetched after prices
         if not self._connect:  # the state came whole (tests, benchmarks): settle it now
             self.call_after_refresh(self._settle_gc)
@@ -619,12 +620,14 @@ class TicktapeApp(App[None]):
         if recorder is not None:
             self.stop_recording()
             self.notify(
-                f"recording stopped: {recorder.path} ({recorder.frames:,} frames)", markup=False
+                f"recording stopped: {recorder.path.resolve()} ({recorder.frames:,} frames)",
+                markup=False,
             )
             return
         path = self.record_path or default_record_path()
         if self.start_recording(path):
-            self.notify(f"recording to {path}", timeout=4, markup=False)
+            # The full path: a bare name leaves "where did it go?" to the user.
+            self.notify(f"recording to {path.resolve()}", timeout=6, markup=False)
 
     def _refresh_status(self) -> None:
         """The status bar's REC mark now, not at the next frame (there may be no frames yet)."""
