@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from ticktape.feed.events import Agg
 from ticktape.feed.session import ConnState, SessionStatus
 
-from .conftest import NOW_MS, MakeApp, until
+from .conftest import NOW_MS, MakeApp, build_state, until
 
 MINUTE = 60_000
 
@@ -33,7 +33,9 @@ async def test_the_minutes_an_outage_cost_are_fetched_when_the_feed_returns(
     make_app: MakeApp,
 ) -> None:
     clock = [NOW_MS]
-    app = make_app(clock=lambda: clock[0])  # live, on a market whose minutes end at NOW_MS
+    # Live, on a market whose minutes end at NOW_MS: its own copy, since the backfill
+    # changes it and the shared one is drawn by the snapshot tests.
+    app = make_app(clock=lambda: clock[0], state=build_state())
     async with app.run_test(size=(120, 36)) as pilot:
         rest = app.rest = FakeRest()  # type: ignore[assignment]
         app._session_status(SessionStatus(ConnState.LIVE, "subscribed"))
