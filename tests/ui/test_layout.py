@@ -6,6 +6,7 @@ screen (a badge hiding titles, a toast hiding the clock), not on one widget.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -150,3 +151,21 @@ async def test_watchlist_symbols_keep_deep_history_from_their_first_event(
         await pilot.press("t", "j")  # quotes view of MSFT: every quote so far is there
         quotes = app.state.symbols["MSFT"].quotes
         assert len(quotes) == 256  # the deep quote ring, full
+
+
+@pytest.mark.parametrize("size", [(60, 20), (80, 24), (120, 30)])
+async def test_the_chart_header_drops_whole_fields_never_half_a_number(
+    make_app: MakeApp, size: tuple[int, int]
+) -> None:
+    # At 60 columns it used to end "L 2": a price cut short reads as a real one.
+    app = make_app()
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        header = app.main.chart.text_lines[0].rstrip()
+        assert header.startswith("AAPL 1m")
+        fields = re.findall(r"\b([OHLCV]) (\S+)", header)
+        assert ("C", "220.02") in fields  # the close is the last to go
+        for label, value in fields:
+            whole = r"[\d,]+\.\d\dk?|[\d.]+[kMB]?" if label == "V" else r"[\d,]+\.\d\d"
+            assert re.fullmatch(whole, value), (label, value)
+        assert len(header) <= app.main.chart.size.width

@@ -202,13 +202,13 @@ class ChartView(Widget):
         sym = state.get(symbol)
         bars = state.bars(symbol, self.timeframe)
         if not bars:
-            header = self._header(symbol, None, sym, 2)
+            header = self._header(symbol, None, sym, 2, width)
             text = f"loading {symbol} history…" if self._loading else "no bars yet"
             return self._message(width, height, header, text)
         recent = bars[-max_candles(width) :]
         # the axis's precision, so EUR/USD reads 1.0853 where AAPL reads 187.23
         _, decimals = axis_decimals(min(b.low for b in recent), max(b.high for b in recent), 12)
-        header = self._header(symbol, bars[-1], sym, decimals)
+        header = self._header(symbol, bars[-1], sym, decimals, width)
         band = None
         if sym is not None and sym.luld_low and sym.luld_high:
             band = (sym.luld_low, sym.luld_high)
@@ -227,25 +227,37 @@ class ChartView(Widget):
         return [Strip(header).crop_extend(0, width, None), *body]
 
     def _header(
-        self, symbol: str, bar: Bar | None, sym: SymbolState | None, decimals: int
+        self, symbol: str, bar: Bar | None, sym: SymbolState | None, decimals: int, width: int
     ) -> list[Segment]:
-        """``AAPL 1m  O … H … L … C … V …  LULD lo–hi`` — the numbers of the forming candle."""
+        """``AAPL 1m  O … H … L … C … V …  LULD lo–hi`` — the numbers of the forming candle.
+
+        Fitted to ``width`` by dropping whole fields, least useful first (volume, open,
+        high/low, the band), never by cutting a number in half: ``L 2`` would be a lie.
+        """
         style = self._style
-        segs = [Segment(symbol, Style(bold=True)), Segment(f" {self.timeframe}", style.axis)]
+        # (keep priority, segments), in display order
+        fields: list[tuple[int, list[Segment]]] = [
+            (100, [Segment(symbol, Style(bold=True)), Segment(f" {self.timeframe}", style.axis)])
+        ]
         if bar is not None:
             o, h, lo, c = bar.open, bar.high, bar.low, bar.close
             move = style.up if c >= o else style.down
-            for label, value in (("O", o), ("H", h), ("L", lo), ("C", c)):
-                segs.append(Segment(f"  {label} ", style.axis))
-                segs.append(Segment(format_price(value, decimals), move))
-            segs.append(Segment("  V ", style.axis))
-            segs.append(Segment(format_volume(bar.volume)))
+            for keep, label, value in ((60, "O", o), (70, "H", h), (70, "L", lo), (90, "C", c)):
+                price = Segment(format_price(value, decimals), move)
+                fields.append((keep, [Segment(f"  {label} ", style.axis), price]))
+            fields.append((50, [Segment("  V ", style.axis), Segment(format_volume(bar.volume))]))
         if sym is not None and sym.luld_low and sym.luld_high:
             band = f"  LULD {sym.luld_low:,.2f}–{sym.luld_high:,.2f}"
-            segs.append(Segment(band, style.band))
+            fields.append((80, [Segment(band, style.band)]))
         if self._loading:
-            segs.append(Segment("  loading…", style.axis))
-        return segs
+            fields.append((85, [Segment("  loading…", style.axis)]))
+
+        def cells(group: list[Segment]) -> int:
+            return sum(len(seg.text) for seg in group)
+
+        while len(fields) > 1 and sum(cells(g) for _, g in fields) > width:
+            fields.remove(min(fields[1:], key=lambda f: f[0]))
+        return [seg for _, group in fields for seg in group]
 
     def _message(self, width: int, height: int, header: list[Segment], text: str) -> list[Strip]:
         lines = [Strip.blank(width) for _ in range(height)]
