@@ -550,26 +550,27 @@ class TicktapeApp(App[None]):
     async def _backfill_all(self, symbols: tuple[str, ...], since: int) -> None:
         from ticktape.feed.rest import AuthError  # loaded by _start_rest already
 
-        assert self.rest is not None
         now = self.clock()
         for symbol in symbols:
-            ticker = rest_ticker(symbol, self.settings.market)
             try:
-                aggs = [a async for a in self.rest.iter_aggs(ticker, 1, "minute", since, now)]
+                bars = await self._minutes(symbol, since, now)
             except Exception as err:  # one symbol's failure must not stop the others
                 self.notice(*describe_rest_error(err, symbol))
                 if isinstance(err, AuthError):
                     return
                 continue
             if symbol in self._watched():
-                self.state.seed_bars(symbol, aggs)
+                self.state.seed_bars(symbol, bars)
+
+    async def _minutes(self, symbol: str, start: int, end: int) -> list[Bar]:
+        """REST minute bars of ``symbol`` from ``start`` to ``end`` (history and backfill)."""
+        assert self.rest is not None
+        ticker = rest_ticker(symbol, self.settings.market)
+        return [Bar.from_agg(a) async for a in self.rest.iter_aggs(ticker, 1, "minute", start, end)]
 
     async def _seed(self, symbol: str) -> None:
-        assert self.rest is not None
-        now = wall_clock_ms()
-        ticker = rest_ticker(symbol, self.settings.market)
-        start = now - SEED_DAYS * 86_400_000
-        bars = [Bar.from_agg(a) async for a in self.rest.iter_aggs(ticker, 1, "minute", start, now)]
+        now = self.clock()
+        bars = await self._minutes(symbol, now - SEED_DAYS * 86_400_000, now)
         if symbol in self._watched():
             self.state.seed_bars(
                 symbol, bars, prev_close=previous_close(bars, now, self.settings.market)
