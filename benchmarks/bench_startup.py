@@ -112,7 +112,7 @@ def _quit(proc: subprocess.Popen[bytes], master: int) -> None:
 
 def run(*, launches: int = 5) -> Result:
     """Median of several launches."""
-    require("ticktape.sim.process", "ticktape.ui.launch")
+    require("ticktape.sim.process", "ticktape.commands.run")
     times = [launch_once() for _ in range(launches)]
     return {
         "first_paint_s": median(times),

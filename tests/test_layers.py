@@ -1,5 +1,7 @@
 """The architecture's one-way imports, checked on the source: ui → market → feed; sim → feed.
 
+commands/ sits on top and may import anything; nothing imports commands/.
+
 A layer crossed (feed/ importing Textual, market/ importing the UI, sim/
 re-using market state) fails here before it can creep in.
 """
@@ -15,9 +17,18 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "ticktape"
 
 #: package → top-level imports it must never make.
 FORBIDDEN: dict[str, tuple[str, ...]] = {
-    "feed": ("ticktape.market", "ticktape.ui", "ticktape.sim", "textual"),
-    "market": ("ticktape.ui", "ticktape.sim", "textual", "websockets", "httpx", "asyncio"),
-    "sim": ("ticktape.market", "ticktape.ui", "textual"),
+    "feed": ("ticktape.market", "ticktape.ui", "ticktape.sim", "ticktape.commands", "textual"),
+    "market": (
+        "ticktape.ui",
+        "ticktape.sim",
+        "ticktape.commands",
+        "textual",
+        "websockets",
+        "httpx",
+        "asyncio",
+    ),
+    "sim": ("ticktape.market", "ticktape.ui", "ticktape.commands", "textual"),
+    "ui": ("ticktape.sim", "ticktape.commands", "websockets"),
 }
 
 

@@ -13,11 +13,11 @@ from collections.abc import Sequence
 
 #: sub-command → module providing ``main(argv: list[str]) -> int``.
 COMMANDS: dict[str, tuple[str, str]] = {
-    "sim": ("ticktape.sim.cli", "run the embedded Polygon-compatible simulator"),
-    "bars": ("ticktape.bars", "download aggregate bars to CSV/Parquet, or plot them"),
-    "replay": ("ticktape.replay", "serve a recording (or a bars CSV) as a live feed"),
+    "sim": ("ticktape.commands.sim", "run the embedded Polygon-compatible simulator"),
+    "bars": ("ticktape.commands.bars", "download aggregate bars to CSV/Parquet, or plot them"),
+    "replay": ("ticktape.commands.replay", "serve a recording (or a bars CSV) as a live feed"),
 }
-APP_MODULE = "ticktape.ui.launch"
+APP_MODULE = "ticktape.commands.run"
 
 USAGE = """usage: ticktape [options]            open the monitor (ticktape --help for options)
        ticktape COMMAND [options]    where COMMAND is one of:

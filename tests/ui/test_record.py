@@ -16,6 +16,7 @@ import msgspec
 import pytest
 
 import ticktape.ui.app as app_module
+from ticktape.commands.run import build_parser, main
 from ticktape.config import Settings
 from ticktape.feed.decode import Decoder
 from ticktape.feed.events import Quote, Trade
@@ -23,7 +24,6 @@ from ticktape.feed.record import RecordSwitch, iter_frames, iter_lines
 from ticktape.feed.session import ConnState
 from ticktape.sim.server import Simulator
 from ticktape.ui.app import TicktapeApp
-from ticktape.ui.launch import build_parser, main
 
 from .conftest import MakeApp, until
 

@@ -138,7 +138,7 @@ def test_launcher_spawns_the_simulator_before_importing_textual(tmp_path: Path) 
     """Both then boot at once; importing Textual first would serialise ~0.2 s of start-up."""
     probe = (
         "import sys\n"
-        "import ticktape.ui.launch as launch\n"
+        "import ticktape.commands.run as launch\n"
         "class Probe:\n"
         "    def __init__(self, *args, **kwargs):\n"
         "        print('textual' in sys.modules, kwargs.get('wait'))\n"

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from ticktape.commands.run import _settings, build_parser, main
 from ticktape.feed.rest import AuthError, NotEntitledError, RateLimitedError, RetryWait
 from ticktape.feed.session import ConnState, SessionStatus
 from ticktape.ui.format import fmt_change, fmt_clock, fmt_pct, fmt_price, fmt_rate, fmt_volume
-from ticktape.ui.launch import _settings, build_parser, main
 from ticktape.ui.statusbar import (
     KEY_IN_USE,
     KEY_REJECTED,

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from ticktape.bars_output import (
+from ticktape.commands.bars_output import (
     COLUMNS,
     CandleReducer,
     ProgressView,

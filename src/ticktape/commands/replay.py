@@ -151,9 +151,9 @@ async def _serve(
 
 def _run_app(args: argparse.Namespace, source: ReplaySource, cluster: str, what: str) -> int:
     """Serve on a background thread's loop; run the app on this thread against it."""
+    from ticktape.commands.run import MARKET_DEFAULTS
     from ticktape.config import load_settings
     from ticktape.ui.app import TicktapeApp
-    from ticktape.ui.launch import MARKET_DEFAULTS
     from ticktape.ui.statusbar import REPLAY_LABEL
 
     urls: list[str] = []

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from ticktape import bars
-from ticktape.bars_output import COLUMNS, CandleReducer
+from ticktape.commands import bars
+from ticktape.commands.bars_output import COLUMNS, CandleReducer
 from ticktape.feed.events import Agg
 from ticktape.sim.rest import parse_time
 from ticktape.sim.server import Simulator

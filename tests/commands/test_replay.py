@@ -14,15 +14,15 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from ticktape.bars_output import COLUMNS
+from ticktape.commands.bars_output import COLUMNS
+from ticktape.commands.replay import _parser as replay_parser
+from ticktape.commands.replay import max_gap_ms
 from ticktape.feed.decode import Decoder
 from ticktape.feed.events import Event, MinuteAgg, Status, Trade, encode
 from ticktape.feed.record import Recorder, RecordSwitch, is_recording, iter_frames
 from ticktape.feed.session import Session
 from ticktape.market.state import MarketState
 from ticktape.market.symbol import SymbolState
-from ticktape.replay import _parser as replay_parser
-from ticktape.replay import max_gap_ms
 from ticktape.sim.replay_source import ReplaySource, csv_timeline, recording_timeline
 from ticktape.sim.server import Simulator
 
@@ -400,7 +400,7 @@ def test_replay_refuses_a_gzip_that_is_not_a_recording(
     why: str,
 ) -> None:
     """Exit 2 with one line saying why, before any server starts (none would be useful)."""
-    from ticktape import replay
+    from ticktape.commands import replay
 
     path = tmp_path / "bad.jsonl.gz"
     path.write_bytes(content(tmp_path / "full.jsonl.gz"))  # type: ignore[operator]
@@ -418,7 +418,7 @@ def test_replay_accepts_a_recording_with_a_frame(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The check passes a real recording on to the server (so it cannot be refusing everything)."""
-    from ticktape import replay
+    from ticktape.commands import replay
 
     path = tmp_path / "good.jsonl.gz"
     with Recorder(path) as rec:

@@ -15,7 +15,7 @@ import pytest
 from websockets.sync.client import connect
 
 from tests.sim.conftest import DEADLINE
-from ticktape.sim.cli import main
+from ticktape.commands.sim import main
 from ticktape.sim.process import SimProcess
 
 

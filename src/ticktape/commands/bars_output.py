@@ -1,6 +1,6 @@
 """Where ``ticktape bars`` puts bars: CSV/Parquet sinks, the candle plot, the progress bar.
 
-Kept apart from the command (``ticktape.bars``) so each file stays small; none
+Kept apart from the command (``ticktape.commands.bars``) so each file stays small; none
 of this knows about arguments or exit codes.
 
 * Sinks write whole rows and flush once per page: an interrupted download
