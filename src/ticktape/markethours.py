@@ -283,7 +283,9 @@ _VERB: Final[dict[Phase, str]] = {
 def describe(r: Reading, now_ms: int) -> str:
     """The status bar's words: ``open · closes in 2h05m``, ``closed — Thanksgiving Day · …``."""
     if r.next_ms is None:
-        return "open · 24/7" if r.phase == "open" else r.phase
+        if r.cluster == "crypto":
+            return "open · 24/7"
+        return f"{r.phase} — {r.reason}" if r.reason else r.phase
     left = r.next_ms - now_ms
     if r.phase != "closed":
         verb = _VERB[r.phase]

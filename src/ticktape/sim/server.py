@@ -36,7 +36,7 @@ import logging
 import re
 import time
 from collections import deque
-from collections.abc import Coroutine, Iterable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Final, Protocol
@@ -117,6 +117,7 @@ class Simulator:
     read (others get 403). ``max_queue`` bounds, in bytes, what may wait in the
     server for one connection before it counts as a slow consumer. ``sources``
     replaces the generated market of some clusters (e.g. with a replay).
+    ``market_clock`` (Unix ms) is the time the market-status endpoints answer for.
     """
 
     def __init__(
@@ -140,6 +141,7 @@ class Simulator:
         tick: float = 0.02,
         start_ms: int | None = None,
         sources: Mapping[str, Source] | None = None,
+        market_clock: Callable[[], int] | None = None,
     ) -> None:
         self._host, self._port = host, port
         self._api_key = api_key
@@ -175,7 +177,11 @@ class Simulator:
         self.faults.bind_hang(self._hang)
         self.stats = SimStats()
         self._rest = RestApi(
-            self.market, api_key=api_key, faults=self.faults, entitled=tuple(rest_markets)
+            self.market,
+            api_key=api_key,
+            faults=self.faults,
+            entitled=tuple(rest_markets),
+            clock=market_clock,
         )
         self._all: set[_Client] = set()
         self._unread: set[_Client] = set()  # connections not read during a stall
