@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import time
+from urllib.parse import urlsplit
 
 from ticktape.config import Settings
 from ticktape.feed.session import ConnState
 from ticktape.sim.server import Simulator
 from ticktape.ui.app import TicktapeApp
 from ticktape.ui.statusbar import KEY_REJECTED
+from ticktape.ui.watchlist import Watchlist
 
 from .conftest import until
 
@@ -82,3 +84,40 @@ async def test_a_channel_the_plan_lacks_is_said_on_the_tape(settings: Settings) 
             assert len(refusals) == 1
             await pilot.press("t")  # trades are in the plan: no such line
             await until(pilot, lambda: not any(want in line for line in tape.visible_text))
+
+
+def row_marks(wl: Watchlist) -> list[str]:
+    """The mark drawn at the start of each symbol row (``~`` stale, blank when current)."""
+    return [wl.render_line(y).text[0] for y in range(1, len(wl.symbols) + 1)]
+
+
+async def test_every_row_reads_stale_while_the_feed_is_down_and_current_once_it_is_back(
+    settings: Settings,
+) -> None:
+    """The server goes away: the rows say their prices are not current at once (not a
+    minute later, when each would go stale on its own), and stop saying so once the
+    feed is back on the same address."""
+    first = Simulator(seed=3, symbols=SYMBOLS, rate=300.0, close_timeout=1.0)
+    await first.__aenter__()
+    port = urlsplit(first.ws_url).port
+    app = TicktapeApp(sim_settings(settings, first, "any"), feed_label="SIMULATED")
+    up = True
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            wl = app.main.watchlist
+
+            def marks() -> list[str]:
+                return row_marks(wl)
+
+            await until(pilot, lambda: marks() == [" "] * len(SYMBOLS), seen=marks)
+            up = False
+            await first.__aexit__(None, None, None)  # the feed drops and stays down
+            await until(pilot, lambda: marks() == ["~"] * len(SYMBOLS), seen=marks)
+            assert app.status is not None and app.status.state is not ConnState.LIVE
+            async with Simulator(port=port, seed=4, symbols=SYMBOLS, rate=300.0):
+                await until(pilot, lambda: marks() == [" "] * len(SYMBOLS), 30, marks)
+                assert app.status is not None and app.status.state is ConnState.LIVE
+                await pilot.press("q")
+    finally:
+        if up:
+            await first.__aexit__(None, None, None)
