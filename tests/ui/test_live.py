@@ -6,6 +6,9 @@ import asyncio
 import time
 from urllib.parse import urlsplit
 
+import pytest
+from websockets.asyncio.server import ServerConnection, serve
+
 from ticktape.config import Settings
 from ticktape.feed.session import ConnState
 from ticktape.sim.server import Simulator
@@ -121,3 +124,35 @@ async def test_every_row_reads_stale_while_the_feed_is_down_and_current_once_it_
     finally:
         if up:
             await first.__aexit__(None, None, None)
+
+
+@pytest.mark.parametrize("said", ["[b]x[/b] [i]y[/i] [dim]z", "[link=http://x]y[/link]"])
+async def test_markup_in_server_text_is_drawn_literally_in_the_toast_and_the_bar(
+    settings: Settings, said: str
+) -> None:
+    """A server's words reach the screen as the server wrote them: markup in a status
+    message is neither styled away nor turned into a link (nor does it crash the app)."""
+
+    async def server(ws: ServerConnection) -> None:
+        await ws.send('[{"ev":"status","status":"connected","message":"hi"}]')
+        await ws.recv()  # the auth action
+        await ws.send('[{"ev":"status","status":"auth_success","message":"ok"}]')
+        await ws.send(f'[{{"ev":"status","status":"error","message":"{said}"}}]')
+        await ws.wait_closed()
+
+    # The simulator answers the history requests, so no REST notice takes the bar.
+    async with serve(server, "127.0.0.1", 0) as ws_server, Simulator(symbols=SYMBOLS) as sim:
+        port = ws_server.sockets[0].getsockname()[1]
+        feed = sim_settings(settings, sim, "any").with_(ws_url=f"ws://127.0.0.1:{port}")
+        app = TicktapeApp(feed, feed_label="LOOPBACK")
+        async with app.run_test(size=(160, 36), notifications=True) as pilot:
+            literal = f"server: {said}"
+
+            def drawn() -> list[str]:
+                return [
+                    s.text for s in app.screen._compositor.render_strips() if "server" in s.text
+                ]
+
+            # one line in the toast, one in the status bar: both as sent
+            await until(pilot, lambda: sum(literal in line for line in drawn()) == 2, seen=drawn)
+            assert app.is_running
