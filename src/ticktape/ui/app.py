@@ -86,6 +86,7 @@ from ticktape.ui.themes import (
 from ticktape.ui.watchlist import Watchlist
 
 if TYPE_CHECKING:  # REST (httpx) is imported only once prices are up: see _start_rest
+    from ticktape.feed.clockwatch import ClockWatch, PhaseLine
     from ticktape.feed.rest import RestClient, RetryWait
 
 #: Channels subscribed per market (LULD feeds the chart's band lines).
@@ -180,10 +181,12 @@ class TicktapeApp(App[None]):
         ascii_only: bool = False,
         feed_urls: Callable[[], Awaitable[tuple[str, str]]] | None = None,
         record_path: str | Path | None = None,
+        clock_watch: ClockWatch | None = None,
     ) -> None:
         """``feed_urls``, if given, is awaited before connecting for ``(ws_url, rest_url)``:
         a feed still starting up (the simulator's process) while the app starts too.
-        ``record_path``: record the feed there from the start (``R`` then toggles it)."""
+        ``record_path``: record the feed there from the start (``R`` then toggles it).
+        ``clock_watch``: the market clock (made from the calendar, then REST, when connecting)."""
         super().__init__()
         self.settings = settings
         self.state = state if state is not None else MarketState()
@@ -227,6 +230,10 @@ class TicktapeApp(App[None]):
             ascii_only=ascii_only,
         )
         self.theme_errors = self._register_themes()
+        #: The market's phase for the status bar; made with the REST client when connecting
+        #: (the calendar library costs ~40 ms to import: not before the first prices).
+        self.clock_watch = clock_watch
+        self._phase: tuple[int, PhaseLine | None] = (-1, None)
 
     # -- setup ----------------------------------------------------------------------------------
 
@@ -305,7 +312,8 @@ class TicktapeApp(App[None]):
         if self.session is not None and now - self._stats_at >= STATS_EVERY_MS:
             self._stats_at = now
             self._stats = self.session.stats.snapshot()
-        status.show(self.status, self._stats, now, recording=self.recorder.active)
+        phase = self._phase_line(now)
+        status.show(self.status, self._stats, now, recording=self.recorder.active, phase=phase)
         self._frame_queued = False
         if self._awaiting_prices and self._prices_shown(watchlist.symbols):
             self._awaiting_prices = False
@@ -314,6 +322,14 @@ class TicktapeApp(App[None]):
             elapsed_ms = (time.perf_counter() - started) * 1000.0
             for listener in tuple(self.frame_listeners):
                 listener(elapsed_ms)
+
+    def _phase_line(self, now: int) -> PhaseLine | None:
+        """The market clock's words, worked out at most once a second."""
+        if self.clock_watch is None:
+            return None
+        if now // 1000 != self._phase[0]:
+            self._phase = (now // 1000, self.clock_watch.line(now))
+        return self._phase[1]
 
     def _show_selected(self, symbol: str | None) -> None:
         """Chart and tape for a newly selected symbol now, from memory, in the same screen
@@ -385,7 +401,20 @@ class TicktapeApp(App[None]):
             self.rest = RestClient(
                 self.settings.rest_url, self.settings.api_key.reveal(), on_wait=self._rest_wait
             )
+            self._start_clock_watch(self.rest)
             self._kick_seeding()
+
+    def _start_clock_watch(self, rest: RestClient) -> None:
+        """Poll the market status from now on (the calendar speaks when REST cannot)."""
+        from ticktape.feed.clockwatch import ClockWatch
+
+        if self.clock_watch is None:
+            simulated = self.feed_label == "SIMULATED"
+            market = self.settings.market
+            self.clock_watch = ClockWatch(market, rest, clock=self.clock, simulated=simulated)
+        elif self.clock_watch.source is None:
+            self.clock_watch.source = rest
+        self.run_worker(self.clock_watch.run(), name="market-clock", group="rest")
 
     def _session_status(self, status: SessionStatus) -> None:
         self.call_later(self._apply_status, status)
@@ -636,7 +665,9 @@ class TicktapeApp(App[None]):
             status = self.main.status
         except NoMatches:
             return
-        status.show(self.status, self._stats, self.clock(), recording=self.recorder.active)
+        now = self.clock()
+        phase = self._phase_line(now)
+        status.show(self.status, self._stats, now, recording=self.recorder.active, phase=phase)
 
     # -- garbage collection ----------------------------------------------------------------------
 
