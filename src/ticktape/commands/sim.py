@@ -19,6 +19,7 @@ from collections.abc import Sequence
 
 from ticktape.sim.process import KEY_ENV
 from ticktape.sim.server import Simulator
+from ticktape.sim.sessions import CLOCK_MODES, apply_clock
 
 
 def _csv(text: str) -> list[str]:
@@ -56,6 +57,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--refuse", type=_csv, default=[], help="channels the plan lacks, e.g. Q,LULD")
     p.add_argument("--rest-markets", type=_csv, default=["stocks", "forex", "crypto"])
     p.add_argument("--auth-timeout", type=float, default=10.0)
+    p.add_argument(
+        "--clock",
+        choices=CLOCK_MODES,
+        default="always",
+        help="always: a living open market at any hour (default); real: quiet while the real"
+        " market is closed, thin in extended hours",
+    )
     faults = p.add_argument_group("faults")
     faults.add_argument("--drop-after", type=float, metavar="S", help="drop connections S s old")
     faults.add_argument("--malformed", type=float, metavar="F", help="fraction of bad frames")
@@ -84,6 +92,7 @@ async def _serve(args: argparse.Namespace) -> None:
         rest_markets=args.rest_markets,
         auth_timeout=args.auth_timeout,
     )
+    apply_clock(sim, args.clock)
     if args.drop_after is not None:
         sim.faults.drop_after(args.drop_after)
     if args.malformed is not None:

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from ticktape.feed.events import Agg, Event
 from ticktape.sim.history import History
@@ -37,6 +37,9 @@ from ticktape.sim.model_engine import Engine
 from ticktape.sim.model_pairs import CryptoEngine, ForexEngine
 from ticktape.sim.model_stocks import StockEngine
 from ticktape.sim.symbols import CLUSTERS, profile, split_ticker, universe_for
+
+if TYPE_CHECKING:
+    from ticktape.sim.sessions import SessionGate
 
 _ENGINES: Final[dict[str, type[Engine]]] = {
     "stocks": StockEngine,
@@ -76,6 +79,8 @@ class SimMarket:
         )
         for symbol in self.universe:
             self.ensure(symbol)
+        #: Thins the stream to the real session's (``--clock real``); None sends everything.
+        self.gate: SessionGate | None = None
 
     def market_ms(self, wall_ms: int) -> int:
         """Market time at wall time ``wall_ms``."""
@@ -99,7 +104,9 @@ class SimMarket:
 
     def advance(self, wall_ms: int) -> list[Event]:
         """Every event since the previous call, in time order (empty if time went backwards)."""
-        return self._engine.run_until(self.market_ms(wall_ms))
+        target = self.market_ms(wall_ms)
+        events = self._engine.run_until(target)
+        return events if self.gate is None else self.gate.admit(events, target)
 
     def history(
         self,
