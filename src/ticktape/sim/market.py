@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Final
 
 from ticktape.feed.events import Agg, Event
 from ticktape.sim.history import History
-from ticktape.sim.model_engine import Engine
+from ticktape.sim.model_engine import Engine, LiveSymbol
 from ticktape.sim.model_pairs import CryptoEngine, ForexEngine
 from ticktape.sim.model_stocks import StockEngine
 from ticktape.sim.symbols import CLUSTERS, profile, split_ticker, universe_for
@@ -95,6 +95,10 @@ class SimMarket:
     def symbols(self) -> list[str]:
         """The ensured (live) symbols."""
         return list(self._engine.states)
+
+    def live(self, symbol: str) -> LiveSymbol | None:
+        """The live state of an ensured symbol (its quote, its day so far), or None."""
+        return self._engine.states.get(self._symbol(symbol))
 
     def ensure(self, symbol: str) -> None:
         """Make ``symbol`` trade from now on; any name works (its traits come from the name)."""
