@@ -65,6 +65,7 @@ from ticktape.feed.session import (
 from ticktape.feed.stats import FeedSnapshot
 from ticktape.market import Bar, MarketState
 from ticktape.market.bars import MINUTE_MS
+from ticktape.market.marketview import MARKET_WIDE, MarketBoards, watched_only
 from ticktape.timeutil import EXCHANGE_TZ, ms_to_zone
 from ticktape.ui.format import one_line
 from ticktape.ui.palette import ActionCommands, SymbolCommands
@@ -88,6 +89,7 @@ from ticktape.ui.watchlist import Watchlist
 if TYPE_CHECKING:  # REST (httpx) is imported only once prices are up: see _start_rest
     from ticktape.feed.clockwatch import ClockWatch, PhaseLine
     from ticktape.feed.rest import RestClient, RetryWait
+    from ticktape.ui.marketview import MarketScreen
 
 #: Channels subscribed per market (LULD feeds the chart's band lines).
 CHANNELS: Final = {
@@ -166,6 +168,7 @@ class TicktapeApp(App[None]):
     COMMANDS: ClassVar = App.COMMANDS | {SymbolCommands, ActionCommands}
     BINDINGS: ClassVar[list[Binding | tuple[str, str] | tuple[str, str, str]]] = [
         Binding("q", "quit", "Quit"),
+        Binding("m", "market_view", "Market", show=False),
     ]
 
     def __init__(
@@ -234,6 +237,13 @@ class TicktapeApp(App[None]):
         #: (the calendar library costs ~40 ms to import: not before the first prices).
         self.clock_watch = clock_watch
         self._phase: tuple[int, PhaseLine | None] = (-1, None)
+        self.ascii_only = ascii_only
+        #: The whole-market view (``m``): its boards outlive it, its subscriptions do not.
+        self.boards: MarketBoards | None = None
+        self.market_screen: MarketScreen | None = None
+        self._market_wide: frozenset[str] | None = None  # the watched set, while it is shown
+        self._params_used = False
+        self._snapshot_at: int | None = None
 
     # -- setup ----------------------------------------------------------------------------------
 
@@ -314,6 +324,12 @@ class TicktapeApp(App[None]):
             self._stats = self.session.stats.snapshot()
         phase = self._phase_line(now)
         status.show(self.status, self._stats, now, recording=self.recorder.active, phase=phase)
+        market = self.market_screen
+        if market is not None and self.screen is market:  # repainted only while shown
+            market.show()
+            market.status.show(
+                self.status, self._stats, now, recording=self.recorder.active, phase=phase
+            )
         self._frame_queued = False
         if self._awaiting_prices and self._prices_shown(watchlist.symbols):
             self._awaiting_prices = False
@@ -385,6 +401,10 @@ class TicktapeApp(App[None]):
 
     def _on_events(self, events: Sequence[Event], recv_ms: int) -> None:
         """One decoded frame into the state; until prices show, paint it at once."""
+        if self._market_wide is not None and self.boards is not None:
+            # The whole market feeds the boards; only watched symbols become state.
+            self.boards.feed(events)
+            events = watched_only(events, self._market_wide)
         self.state.apply(events, recv_ms)
         if self._awaiting_prices and self._screen_up and not self._frame_queued:
             self._frame_queued = True
@@ -517,8 +537,82 @@ class TicktapeApp(App[None]):
         self.state.watch(symbols)
         if self.session is not None:
             self.session.set_symbols(symbols)
+        if self._params_used:
+            self._resubscribe()
         self._seed_queue = [s for s in self._seed_queue if s in symbols]
         self._queue_seed(symbols)
+
+    # -- the whole-market view -------------------------------------------------------------------
+
+    def action_market_view(self) -> None:
+        """``m``: the whole-market screen; it subscribes to the market-wide channels while shown."""
+        if self.settings.market != "stocks":
+            self.notify("the market view covers stocks", timeout=3, markup=False)
+            return
+        if self.market_screen is not None:
+            return
+        from ticktape.ui.marketview import MarketScreen  # only when first opened
+
+        if self.boards is None:
+            self.boards = MarketBoards(nbbo=self._nbbo)
+        self.market_screen = MarketScreen(
+            self.boards,
+            watched=self._watched,
+            tz=self.settings.tz,
+            feed_label=self.feed_label,
+            ascii_only=self.ascii_only,
+        )
+        self.push_screen(self.market_screen, self._market_closed)
+        self._market_wide = frozenset(self._watched())
+        self._resubscribe()
+        self._seed_movers()
+
+    def _market_closed(self, symbol: str | None) -> None:
+        """Back from the market view; Enter on a row brought ``symbol`` (added if new)."""
+        self.market_screen = None
+        self._market_wide = None
+        self._resubscribe()
+        if symbol in self._watched():
+            self.main.select_symbol(symbol)
+        elif symbol:
+            self.main.add_symbol(symbol)  # selects it; its history loads like any new symbol
+
+    def _resubscribe(self) -> None:
+        """The watchlist's channels, plus the market-wide ones while the view is shown."""
+        if self.session is None:
+            return
+        self._params_used = True
+        watched = self._watched()
+        if self._market_wide is not None:
+            self._market_wide = frozenset(watched)
+        params = {f"{ch}.{s}" for s in watched for ch in CHANNELS[self.settings.market]}
+        self.session.set_params(params | (set(MARKET_WIDE) if self._market_wide else set()))
+
+    def _nbbo(self, symbol: str) -> tuple[float, float] | None:
+        st = self.state.get(symbol)
+        if st is None or not (st.bid_px > 0 and st.ask_px > 0):  # NaN: no quote yet
+            return None
+        return st.bid_px, st.ask_px
+
+    def _seed_movers(self) -> None:
+        """Snapshots (gainers, losers, then every ticker) seed the movers, at most every 5 min."""
+        now = self.clock()
+        if self.rest is None or (
+            self._snapshot_at is not None and now - self._snapshot_at < 300_000
+        ):
+            return
+        self._snapshot_at = now
+        self.run_worker(self._load_snapshots(), name="snapshots", group="rest")
+
+    async def _load_snapshots(self) -> None:
+        assert self.rest is not None and self.boards is not None
+        try:
+            for direction in ("gainers", "losers"):
+                self.boards.seed(await self.rest.snapshot_direction(direction))
+            self.boards.seed(await self.rest.snapshot_all())
+        except Exception as err:  # the minute bars still fill the movers, only slower
+            self._snapshot_at = None
+            self.notice(*describe_rest_error(err, "market snapshot"))
 
     # -- REST seeding ----------------------------------------------------------------------------
 
