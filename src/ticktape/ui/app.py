@@ -325,7 +325,7 @@ class TicktapeApp(App[None]):
         phase = self._phase_line(now)
         status.show(self.status, self._stats, now, recording=self.recorder.active, phase=phase)
         market = self.market_screen
-        if market is not None and self.screen is market:  # repainted only while shown
+        if market is not None and market.ready and self.screen is market:  # only while shown
             market.show()
             market.status.show(
                 self.status, self._stats, now, recording=self.recorder.active, phase=phase

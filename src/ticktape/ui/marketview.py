@@ -159,6 +159,7 @@ class Board(Widget, can_focus=True):
                 line.append(" ")
         if base is not None:
             line.stylize(base)
+        line.truncate(self.content_size.width)  # a line never wraps into the next row
         return line
 
     def render(self) -> Text:
@@ -214,8 +215,8 @@ IMBALANCES: Final = (
 BLOCKS: Final = (
     Column("TIME", 8, "<"),
     Column("SYM", 6, "<"),
-    Column("SIZE", 7),
-    Column("PRICE", 9),
+    Column("SIZE", 6),
+    Column("PRICE", 8),
     Column("$", 7, keep=1),
     Column("", 4, "<"),
     Column("X", 3, keep=2),
@@ -286,7 +287,7 @@ def block_rows(boards: MarketBoards, tz: str, n: int = ROWS) -> list[Row]:
         cells = (
             (_clock(b.time_ms, tz), ""),
             (_sym(b.symbol), style),
-            (f"{b.size:,}", style),
+            (f"{b.size:,}" if b.size < 100_000 else fmt_volume(b.size), style),
             (fmt_price(b.price), tone),
             (fmt_money(b.notional), ""),
             (mark, style),
@@ -341,10 +342,10 @@ class MarketScreen(Screen[str | None]):
         Binding("m,escape", "back", "Back"),
         Binding("enter", "open", "Chart"),
         Binding("r", "ranking", "Ranking"),
-        Binding("plus,equals_sign", "shares(1)", "Block size+", show=False),
-        Binding("minus", "shares(-1)", "Block size-", show=False),
-        Binding("right_square_bracket", "notional(1)", "Block $+", show=False),
-        Binding("left_square_bracket", "notional(-1)", "Block $-", show=False),
+        Binding("plus,equals_sign", "shares(1)", "Block size", key_display="+/-"),
+        Binding("minus", "shares(-1)", "Smaller blocks", show=False),
+        Binding("right_square_bracket", "notional(1)", "Block $", key_display="]/["),
+        Binding("left_square_bracket", "notional(-1)", "Smaller blocks ($)", show=False),
         Binding("j,down", "move(1)", "Down", show=False),
         Binding("k,up", "move(-1)", "Up", show=False),
         Binding("pagedown", "move(10)", "Page down", show=False),
@@ -370,6 +371,8 @@ class MarketScreen(Screen[str | None]):
         self._feed_label = feed_label
         self._ascii = ascii_only
         self._shown: tuple[int, Ranking] | None = None
+        #: True once the boards exist: the app's frame timer may tick before that.
+        self.ready = False
         if ascii_only:
             self.add_class("-ascii")
 
@@ -390,6 +393,7 @@ class MarketScreen(Screen[str | None]):
             yield Footer(show_command_palette=not self._ascii)
 
     def on_mount(self) -> None:
+        self.ready = True
         self.board("movers").focus()
         self.show(force=True)
 
@@ -414,7 +418,7 @@ class MarketScreen(Screen[str | None]):
         self.board("imbalances").set_rows(imbalance_rows(b))
         blocks = self.board("blocks")
         shares, notional = b.blocks.min_shares, b.blocks.min_notional
-        blocks.border_title = Text(f"Blocks ≥ {shares:,} sh or {fmt_money(notional)} (+/- [/])")
+        blocks.border_title = Text(f"Blocks ≥ {shares:,} sh or {fmt_money(notional)}")
         blocks.set_rows(block_rows(b, self._tz))
 
     def _focused_board(self) -> Board:
