@@ -62,8 +62,17 @@ def board(app: TicktapeApp, name: str) -> Board:
     return screen.board(name)
 
 
+def drawn(app: TicktapeApp, name: str) -> list[str]:
+    """The rows a board draws (its header left out), as the user reads them."""
+    return board(app, name).render().plain.splitlines()[1:]
+
+
 def symbols(app: TicktapeApp, name: str) -> list[str]:
-    return [r.symbol for r in board(app, name).rows]
+    """The symbol column of every drawn row (after the time on the halts and blocks)."""
+    if not board(app, name).rows:
+        return []
+    at = 1 if name in ("halts", "blocks") else 0
+    return [line.split()[at] for line in drawn(app, name)]
 
 
 def test_movers_rank_a_fixed_market() -> None:
@@ -115,14 +124,15 @@ async def test_known_events_reach_every_board_and_thresholds_filter(make_app: Ma
         app._on_events(whole_market_frame(NOW_MS), NOW_MS)
         await until(pilot, lambda: symbols(app, "blocks") == ["AAPL", "XYZ"])
         assert symbols(app, "halts") == ["AMC", "GME"]
-        assert [c[0] for c in board(app, "halts").rows[1].cells][1:3] == ["GME", "HALT"]
+        assert drawn(app, "halts")[1].split()[1:3] == ["GME", "HALT"]
         assert symbols(app, "imbalances") == ["SPY", "QQQ"]
-        assert [c[0] for c in board(app, "imbalances").rows[1].cells][:3] == ["QQQ", "sell", "200K"]
+        assert drawn(app, "imbalances")[1].split()[:3] == ["QQQ", "sell", "200K"]
         assert symbols(app, "movers")[:2] == ["UPUP", "PRICY"]  # UPUP at 13 now, from AM
-        xyz = board(app, "blocks").rows[1]
-        assert xyz.cells[5] == ("dark", "dark")  # a TRF print is marked
-        aapl = board(app, "blocks").rows[0]  # AAPL is in the state: coloured against its NBBO
-        assert aapl.cells[5][0] in ("ask", "bid", "mid")
+        aapl, xyz = drawn(app, "blocks")[:2]
+        assert xyz.split()[5] == "dark"  # a TRF print is marked (and drawn in the dark style)
+        assert board(app, "blocks").rows[1].cells[5][1] == "dark"
+        # AAPL is in the state: placed against its NBBO (and coloured by that side)
+        assert aapl.split()[5] in ("ask", "bid", "mid")
         # a whole-market print of a symbol nobody watches never becomes per-symbol state
         assert app.state.get("XYZ") is None and app.state.get("GME") is None
         # thresholds up to 50,000 shares and $5M, shares back to 25,000: only XYZ passes now
