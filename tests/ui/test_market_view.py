@@ -14,7 +14,7 @@ from ticktape.ui.app import TicktapeApp
 from ticktape.ui.marketview import Board, ConfirmAdd, MarketScreen, mover_rows
 from ticktape.ui.screen import MainScreen
 
-from .conftest import NOW_MS, MakeApp, until
+from .conftest import NOW_MS, MakeApp, build_state, until
 
 SIZE = (160, 48)
 
@@ -101,7 +101,7 @@ def test_movers_rank_a_fixed_market() -> None:
 async def test_m_opens_the_view_and_escape_or_m_brings_the_watchlist_back(
     make_app: MakeApp,
 ) -> None:
-    app = make_app()
+    app = make_app(state=build_state())  # its own: frames below change it
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("m")
         await until(pilot, lambda: isinstance(app.screen, MarketScreen))
@@ -115,7 +115,7 @@ async def test_m_opens_the_view_and_escape_or_m_brings_the_watchlist_back(
 
 
 async def test_known_events_reach_every_board_and_thresholds_filter(make_app: MakeApp) -> None:
-    app = make_app()
+    app = make_app(state=build_state())  # its own: frames below change it
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("m")
         await until(pilot, lambda: isinstance(app.screen, MarketScreen))
@@ -151,7 +151,7 @@ async def test_known_events_reach_every_board_and_thresholds_filter(make_app: Ma
 async def test_enter_opens_a_watched_symbol_or_offers_to_add_a_new_one(
     make_app: MakeApp,
 ) -> None:
-    app = make_app()
+    app = make_app(state=build_state())  # its own: frames below change it
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("m")
         await until(pilot, lambda: isinstance(app.screen, MarketScreen))
@@ -179,7 +179,7 @@ async def test_enter_opens_a_watched_symbol_or_offers_to_add_a_new_one(
 
 
 async def test_wire_text_on_the_boards_is_drawn_literally(make_app: MakeApp) -> None:
-    app = make_app()
+    app = make_app(state=build_state())  # its own: frames below change it
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("m")
         await until(pilot, lambda: isinstance(app.screen, MarketScreen))

@@ -10,7 +10,7 @@ from textual.pilot import Pilot
 
 from ticktape.ui.marketview import MarketScreen
 
-from .conftest import NOW_MS, MakeApp, until
+from .conftest import NOW_MS, MakeApp, build_state, until
 from .test_market_view import SNAPSHOTS, whole_market_frame
 
 SnapCompare = Callable[..., bool]
@@ -30,4 +30,4 @@ async def market_view(pilot: Pilot[Any]) -> None:
 
 @pytest.mark.parametrize("size", [(80, 24), (160, 48)])
 def test_market_view(snap_compare: SnapCompare, make_app: MakeApp, size: tuple[int, int]) -> None:
-    assert snap_compare(make_app(), terminal_size=size, run_before=market_view)
+    assert snap_compare(make_app(state=build_state()), terminal_size=size, run_before=market_view)
