@@ -71,6 +71,7 @@ from ticktape.ui.format import one_line
 from ticktape.ui.palette import ActionCommands, SymbolCommands
 from ticktape.ui.screen import MainScreen
 from ticktape.ui.statusbar import (
+    REPLAY_LABEL,
     Severity,
     describe_rest_error,
     describe_retry,
@@ -428,6 +429,8 @@ class TicktapeApp(App[None]):
         """Poll the market status from now on (the calendar speaks when REST cannot)."""
         from ticktape.feed.clockwatch import ClockWatch
 
+        if self.feed_label == REPLAY_LABEL:  # a recording's session is not today's
+            return
         if self.clock_watch is None:
             simulated = self.feed_label == "SIMULATED"
             market = self.settings.market
