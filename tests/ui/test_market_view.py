@@ -56,6 +56,12 @@ def whole_market_frame(t: int) -> list[Event]:
     ]  # fmt: skip
 
 
+async def open_view(pilot: Any, app: TicktapeApp) -> None:
+    """``m``, then wait until the view's boards exist."""
+    await pilot.press("m")
+    await until(pilot, lambda: isinstance(app.screen, MarketScreen) and app.screen.ready)
+
+
 def board(app: TicktapeApp, name: str) -> Board:
     screen = app.screen
     assert isinstance(screen, MarketScreen)
@@ -103,12 +109,10 @@ async def test_m_opens_the_view_and_escape_or_m_brings_the_watchlist_back(
 ) -> None:
     app = make_app(state=build_state())  # its own: frames below change it
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("m")
-        await until(pilot, lambda: isinstance(app.screen, MarketScreen))
+        await open_view(pilot, app)
         await pilot.press("escape")
         await until(pilot, lambda: isinstance(app.screen, MainScreen))
-        await pilot.press("m")
-        await until(pilot, lambda: isinstance(app.screen, MarketScreen))
+        await open_view(pilot, app)
         await pilot.press("m")
         await until(pilot, lambda: isinstance(app.screen, MainScreen))
         assert app.market_screen is None
@@ -117,8 +121,7 @@ async def test_m_opens_the_view_and_escape_or_m_brings_the_watchlist_back(
 async def test_known_events_reach_every_board_and_thresholds_filter(make_app: MakeApp) -> None:
     app = make_app(state=build_state())  # its own: frames below change it
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("m")
-        await until(pilot, lambda: isinstance(app.screen, MarketScreen))
+        await open_view(pilot, app)
         assert app.boards is not None
         app.boards.seed(SNAPSHOTS)
         app._on_events(whole_market_frame(NOW_MS), NOW_MS)
@@ -153,8 +156,7 @@ async def test_enter_opens_a_watched_symbol_or_offers_to_add_a_new_one(
 ) -> None:
     app = make_app(state=build_state())  # its own: frames below change it
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("m")
-        await until(pilot, lambda: isinstance(app.screen, MarketScreen))
+        await open_view(pilot, app)
         assert app.boards is not None
         app._on_events(whole_market_frame(NOW_MS), NOW_MS)
         await until(pilot, lambda: symbols(app, "blocks") == ["AAPL", "XYZ"])
@@ -162,8 +164,7 @@ async def test_enter_opens_a_watched_symbol_or_offers_to_add_a_new_one(
         await pilot.press("enter")  # AAPL: in the watchlist, straight to its chart
         await until(pilot, lambda: isinstance(app.screen, MainScreen))
         assert app.main.watchlist.selected == "AAPL"
-        await pilot.press("m")
-        await until(pilot, lambda: isinstance(app.screen, MarketScreen))
+        await open_view(pilot, app)
         await until(pilot, lambda: symbols(app, "blocks") == ["AAPL", "XYZ"])
         await pilot.press("right", "right", "right")  # movers → halts → imbalances → blocks
         await until(pilot, lambda: board(app, "blocks").has_focus, seen=lambda: app.screen.focused)
@@ -181,8 +182,7 @@ async def test_enter_opens_a_watched_symbol_or_offers_to_add_a_new_one(
 async def test_wire_text_on_the_boards_is_drawn_literally(make_app: MakeApp) -> None:
     app = make_app(state=build_state())  # its own: frames below change it
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("m")
-        await until(pilot, lambda: isinstance(app.screen, MarketScreen))
+        await open_view(pilot, app)
         halt = LimitUpLimitDown(
             symbol="[b]X\x1b[2J", high=2.0, low=1.0, timestamp=NOW_MS * 1000, indicators=(17,)
         )

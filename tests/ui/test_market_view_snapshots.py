@@ -20,7 +20,7 @@ async def market_view(pilot: Pilot[Any]) -> None:
     app: Any = pilot.app
     await until(pilot, lambda: bool(app.main.status.plain))
     await pilot.press("m")
-    await until(pilot, lambda: isinstance(app.screen, MarketScreen))
+    await until(pilot, lambda: isinstance(app.screen, MarketScreen) and app.screen.ready)
     app.boards.seed(SNAPSHOTS)
     app._on_events(whole_market_frame(NOW_MS - 60_000), NOW_MS)
     blocks = app.screen.board("blocks")

@@ -326,10 +326,12 @@ class TicktapeApp(App[None]):
         phase = self._phase_line(now)
         status.show(self.status, self._stats, now, recording=self.recorder.active, phase=phase)
         market = self.market_screen
-        if market is not None and market.ready and self.screen is market:  # only while shown
-            market.show()
-            market.status.show(
-                self.status, self._stats, now, recording=self.recorder.active, phase=phase
+        if market is not None and self.screen is market:  # repainted only while shown
+            recording = self.recorder.active
+            market.frame(
+                lambda bar: bar.show(
+                    self.status, self._stats, now, recording=recording, phase=phase
+                )
             )
         self._frame_queued = False
         if self._awaiting_prices and self._prices_shown(watchlist.symbols):

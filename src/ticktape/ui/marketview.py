@@ -17,6 +17,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.screen import ModalScreen, Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Static
@@ -396,6 +397,19 @@ class MarketScreen(Screen[str | None]):
         self.ready = True
         self.board("movers").focus()
         self.show(force=True)
+
+    def on_unmount(self) -> None:
+        self.ready = False
+
+    def frame(self, paint_status: Callable[[StatusBar], None]) -> None:
+        """One tick of the app's frame timer: the boards if they moved, and the status bar."""
+        if not self.ready:
+            return
+        try:
+            self.show()
+            paint_status(self.status)
+        except NoMatches:  # a tick while the screen is being taken down
+            self.ready = False
 
     def board(self, name: str) -> Board:
         return self.query_one(f"#{name}", Board)
