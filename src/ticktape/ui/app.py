@@ -425,6 +425,8 @@ class TicktapeApp(App[None]):
                 self.settings.rest_url, self.settings.api_key.reveal(), on_wait=self._rest_wait
             )
             self._start_clock_watch(self.rest)
+            if self.market_screen is not None:  # opened before REST was up: seed it now
+                self._seed_movers()
             self._kick_seeding()
 
     def _start_clock_watch(self, rest: RestClient) -> None:

@@ -25,7 +25,14 @@ from textual.widgets import Footer, Static
 from ticktape.market.marketview import MarketBoards
 from ticktape.market.wholemarket import RANKINGS, Ranking
 from ticktape.timeutil import ms_to_zone
-from ticktape.ui.format import fmt_change, fmt_pct, fmt_price, fmt_volume, one_line
+from ticktape.ui.format import (
+    fmt_change,
+    fmt_pct,
+    fmt_price,
+    fmt_volume,
+    one_line,
+    symbol_decimals,
+)
 from ticktape.ui.statusbar import StatusBar
 
 Align = Literal["<", ">"]
@@ -230,13 +237,14 @@ def mover_rows(boards: MarketBoards, ranking: Ranking, n: int = ROWS) -> list[Ro
     for m in boards.movers.top(ranking, n):
         tone = _tone(m.change)
         rel = m.rel_volume
+        places = symbol_decimals(m.symbol, m.last)  # the change in the price's own decimals
         rows.append(
             Row(
                 m.symbol,
                 (
                     (_sym(m.symbol), ""),
-                    (fmt_price(m.last), ""),
-                    (fmt_change(m.change), tone),
+                    (fmt_price(m.last, places), ""),
+                    (fmt_change(m.change, places), tone),
                     (fmt_pct(m.pct), tone),
                     (fmt_volume(m.volume), ""),
                     (fmt_money(m.dollar_volume), ""),
