@@ -179,6 +179,21 @@ async def test_enter_opens_a_watched_symbol_or_offers_to_add_a_new_one(
         assert app.main.watchlist.selected == "XYZ"
 
 
+async def test_the_selection_stays_on_its_print_as_new_blocks_arrive(make_app: MakeApp) -> None:
+    app = make_app(state=build_state())  # its own: frames below change it
+    async with app.run_test(size=SIZE) as pilot:
+        await open_view(pilot, app)
+        app._on_events(whole_market_frame(NOW_MS), NOW_MS)
+        await until(pilot, lambda: symbols(app, "blocks") == ["AAPL", "XYZ"])
+        await pilot.press("right", "right", "right", "down")
+        blocks = board(app, "blocks")
+        await until(pilot, lambda: blocks.has_focus and blocks.cursor == 1)
+        chosen = drawn(app, "blocks")[1]
+        app._on_events(whole_market_frame(NOW_MS + 1000), NOW_MS + 1000)  # two newer prints
+        await until(pilot, lambda: len(blocks.rows) == 4)
+        assert blocks.cursor == 3 and drawn(app, "blocks")[3] == chosen
+
+
 async def test_wire_text_on_the_boards_is_drawn_literally(make_app: MakeApp) -> None:
     app = make_app(state=build_state())  # its own: frames below change it
     async with app.run_test(size=SIZE) as pilot:

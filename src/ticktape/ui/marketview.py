@@ -117,8 +117,19 @@ class Board(Widget, can_focus=True):
     Board > .board--muted { color: $text-muted; }
     """
 
-    def __init__(self, title: str, columns: Sequence[Column], empty: str, *, id: str) -> None:
+    def __init__(
+        self,
+        title: str,
+        columns: Sequence[Column],
+        empty: str,
+        *,
+        id: str,
+        by_symbol: bool = False,
+    ) -> None:
+        """``by_symbol``: one row per symbol whose figures change (movers), so the cursor
+        follows the symbol; otherwise rows are events and it follows the row itself."""
         super().__init__(id=id)
+        self.by_symbol = by_symbol
         self.border_title = Text(title)  # a Text: never read as markup ("[/]" is a key)
         self.columns = tuple(columns)
         self.empty = empty
@@ -131,13 +142,20 @@ class Board(Widget, can_focus=True):
         return self.rows[self.cursor].symbol if self.rows else None
 
     def set_rows(self, rows: list[Row]) -> None:
-        """New rows; the cursor stays on its symbol when it is still there."""
-        keep = self.selected
+        """New rows; the cursor stays on the row it was on (the same print, halt or mover)
+        when that is still there, so rows arriving above it do not move the selection."""
+        keep = self.rows[self.cursor] if self.rows else None
+        key = self._key
+        if keep is not None:
+            wanted = key(keep)
+            found = next((i for i, r in enumerate(rows) if key(r) == wanted), None)
+            self.cursor = found if found is not None else min(self.cursor, len(rows) - 1)
         self.rows = rows
-        symbols = [r.symbol for r in rows]
-        self.cursor = symbols.index(keep) if keep in symbols else min(self.cursor, len(rows) - 1)
         self.cursor = max(0, self.cursor)
         self.refresh()
+
+    def _key(self, row: Row) -> object:
+        return row.symbol if self.by_symbol else row
 
     def move(self, delta: int) -> None:
         if self.rows:
@@ -388,7 +406,9 @@ class MarketScreen(Screen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="boards"):
             with Horizontal(classes="board-row"):
-                yield Board("Movers", MOVERS, "waiting for the snapshot…", id="movers")
+                yield Board(
+                    "Movers", MOVERS, "waiting for the snapshot…", id="movers", by_symbol=True
+                )
                 yield Board("Halts (LULD)", HALTS, "no halts today", id="halts")
             with Horizontal(classes="board-row"):
                 yield Board(
