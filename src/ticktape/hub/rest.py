@@ -55,6 +55,7 @@ _DAY_MS: Final = 86_400_000
 _ADJUSTED_REFRESH: Final = clock_time(6, 0)
 _MAX_TARGET: Final = 8192
 _MIN_MASK: Final = 8
+_MIN_RETRY_WAIT: Final = 0.5
 _FINISHED: Final = frozenset({"OK", "DELAYED"})
 _VERSIONED: Final = ("/v1/", "/v2/", "/v3/")
 
@@ -222,7 +223,7 @@ class RestRelay:
         self._max_hold = max_hold
         self._interval = 60.0 / max_per_minute if max_per_minute else 0.0
         self._settle = settle
-        self._backoff = backoff or Backoff(base=1.0, cap=60.0)
+        self._backoff = backoff or Backoff(base=1.0, cap=60.0, jitter=0.5)
         self._resume_at = 0.0  # monotonic time before which nothing goes upstream
         self._next_slot = 0.0  # monotonic time of the next paced request
         self._inflight: dict[str, asyncio.Task[_Answer]] = {}
@@ -314,6 +315,9 @@ class RestRelay:
         """One answer from upstream, waiting out rate limits up to ``max_hold`` seconds."""
         started = self._monotonic()
         while True:
+            if self._resume_at - started > self._max_hold:
+                # Longer than a client waits on one request: tell it why and when to come back.
+                return self._rate_limited(self._resume_at - self._monotonic())
             await self._pace()
             self._counts["upstream_requests"] += 1
             try:
@@ -326,11 +330,10 @@ class RestRelay:
                 self._backoff.reset()
                 return self._answer(resp)
             hint = _retry_after(resp)
-            wait = hint if hint is not None else self._backoff.next_delay()
-            now = self._monotonic()
-            self._resume_at = max(self._resume_at, now + wait)
-            if self._resume_at - started > self._max_hold:
-                return self._rate_limited(self._resume_at - now)
+            wait = hint if hint else self._backoff.next_delay()
+            # A floor, so "Retry-After: 0" or a tiny jittered wait cannot turn into a hammering.
+            wait = max(wait, _MIN_RETRY_WAIT)
+            self._resume_at = max(self._resume_at, self._monotonic() + wait)
 
     async def _pace(self) -> None:
         """Wait while the plan's rate limit is used up, then for this request's slot."""
