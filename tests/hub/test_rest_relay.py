@@ -272,6 +272,23 @@ async def test_errors_are_never_cached(tmp_path: Path) -> None:
     assert len(upstream.requests) == 4
 
 
+async def test_a_200_whose_status_is_not_ok_is_not_cached(tmp_path: Path) -> None:
+    calls: list[str] = []
+
+    def api(request: httpx.Request) -> httpx.Response:
+        calls.append(request.url.path)
+        return httpx.Response(200, json={"status": "ERROR", "error": "try later"})
+
+    relay = make_relay("https://api.example.test", tmp_path, httpx.MockTransport(api))
+    try:
+        replies = [await relay.handle(SEED) for _ in range(2)]
+    finally:
+        await relay.aclose()
+    assert [status for status, _, _ in replies] == [200, 200]
+    assert json.loads(replies[1][2])["error"] == "try later"
+    assert len(calls) == 2
+
+
 # --- coalescing ----------------------------------------------------------------------
 
 
@@ -481,6 +498,7 @@ async def test_the_key_reaches_no_client_no_log_and_no_cache_file(
     try:
         pages = await page_through(relay, "/v2/aggs/ticker/AAPL/range/1/day/2024-01-02/2024-01-05")
         assert [b["t"] for b in bars(pages)] == [1, 2]
+        assert "apikey" not in pages[0]["next_url"].lower()
         for target in (
             "/v2/aggs/ticker/AAPL/range/1/day/2024-01-02/2024-01-05",  # from the cache
             f"/v2/aggs/ticker/AAPL/range/1/day/2024-01-02/2024-01-05?cursor=2&apiKey={KEY}",
