@@ -567,3 +567,13 @@ async def test_a_corrupt_cache_file_is_moved_aside_and_the_relay_still_caches(
     assert len(upstream.requests) == 1
     assert stats["cache_recovered"] == 1
     assert (tmp_path / "rest.sqlite3.corrupt").read_bytes().startswith(b"this is not")
+
+
+def test_the_cached_seed_benchmark_reports_its_figures() -> None:
+    from benchmarks import bench_hub_rest
+
+    result = bench_hub_rest.run(rounds=1)
+    for key in ("hub_rest_cached_ms", "hub_rest_cached_client_ms", "hub_rest_upstream_ms"):
+        value = result[key]
+        assert isinstance(value, float) and value > 0, key
+    assert result["hub_rest_pages"] == 5 and result["hub_rest_bars"] == 4800
