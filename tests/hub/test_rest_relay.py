@@ -136,6 +136,9 @@ async def test_paging_through_the_relay_equals_paging_the_upstream_directly(
 ) -> None:
     via_hub = await page_through(relay, SEED)
     direct = await page_directly(sim, SEED)
+    # A client that reached the hub at another address is sent back to that address.
+    _, _, body = await relay.handle(SEED, public_base_url="http://hub.lan:8000/")
+    assert json.loads(body)["next_url"].startswith("http://hub.lan:8000/v2/aggs/ticker/AAPL/")
     assert len(via_hub) == len(direct) >= 3
     assert bars(via_hub) == bars(direct)
     assert len(bars(via_hub)) > 1000
@@ -343,6 +346,29 @@ async def test_rate_limited_upstream_makes_clients_wait_then_succeed(
         assert relay.stats()["rate_limit_waits"] == 4
     finally:
         await relay.aclose()
+
+
+async def test_requests_are_spaced_to_the_plans_rate(
+    sim: Simulator, tmp_path: Path, upstream: Upstream
+) -> None:
+    clock = FakeTime()
+    relay = make_relay(
+        sim.rest_url,
+        tmp_path,
+        upstream,
+        monotonic=clock.monotonic,
+        sleep=clock.sleep,
+        max_per_minute=5,  # the free plan
+    )
+    try:
+        symbols = ("AAPL", "MSFT", "NVDA")
+        targets = [f"/v2/aggs/ticker/{s}/range/1/day/2024-01-02/2024-01-05" for s in symbols]
+        replies = await asyncio.gather(*(relay.handle(t) for t in targets))
+    finally:
+        await relay.aclose()
+    assert [status for status, _, _ in replies] == [200, 200, 200]
+    # One request every 12 s, the first at once: the last went out 24 s after the first.
+    assert (clock.slept, clock.now) == ([12.0, 12.0], 1024.0)
 
 
 async def test_a_long_rate_limit_reaches_clients_as_429_with_retry_after(

@@ -246,8 +246,12 @@ class RestRelay:
 
     # --- the interface the hub's HTTP layer calls -----------------------------------
 
-    async def handle(self, path_and_query: str) -> Reply:
-        """Answer one client GET (already authenticated by the hub) with status, headers, body."""
+    async def handle(self, path_and_query: str, *, public_base_url: str | None = None) -> Reply:
+        """Answer one client GET (already authenticated by the hub) with status, headers, body.
+
+        ``public_base_url`` overrides, for this reply, where ``next_url`` points (e.g. the
+        address this client reached the hub at); the cache stores it hub-relative anyway.
+        """
         self._counts["requests"] += 1
         if self._closed:
             return self._refuse(503, "the hub is shutting down")
@@ -260,7 +264,8 @@ class RestRelay:
             page = self._cache.get(target.key)
             if page is not None:
                 self._counts["cache_hits"] += 1
-                return self._reply(_Answer(page.status, page.content_type, page.body), "hit")
+                answer = _Answer(page.status, page.content_type, page.body)
+                return self._reply(answer, "hit", public_base_url)
             self._counts["cache_misses"] += 1
         task = self._inflight.get(target.key)
         how = "coalesced"
@@ -272,7 +277,7 @@ class RestRelay:
         else:
             self._counts["coalesced"] += 1
         # Shielded: a client that hangs up must not cancel the answer others wait for.
-        return self._reply(await asyncio.shield(task), how)
+        return self._reply(await asyncio.shield(task), how, public_base_url)
 
     def stats(self) -> dict[str, int | float]:
         """Counters for ``ticktape hub status`` (they only grow, except ``inflight``)."""
@@ -392,12 +397,13 @@ class RestRelay:
         relative = parts.path + (f"?{kept}" if kept else "")
         return _replace_next_url(url[0], relative)
 
-    def _reply(self, answer: _Answer, how: str) -> Reply:
+    def _reply(self, answer: _Answer, how: str, base: str | None) -> Reply:
         body = answer.body
         if answer.status == 200:
             url = _next_url(body)
             if url is not None and url[1].startswith("/"):
-                body = _replace_next_url(url[0], self._public + url[1])
+                public = base.rstrip("/") if base else self._public
+                body = _replace_next_url(url[0], public + url[1])
         headers = [("Content-Type", answer.content_type), ("X-Ticktape-Cache", how)]
         if answer.retry_after is not None:
             headers.append(("Retry-After", str(max(1, math.ceil(answer.retry_after)))))
