@@ -536,7 +536,7 @@ async def test_the_key_reaches_no_client_no_log_and_no_cache_file(
         received += json.dumps(pages).encode() + repr(relay.stats()).encode()
     finally:
         await relay.aclose()
-    assert b"Unknown API Key ****" in received
+    assert b"the data server rejected the hub's API key (Unknown API Key ****)" in received
     assert KEY.encode() not in received
     assert files_holding(tmp_path, KEY.encode()) == []
     assert KEY not in caplog.text

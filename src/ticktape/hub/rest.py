@@ -365,6 +365,10 @@ class RestRelay:
             return _Answer(
                 502, "application/json", _error_body("ERROR", f"the data server failed ({text})")
             )
+        if resp.status_code == 401:  # the client's token was fine (the hub checked it): ours
+            text = _server_text(body) or "HTTP 401"
+            message = f"the data server rejected the hub's API key ({text})"
+            return _Answer(401, "application/json", _error_body("ERROR", message))
         if resp.status_code == 200 and "json" in content_type:
             body = self._relative_next_url(body)
         return _Answer(resp.status_code, content_type, body)
