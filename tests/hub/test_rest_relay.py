@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from massive import RESTClient
 
 from tests.sim.conftest import wait_for
 from ticktape.feed.rest import RestClient, RetryWait
@@ -577,6 +581,56 @@ async def test_ticktape_rest_client_pages_through_the_relay(
     direct = await bars_from(RestClient(sim.rest_url, KEY))
     assert len(via_hub) >= 3
     assert via_hub == direct
+
+
+@contextmanager
+def http_front(relay: RestRelay, loop: asyncio.AbstractEventLoop) -> Iterator[str]:
+    """A minimal HTTP server on 127.0.0.1 that answers GETs with ``relay.handle`` (the
+    hub's HTTP layer does this for real); yields its base URL."""
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            reply = asyncio.run_coroutine_threadsafe(relay.handle(self.path), loop)
+            status, headers, body = reply.result(30)
+            self.send_response(status)
+            for name, value in headers:
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(10)
+
+
+async def test_the_official_client_pages_aggregates_through_the_relay(
+    sim: Simulator, relay: RestRelay
+) -> None:
+    def listing(base: str, key: str) -> list[tuple[int, float, float]]:
+        rest = RESTClient(key, base=base, retries=0)
+        aggs = rest.list_aggs("AAPL", 1, "minute", "2024-03-01", "2024-03-05", limit=500)
+        return [(a.timestamp, a.close, a.volume) for a in aggs]
+
+    with http_front(relay, asyncio.get_running_loop()) as hub:
+        via_hub = await asyncio.to_thread(listing, hub, "hub-token")
+        pages = sim.rest_requests
+        again = await asyncio.to_thread(listing, hub, "hub-token")
+        assert sim.rest_requests == pages >= 3  # the second listing came from the cache
+    direct = await asyncio.to_thread(listing, sim.rest_url, KEY)
+    assert len(via_hub) > 1000 and via_hub == direct == again
 
 
 async def test_a_corrupt_cache_file_is_moved_aside_and_the_relay_still_caches(
