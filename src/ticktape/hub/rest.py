@@ -24,7 +24,7 @@ import httpx
 import msgspec
 
 from ticktape.feed.backoff import Backoff
-from ticktape.feed.rest import _retry_after
+from ticktape.feed.rest import retry_after
 from ticktape.hub.cache import CachedPage, RestCache, default_path
 from ticktape.timeutil import EXCHANGE_TZ, zone
 
@@ -334,7 +334,7 @@ class RestRelay:
             if resp.status_code != 429:
                 self._backoff.reset()
                 return self._answer(resp)
-            hint = _retry_after(resp)
+            hint = retry_after(resp)
             wait = hint if hint else self._backoff.next_delay()
             # A floor, so "Retry-After: 0" or a tiny jittered wait cannot turn into a hammering.
             wait = max(wait, _MIN_RETRY_WAIT)
