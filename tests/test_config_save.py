@@ -105,7 +105,8 @@ CORPUS: dict[str, tuple[str, dict[tuple[str, ...], str]]] = {
     "no watchlist yet, a table follows": (
         '# settings\ntz = "UTC"\n\n# look\n[ui]\ncompact = true\n',
         {
-            ADD: '# settings\ntz = "UTC"\nwatchlist = ["AAPL", "MSFT", "NVDA"]\n\n# look\n[ui]\ncompact = true\n'
+            ADD: '# settings\ntz = "UTC"\nwatchlist = ["AAPL", "MSFT", "NVDA"]\n'
+            "\n# look\n[ui]\ncompact = true\n"
         },
     ),
     "only a table": (

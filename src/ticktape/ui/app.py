@@ -52,7 +52,7 @@ from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.worker import Worker
 
-from ticktape.config import Settings, save_watchlist
+from ticktape.config import ConfigFileError, Settings, save_watchlist
 from ticktape.feed.events import Event, Status
 from ticktape.feed.record import RecordSwitch
 from ticktape.feed.session import (
@@ -273,6 +273,8 @@ class TicktapeApp(App[None]):
         self.main.watchlist.set_feed_live(
             self.status is None or self.status.state is ConnState.LIVE
         )
+        if self.settings.config_problem:  # this run is on defaults: say why
+            self.notice(self.settings.config_problem, "error")
         for error in self.theme_errors:
             self.notify(error, severity="warning", markup=False)
         early, self._early_notices = self._early_notices, []
@@ -483,6 +485,8 @@ class TicktapeApp(App[None]):
         symbols = message.symbols
         try:
             save_watchlist(self.settings, symbols)
+        except ConfigFileError as err:  # the user's file is never replaced by the app's guess
+            self.notice(f"watchlist not saved — {err}", "warning")
         except OSError as err:
             self.notice(f"could not save the watchlist: {err}", "warning")
         self.state.watch(symbols)
