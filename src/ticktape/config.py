@@ -117,11 +117,12 @@ def _url(*schemes: str) -> Callable[[Any], str]:
 
 def _tz(value: Any) -> str:
     # A zone the clock cannot render would otherwise surface as a traceback in the UI.
+    text = _text(value)
     try:
-        zone(_text(value))
+        zone(text)
     except (KeyError, ValueError):  # ZoneInfoNotFoundError is a KeyError
         raise ValueError("unknown time zone (try America/New_York or UTC)") from None
-    return str(value)
+    return text
 
 
 def _fps(value: Any) -> float:
