@@ -80,6 +80,7 @@ from ticktape.ui.themes import (
     BUILTIN_DIR,
     DEFAULT_THEME,
     VARIABLE_DEFAULTS,
+    css_problem,
     load_themes,
     user_theme_dir,
 )
@@ -241,6 +242,18 @@ class TicktapeApp(App[None]):
             errors.append(f"unknown theme {wanted!r}; using {DEFAULT_THEME}")
             self.theme = DEFAULT_THEME
         return errors
+
+    def validate_theme(self, theme_name: str) -> str:
+        """Refuse a theme the stylesheet cannot take (Textual calls this on every switch,
+        the command palette's included): the current theme stays and the user is told."""
+        theme = self.get_theme(theme_name)
+        problem = None if theme is None else css_problem(self, theme)
+        if problem is None:
+            return theme_name
+        self.notice(
+            f"theme {theme_name} cannot be used ({problem}); keeping {self.theme}", "warning"
+        )
+        return self.theme
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
         return dict(VARIABLE_DEFAULTS)
