@@ -6,11 +6,13 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
 from ticktape.commands.run import main
+from ticktape.config import ENV_VARS, load_settings, save_watchlist
 
 KEY = "pk_live_9Zq2XbT7"
 
@@ -123,3 +125,32 @@ def test_sim_and_a_server_url_together_are_refused(
         f"ticktape: --sim runs the built-in simulator but {flag} names a server:"
         " give one or the other"
     )
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _uncommented(text: str, setting: str) -> str:
+    """The example with every commented-out setting (lines matching ``setting``) switched on."""
+    return "\n".join(line[2:] if re.match(setting, line) else line for line in text.splitlines())
+
+
+def test_config_example_switched_on_is_a_valid_config_and_saves_in_place(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(_uncommented((ROOT / "config.example.toml").read_text(), r"# (\w+ = |  |\])"))
+    settings = load_settings(
+        {"config_path": str(path)}, env={"POLYGON_API_KEY": KEY}, dotenv_path=None
+    )
+    assert settings.config_problem == ""
+    assert settings.watchlist == ("AAPL", "MSFT", "SPY")
+    save_watchlist(settings, ("AAPL", "SPY"))
+    assert path.read_text().count("#") == (tmp_path / "config.toml.bak").read_text().count("#")
+
+
+def test_env_example_lists_only_variables_ticktape_reads(tmp_path: Path) -> None:
+    text = _uncommented((ROOT / ".env.example").read_text(), r"# [A-Z_]+=")
+    names = {line.split("=")[0] for line in text.splitlines() if re.match(r"[A-Z_]+=", line)}
+    assert names == set(ENV_VARS) - {"MASSIVE_API_KEY"}
+    (tmp_path / ".env").write_text(text.replace("~/.config/ticktape", str(tmp_path)))
+    settings = load_settings(env={}, dotenv_path=tmp_path / ".env")
+    assert settings.config_path == tmp_path / "config.toml"
