@@ -12,8 +12,17 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
-from ticktape.config import ConfigFileError, Settings, load_settings, save_watchlist
+from ticktape.config import (
+    ConfigFileError,
+    Settings,
+    edit_watchlist,
+    load_settings,
+    save_watchlist,
+)
 from ticktape.safefile import write_atomic
 
 ADD = ("AAPL", "MSFT", "NVDA")  # `a` NVDA
@@ -262,3 +271,36 @@ def test_a_failed_write_leaves_the_old_file_and_no_temp_file(
         write_atomic(path, b"new" * 1000, backup=True)
     assert path.read_bytes() == b"old"
     assert sorted(os.listdir(tmp_path)) == ["store.json"]
+
+
+def test_a_hand_edit_made_while_the_app_runs_survives_its_next_save(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('watchlist = ["AAPL"]\n', encoding="utf-8")
+    settings = load_settings({"config_path": str(path)}, env={}, dotenv_path=None)
+    path.write_text('watchlist = ["AAPL"]\ntz = "UTC"  # added in an editor meanwhile\n')
+    save_watchlist(settings, ("AAPL", "MSFT"))
+    assert path.read_text(encoding="utf-8") == (
+        'watchlist = ["AAPL", "MSFT"]\ntz = "UTC"  # added in an editor meanwhile\n'
+    )
+
+
+POOL = ("AAPL", "MSFT", "NVDA", "SPY", "IBM")
+
+
+@hypothesis_settings(max_examples=150, deadline=None)
+@given(
+    name=st.sampled_from(sorted(CORPUS)),
+    lists=st.lists(st.lists(st.sampled_from(POOL), unique=True), min_size=1, max_size=6),
+)
+def test_any_sequence_of_saves_keeps_everything_else(name: str, lists: list[list[str]]) -> None:
+    text = CORPUS[name][0]
+    before = tomllib.loads(text)
+    outside = [line for line in text.splitlines() if "#" in line and '"' not in line]
+    for symbols in lists:
+        text = edit_watchlist(text, symbols)
+        after = tomllib.loads(text)
+        assert [s.upper() for s in after["watchlist"]] == symbols
+        assert {k: v for k, v in after.items() if k != "watchlist"} == {
+            k: v for k, v in before.items() if k != "watchlist"
+        }
+        assert all(line in text.splitlines() for line in outside)  # comments not on an item
