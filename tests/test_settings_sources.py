@@ -154,3 +154,34 @@ def test_env_example_lists_only_variables_ticktape_reads(tmp_path: Path) -> None
     (tmp_path / ".env").write_text(text.replace("~/.config/ticktape", str(tmp_path)))
     settings = load_settings(env={}, dotenv_path=tmp_path / ".env")
     assert settings.config_path == tmp_path / "config.toml"
+
+
+def test_sim_beats_a_saved_server_url_and_says_so(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The URL was saved (environment, .env, config); --sim was typed now: the flag wins,
+    # by the precedence rule, and the app tells the user the saved URL is not used.
+    import ticktape.commands.run as run
+    from ticktape.ui.app import TicktapeApp
+
+    class NoSim:
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            self.started = None
+
+        def __enter__(self) -> NoSim:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            return None
+
+    told: list[str] = []
+
+    def run_app(app: TicktapeApp) -> None:
+        told.extend(text for text, _, _ in app._early_notices)
+
+    monkeypatch.setattr(run, "SimProcess", NoSim)
+    monkeypatch.setattr(TicktapeApp, "run", run_app)
+    monkeypatch.setenv("POLYGON_API_KEY", KEY)
+    monkeypatch.setenv("TICKTAPE_WS_URL", "ws://127.0.0.1:9")
+    assert main(["--sim"]) == 0
+    assert told == ["--sim: on the built-in simulator; the configured server URL is not used"]
