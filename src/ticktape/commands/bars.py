@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
+from ticktape.commands.argtypes import int_at_least, int_between
 from ticktape.commands.bars_output import (
     COLUMNS,
     CandleReducer,
@@ -103,7 +104,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--from", dest="from_", required=True, metavar="DATE", help="YYYY-MM-DD")
     p.add_argument("--to", required=True, metavar="DATE", help="YYYY-MM-DD (inclusive)")
     p.add_argument(
-        "--multiplier", type=int, default=1, metavar="N", help="bar size in timespans (1)"
+        "--multiplier",
+        type=int_at_least(1),
+        default=1,
+        metavar="N",
+        help="bar size in timespans (1)",
     )
     p.add_argument("--timespan", default="minute", choices=sorted(TIMESPANS), help="(minute)")
     adj = p.add_mutually_exclusive_group()
@@ -128,10 +133,18 @@ def _parser() -> argparse.ArgumentParser:
         "--rest-url", metavar="URL", help="REST base URL (default: settings / TICKTAPE_REST_URL)"
     )
     p.add_argument(
-        "--limit", type=int, default=MAX_LIMIT, metavar="N", help=f"bars per page ({MAX_LIMIT})"
+        "--limit",
+        type=int_between(1, MAX_LIMIT),
+        default=MAX_LIMIT,
+        metavar="N",
+        help=f"bars per page ({MAX_LIMIT})",
     )
     p.add_argument(
-        "--retries", type=int, default=6, metavar="N", help="retries per page before giving up (6)"
+        "--retries",
+        type=int_at_least(0),
+        default=6,
+        metavar="N",
+        help="retries per page before giving up (6)",
     )
     return p
 
@@ -170,10 +183,6 @@ def _validate(ns: argparse.Namespace) -> Request:
     symbol = ns.symbol.strip().upper()
     if not _TICKER.fullmatch(symbol):
         raise CliError(f"{ns.symbol!r} is not a ticker (e.g. AAPL, C:EURUSD, X:BTCUSD)", EXIT_USAGE)
-    if ns.multiplier < 1:
-        raise CliError("--multiplier must be at least 1", EXIT_USAGE)
-    if not 1 <= ns.limit <= MAX_LIMIT:
-        raise CliError(f"--limit must be between 1 and {MAX_LIMIT}", EXIT_USAGE)
     try:
         zone(ns.tz)
     except (KeyError, ValueError):
@@ -205,7 +214,7 @@ def _validate(ns: argparse.Namespace) -> Request:
         ns.tz,
         ns.plot,
         ns.limit,
-        max(0, ns.retries),
+        ns.retries,
     )
 
 

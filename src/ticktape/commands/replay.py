@@ -26,6 +26,7 @@ import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from ticktape.commands.argtypes import non_negative_float, port, positive_float
 from ticktape.feed.record import is_recording
 from ticktape.sim.protocol import CLUSTERS
 from ticktape.sim.replay_source import (
@@ -61,14 +62,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("file", type=Path, help="recording (.jsonl.gz) or bars CSV")
     p.add_argument(
-        "--speed", type=float, help=f"time scale (1 for recordings, {CSV_SPEED:g} for CSV)"
+        "--speed", type=positive_float, help=f"time scale (1 for recordings, {CSV_SPEED:g} for CSV)"
     )
     p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=0, help="0 lets the OS choose (default)")
+    p.add_argument("--port", type=port, default=0, help="0 lets the OS choose (default)")
     p.add_argument("--symbol", help="ticker of a bars CSV (default: from the file name)")
     p.add_argument(
         "--max-gap",
-        type=float,
+        type=non_negative_float,
         metavar="S",
         help=f"shorten quiet stretches to S seconds of recorded time (default {MAX_GAP_MS / 1000:g}"
         f" for recordings, {CSV_MAX_GAP_S:g} for CSV: longer than a bar, so --speed holds)",
@@ -209,9 +210,6 @@ def max_gap_ms(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    if args.speed is not None and args.speed <= 0:
-        print("ticktape replay: --speed must be positive", file=sys.stderr)
-        return 2
     try:
         timeline, cluster, speed, what = _timeline(args)
     except (OSError, ValueError, UnicodeDecodeError) as err:
