@@ -19,11 +19,22 @@ from ticktape.commands.replay import _parser as replay_parser
 from ticktape.commands.replay import max_gap_ms
 from ticktape.feed.decode import Decoder
 from ticktape.feed.events import Event, MinuteAgg, Status, Trade, encode
-from ticktape.feed.record import Recorder, RecordSwitch, is_recording, iter_frames
+from ticktape.feed.record import (
+    NotOurFileError,
+    Recorder,
+    RecordSwitch,
+    is_recording,
+    iter_frames,
+)
 from ticktape.feed.session import Session
 from ticktape.market.state import MarketState
 from ticktape.market.symbol import SymbolState
-from ticktape.sim.replay_source import ReplaySource, csv_timeline, recording_timeline
+from ticktape.sim.replay_source import (
+    ReplaySource,
+    check_recording,
+    csv_timeline,
+    recording_timeline,
+)
 from ticktape.sim.server import Simulator
 
 KEY = "sEcReT-kEy-0123456789"
@@ -95,6 +106,47 @@ def test_recording_again_appends(tmp_path: Path) -> None:
     assert [t for t, _ in iter_frames(path)] == [0, 1]
 
 
+def _cut_recording(path: Path) -> bytes:
+    """What a crash leaves: a recording's bytes without the end of its gzip member."""
+    with Recorder(path) as rec:
+        for i in range(50):
+            rec.write(_trade_frame(i), i)
+    return path.read_bytes()[:-12]
+
+
+@pytest.mark.parametrize(
+    ("content", "why"),
+    [
+        (lambda _: b"my notes\n", "not a ticktape recording"),
+        (lambda _: gzip.compress(b"datetime,open\n"), "not a ticktape recording"),
+        (_cut_recording, "cut short"),
+    ],
+    ids=["text", "other-gzip", "cut-recording"],
+)
+def test_recording_never_writes_into_a_file_that_is_not_a_whole_recording(
+    tmp_path: Path, content: object, why: str
+) -> None:
+    """Appending gzip to notes.txt ruined it; appending to a cut recording hid the new frames."""
+    path = tmp_path / "notes.txt"
+    before = content(tmp_path / "other.jsonl.gz")  # type: ignore[operator]
+    path.write_bytes(before)
+    with pytest.raises(NotOurFileError, match=why):
+        Recorder(path)
+    switch = RecordSwitch()
+    with pytest.raises(OSError, match=why):  # the app's R path: an OSError it shows as a notice
+        switch.start(path)
+    assert not switch.active
+    assert path.read_bytes() == before
+
+
+def test_an_empty_file_is_recorded_into(tmp_path: Path) -> None:
+    path = tmp_path / "new.jsonl.gz"
+    path.touch()  # e.g. made by mktemp: nothing in it to lose
+    with Recorder(path) as rec:
+        rec.write(_trade_frame(0), 0)
+    assert list(iter_frames(path)) == [(0, _trade_frame(0))]
+
+
 def test_record_switch_records_only_while_on(tmp_path: Path) -> None:
     path = tmp_path / "rec.jsonl.gz"
     switch = RecordSwitch(redact=[KEY])
@@ -128,6 +180,20 @@ def test_replay_source_paces_by_receive_time_and_waits_for_a_subscriber(tmp_path
     assert [e.price for e in src.advance(10_500)] == [102.0]
     assert src.advance(11_000) == []  # the 58 s gap is capped to 2 s (1 s at 2x)
     assert [e.price for e in src.advance(11_500)] == [103.0]
+    assert src.finished
+
+
+def test_a_file_recorded_twice_replays_both_sessions(tmp_path: Path) -> None:
+    """Appending makes a second gzip member; the replay reads on through it."""
+    path = tmp_path / "rec.jsonl.gz"
+    for session in range(2):
+        with Recorder(path) as rec:
+            rec.write(_trade_frame(session), 1_000 * session)
+    check_recording(path)
+    src = ReplaySource(recording_timeline(path), max_gap_ms=10)
+    src.start()
+    events = src.advance(0) + src.advance(1_000)
+    assert [e.price for e in events if isinstance(e, Trade)] == [100.0, 101.0]
     assert src.finished
 
 

@@ -147,3 +147,35 @@ def test_record_flag_reaches_the_app(
     # a directory that does not exist is refused before the screen is taken over
     assert main(["--record", str(tmp_path / "nope" / "x.gz"), *config]) == 2
     assert "cannot record" in capsys.readouterr().err
+
+
+async def test_r_refuses_a_file_that_is_not_a_recording_and_leaves_it_alone(
+    make_app: MakeApp, tmp_path: Path
+) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my notes\n")
+    app = make_app(record_path=notes)
+    async with app.run_test(size=SIZE) as pilot:
+        said = f"cannot record to {notes}: it exists and is not a ticktape recording"
+        await until(pilot, lambda: any(said in n.message for n in app._notifications))
+        await pilot.press("R")  # R tries the same file again (handled before press returns)
+        assert not app.recorder.active and "REC" not in app.main.status.plain
+    assert notes.read_text() == "my notes\n"
+
+
+def test_record_flag_refuses_a_file_that_is_not_a_recording(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no stray .env
+    monkeypatch.setenv("POLYGON_API_KEY", "k")  # a key: no simulator process is started
+    monkeypatch.setattr(app_module, "TicktapeApp", None)  # the app must not even start
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my notes\n")
+    assert main(["--record", str(notes), "--config", str(tmp_path / "c.toml")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"ticktape: cannot record to {notes}: it exists and is not a ticktape")
+    assert err.count("\n") == 1
+    assert notes.read_text() == "my notes\n"
+    assert "existing ticktape recording is appended to" in " ".join(
+        build_parser().format_help().split()
+    )
