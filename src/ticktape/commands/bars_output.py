@@ -5,6 +5,9 @@ of this knows about arguments or exit codes.
 
 * Sinks write whole rows and flush once per page: an interrupted download
   leaves a valid file of every page so far.
+* A file is written under a temporary name beside its target and moved over it
+  in one step (:class:`FileTarget`), so a file that was there is only ever
+  replaced by a complete download, never by half of one.
 * The plot keeps a bounded number of candles however long the download
   (:class:`CandleReducer`), so ``--plot`` never holds the range in memory.
 * The progress bar renders the ticker without markup (it is user input) and
@@ -17,6 +20,7 @@ import csv
 import math
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -111,13 +115,45 @@ class ParquetSink:
         self._writer.close()
 
 
-def open_sink(out: str, tz: str) -> Sink:
-    """A sink for ``out``: ``-`` (stdout), ``*.parquet``, or a CSV file; raises OSError."""
+class FileTarget:
+    """An output file written as ``NAME.XXXX.part`` beside it, then moved into place.
+
+    :meth:`finish` moves it with ``os.replace`` (atomic on one file system) when
+    nothing is at the target, or when the download is complete and replacing was
+    asked for (``--force``). Otherwise the existing file stays as it was and the
+    bars stay in the ``.part`` file, whose name :meth:`finish` returns.
+    """
+
+    def __init__(self, path: Path, *, replace: bool) -> None:
+        fd, name = tempfile.mkstemp(dir=path.parent, prefix=f"{path.name}.", suffix=".part")
+        os.close(fd)
+        os.chmod(name, 0o666 & ~_umask())  # mkstemp makes 0600; a saved file gets the usual mode
+        self.path, self.part, self._replace = path, Path(name), replace
+
+    def finish(self, *, complete: bool) -> Path:
+        """Put the written file in place if that loses nothing; returns where the bars are."""
+        if self.path.exists() and not (complete and self._replace):
+            return self.part
+        os.replace(self.part, self.path)
+        return self.path
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def open_sink(out: str, tz: str, target: FileTarget | None = None) -> Sink:
+    """A sink for ``out``: ``-`` (stdout), ``*.parquet``, or a CSV file; raises OSError.
+
+    With ``target``, the bars go to its ``.part`` file, in ``out``'s format."""
     if out == "-":
         return CsvSink(sys.stdout, tz, owned=False)
+    path = str(target.part) if target is not None else out
     if Path(out).suffix.lower() == ".parquet":
-        return ParquetSink(out, tz)
-    stream = open(out, "w", encoding="utf-8", newline="")  # noqa: SIM115 - owned by the sink
+        return ParquetSink(path, tz)
+    stream = open(path, "w", encoding="utf-8", newline="")  # noqa: SIM115 - owned by the sink
     return CsvSink(stream, tz, owned=True)
 
 
