@@ -34,6 +34,7 @@ import threading
 import time
 import zlib
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
@@ -224,28 +225,41 @@ def _now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-def iter_lines(path: str | Path) -> Iterator[_Line]:
+@dataclass
+class ReadReport:
+    """What reading a recording met besides frames, for a reader to tell its user."""
+
+    damaged: int = 0  #: lines skipped because they were not a recording's JSON
+    cut_short: bool = False  #: the file ends mid-write (a crash): nothing after it is readable
+
+
+def iter_lines(path: str | Path, report: ReadReport | None = None) -> Iterator[_Line]:
     """Every complete line of a recording, headers included.
 
     A file cut short by a crash ends in a partial line and no gzip trailer;
     both are ignored, so everything flushed before the crash is returned.
+    ``report`` (if given) counts what was skipped and notes a cut.
     """
+    report = report if report is not None else ReadReport()
     with gzip.open(path, "rb") as gz:
         try:
             for raw in gz:
                 if not raw.endswith(b"\n"):
-                    return  # the partial last line of a cut file
+                    report.cut_short = True  # the partial last line of a cut file
+                    return
                 try:
                     yield _decode_line(raw)
                 except msgspec.DecodeError:
-                    continue  # a damaged line; the rest of the file is still good
+                    report.damaged += 1  # a damaged line; the rest of the file is still good
         except (EOFError, zlib.error, gzip.BadGzipFile):
-            return
+            report.cut_short = True
 
 
-def iter_frames(path: str | Path) -> Iterator[tuple[int, str | bytes]]:
+def iter_frames(
+    path: str | Path, report: ReadReport | None = None
+) -> Iterator[tuple[int, str | bytes]]:
     """``(recv_ms, frame)`` for every frame recorded in ``path``, in file order."""
-    for line in iter_lines(path):
+    for line in iter_lines(path, report):
         if line.f is not None:
             yield line.t, line.f
         elif line.b is not None:
