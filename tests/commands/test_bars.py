@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import fcntl
 import io
 import os
+import pty
 import signal
 import socket
+import struct
+import subprocess
 import sys
+import termios
 from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
@@ -477,3 +482,53 @@ async def test_a_directory_or_device_is_never_an_out_file(
         )  # fmt: skip
         assert code == bars.EXIT_USAGE
         assert err == f"ticktape bars: cannot write {out}: not a regular file (--out - is stdout)\n"
+
+
+# --------------------------------------------------------------------------- --plot in a terminal
+
+
+def plot_in_a_terminal(cols: int, lines: int, cwd: Path) -> tuple[int, list[str], str]:
+    """``bars --plot --sim`` with stdout on a pseudo-terminal of this size: (code, lines, err)."""
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", lines, cols, 0, 0))
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+    argv = ["bars", "AAPL", "--from", "2024-01-02", "--to", "2024-01-03", "--plot", "--sim"]
+    with subprocess.Popen(
+        [sys.executable, "-m", "ticktape", *argv],
+        stdin=subprocess.DEVNULL, stdout=slave, stderr=subprocess.PIPE,
+        env={**env, "NO_COLOR": "1"}, cwd=cwd,
+    ) as proc:  # fmt: skip
+        os.close(slave)
+        out = b""
+        while True:  # until the child's end of the terminal closes (EIO on Linux)
+            try:
+                data = os.read(master, 65536)
+            except OSError:
+                break
+            if not data:
+                break
+            out += data
+        os.close(master)
+        assert proc.stderr is not None
+        err = proc.stderr.read().decode()
+        code = proc.wait(timeout=60)
+    return code, out.decode().split("\r\n"), err
+
+
+@pytest.mark.parametrize(("cols", "rows"), [(60, 16), (50, 11)])
+def test_plot_fits_the_terminal_it_is_drawn_in(cols: int, rows: int, tmp_path: Path) -> None:
+    code, lines, err = plot_in_a_terminal(cols, rows, tmp_path)
+    assert (code, err) == (0, "")
+    drawn = [line for line in lines if line.strip()]
+    assert any("AAPL 1 minute" in line for line in drawn)
+    assert max(len(line) for line in lines) <= cols  # no line wraps
+    assert len(drawn) <= rows - 1  # and the prompt after it does not scroll the title away
+
+
+def test_plot_in_a_terminal_too_small_says_so_before_downloading(tmp_path: Path) -> None:
+    code, lines, err = plot_in_a_terminal(30, 8, tmp_path)
+    assert code == bars.EXIT_USAGE and "".join(lines) == ""
+    assert err == (
+        "ticktape bars: the terminal is 30×8: --plot needs at least 40×11"
+        " (make it bigger, or drop --plot)\n"
+    )

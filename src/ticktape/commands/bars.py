@@ -28,6 +28,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import IO
 
 from ticktape.commands.argtypes import int_at_least, int_between
 from ticktape.commands.bars_output import (
@@ -39,6 +40,7 @@ from ticktape.commands.bars_output import (
     open_sink,
     plot,
     plot_size,
+    plot_too_small,
 )
 from ticktape.config import load_settings
 from ticktape.feed.rest import (
@@ -390,6 +392,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ns = _parser().parse_args(argv)
     try:
         req = _validate(ns)
+        if req.plot and (small := plot_too_small(_plot_stream(req))):
+            raise CliError(small, EXIT_USAGE)  # now, not after the download
         rest_url: str | None = None
         key = ""
         if not ns.sim:
@@ -410,7 +414,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _execute(req: Request, rest_url: str | None, key: str, use_sim: bool) -> int:
     outcome = Outcome()
-    plot_stream = sys.stderr if req.out == "-" else sys.stdout
+    plot_stream = _plot_stream(req)
     reducer = CandleReducer(cap=max(10, plot_size(plot_stream)[0] // 2 - 8)) if req.plot else None
     view = ProgressView(req.symbol, *_range_ms(req)) if sys.stderr.isatty() else None
     try:
@@ -451,6 +455,11 @@ def _partial(outcome: Outcome) -> str:
     """After a failure: what was saved before it, if anything."""
     where = _settle(outcome)
     return f" ({outcome.bars} bars written{where} first)" if where else ""
+
+
+def _plot_stream(req: Request) -> IO[str]:
+    """Where --plot draws: stdout, unless the data goes there."""
+    return sys.stderr if req.out == "-" else sys.stdout
 
 
 def _fail(message: str, code: int) -> int:

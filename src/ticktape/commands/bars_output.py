@@ -16,6 +16,7 @@ of this knows about arguments or exit codes.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import math
 import os
@@ -26,7 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import IO, Any, Final, Protocol
 
 from ticktape.feed.events import Agg
 from ticktape.feed.rest import RetryWait
@@ -207,20 +208,56 @@ class CandleReducer:
             self.candles.append(c)
 
 
-def plot_size(stream: IO[str]) -> tuple[int, int]:
-    """The chart's width and height: the terminal's, or 100×30 when not a terminal."""
-    cols, lines = 0, 0
+#: The smallest chart that still shows candles, a price axis and volume.
+MIN_PLOT: Final = (40, 10)
+#: The chart's size when ``stream`` is not a terminal (a file or a pipe has no width).
+PIPE_PLOT: Final = (100, 30)
+
+
+def terminal_size(stream: IO[str]) -> tuple[int, int] | None:
+    """``stream``'s terminal size as ``shutil.get_terminal_size`` reads it (``COLUMNS`` and
+    ``LINES`` first), but of this stream; None for a pipe or file, or a size-less terminal."""
+    cols, lines = (_env_int(name) for name in ("COLUMNS", "LINES"))
     if stream.isatty():
-        cols, lines = os.get_terminal_size(stream.fileno())
-    if cols < 40 or lines < 12:  # not a terminal, or one that does not know its size
-        return 100, 30
-    return cols, min(lines - 2, 40)
+        with contextlib.suppress(OSError):
+            size = os.get_terminal_size(stream.fileno())
+            if size.columns and size.lines:  # 0×0: a terminal that does not know its size
+                return cols or size.columns, lines or size.lines
+    return (cols, lines) if cols and lines else None
+
+
+def _env_int(name: str) -> int:
+    text = os.environ.get(name, "")
+    return int(text) if text.isdigit() else 0
+
+
+def plot_size(stream: IO[str]) -> tuple[int, int]:
+    """The chart's width and height: the whole terminal but a line (for the prompt), at
+    most 40 lines high; :data:`PIPE_PLOT` when not a terminal."""
+    size = terminal_size(stream)
+    if size is None:
+        return PIPE_PLOT
+    return size[0], min(size[1] - 1, 40)
+
+
+def plot_too_small(stream: IO[str]) -> str | None:
+    """Why the chart cannot be drawn on ``stream``'s terminal without wrapping, or None."""
+    width, height = plot_size(stream)
+    if width >= MIN_PLOT[0] and height >= MIN_PLOT[1]:
+        return None
+    size = terminal_size(stream) or (width, height)
+    return (
+        f"the terminal is {size[0]}×{size[1]}: --plot needs at least"
+        f" {MIN_PLOT[0]}×{MIN_PLOT[1] + 1} (make it bigger, or drop --plot)"
+    )
 
 
 def plot(candles: Sequence[Candle], title: str, tz: str, stream: IO[str]) -> None:
     from ticktape.ui.candles import plot_bars_plotext
 
     width, height = plot_size(stream)
+    if len(title) > width - 2:  # plotext drops a title that does not fit: keep its start
+        title = title[: width - 3] + "…"
     color = stream.isatty() and not os.environ.get("NO_COLOR")
     chart = plot_bars_plotext(candles, width, height, title=title, color=color, tz=tz)
     print(chart, file=stream)
