@@ -85,6 +85,8 @@ async def test_csv_file_has_every_bar_served_across_pages(
         capsys=capsys,
     )
     assert (code, stdout, err) == (0, "", "")
+    assert out.stat().st_mode & 0o777 == 0o666 & ~_umask()  # as any new file, not 0600
+    assert parts(out) == []  # the temporary file became the file
     text = out.read_text()
     assert text.splitlines()[0] == ",".join(COLUMNS)
     rows = read_csv(text)
@@ -454,7 +456,7 @@ async def test_force_replaces_an_existing_file_with_the_whole_download(
 ) -> None:
     out = tmp_path / "mine.csv"
     out.write_text("old\n")
-    out.chmod(0o644)
+    out.chmod(0o640)
     code, _, err = await run_bars(
         sim, "AAPL", "--from", "2024-01-02", "--to", "2024-01-02", "--out", str(out), "--force",
         capsys=capsys,
@@ -462,7 +464,7 @@ async def test_force_replaces_an_existing_file_with_the_whole_download(
     assert (code, err) == (0, "")
     rows = read_csv(out.read_text())
     assert len(rows) == len(served(sim, "AAPL", "2024-01-02", "2024-01-02"))
-    assert out.stat().st_mode & 0o777 == 0o666 & ~_umask()  # not the temp file's 0600
+    assert out.stat().st_mode & 0o777 == 0o640  # the replaced file's mode, not the temp's 0600
     assert parts(out) == []
 
 

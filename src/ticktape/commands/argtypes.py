@@ -2,7 +2,7 @@
 
 Every numeric flag goes through one of these, so ``--rate 0``, ``--speed nan`` or
 ``--port -1`` get ``argparse``'s one-line error and exit 2, naming the flag, instead
-of a traceback from deep inside the server. See README.md (Using it).
+of a traceback from deep inside the server. See docs/architecture.md (commands).
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ import contextlib
 import csv
 import math
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -119,6 +120,9 @@ class ParquetSink:
 class FileTarget:
     """An output file written as ``NAME.XXXX.part`` beside it, then moved into place.
 
+    Not ``safefile.write_atomic``: that writes bytes held whole in memory, and a
+    download is streamed page by page.
+
     :meth:`finish` moves it with ``os.replace`` (atomic on one file system) when
     nothing is at the target, or when the download is complete and replacing was
     asked for (``--force``). Otherwise the existing file stays as it was and the
@@ -132,9 +136,19 @@ class FileTarget:
         self.path, self.part, self._replace = path, Path(name), replace
 
     def finish(self, *, complete: bool) -> Path:
-        """Put the written file in place if that loses nothing; returns where the bars are."""
+        """Put the written file in place if that loses nothing; returns where the bars are.
+
+        As every whole-file write of ticktape (see docs/config.md): the data is on disk
+        before the rename, and a replaced file's permission bits carry over."""
         if self.path.exists() and not (complete and self._replace):
             return self.part
+        fd = os.open(self.part, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        if self.path.exists():
+            shutil.copymode(self.path, self.part)
         os.replace(self.part, self.path)
         return self.path
 
