@@ -651,3 +651,14 @@ async def test_replay_cli_counts_a_cut_recording_and_says_it_was_cut(tmp_path: P
     assert sink.count == frames
     assert said and said[0].startswith(end)
     assert f"ticktape replay: {end}".encode() in err
+
+
+def test_the_apps_replay_key_is_no_word_of_what_a_replay_says() -> None:
+    """The app masks its API key in server statuses: a key that is a common word masks words."""
+    from ticktape.commands.replay import REPLAY_KEY
+
+    for said in (
+        REPLAY_FINISHED,
+        "end of recording my-replay.jsonl.gz (stocks): 6 events replayed",
+    ):
+        assert REPLAY_KEY not in said

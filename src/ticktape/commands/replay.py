@@ -50,8 +50,10 @@ from ticktape.sim.replay_source import (
 from ticktape.sim.server import Simulator
 from ticktape.sim.symbols import split_ticker
 
-#: Any non-empty key is accepted by the replay server; the app sends this one.
-REPLAY_KEY = "replay"
+#: Any non-empty key is accepted by the replay server; the app sends this one. The app
+#: masks its key wherever a server's status repeats it, so it must be no word a replay
+#: says ("replay" turned "6 events replayed" into "6 events ****ed").
+REPLAY_KEY = "ticktape-replay-app-key"
 CSV_SPEED = 60.0  # a minute bar a second
 #: A bars CSV is one row a minute: a gap cap shorter than that would replay every bar
 #: faster than --speed says. Longer gaps (overnight, a halt) are still cut to this.
