@@ -111,3 +111,15 @@ def test_soak_100k_mutated_frames_through_decode_and_apply() -> None:
             list(readings(state))
     list(readings(state))
     assert state.bad_events > 0 and decoder.stats.error_total > 0  # the run did bend things
+
+
+@pytest.mark.parametrize("bent", [{"v": 10**400}, {"v": 10**300, "z": 1}, {"av": 10**400}])
+def test_a_minute_bar_that_cannot_be_stored_moves_no_day_figure(bent: dict[str, Any]) -> None:
+    state = MarketState()
+    apply_json(state, [event("AM", {})])
+    aapl = state.get("AAPL")
+    assert aapl is not None
+    before = (aapl.high, aapl.low, aapl.volume, aapl.last)
+    apply_json(state, [event("AM", {"h": 10_000.0, "l": 1.0, "c": 5_000.0, **bent})])
+    assert state.bad_events == 1
+    assert (aapl.high, aapl.low, aapl.volume, aapl.last) == before

@@ -76,6 +76,7 @@ from ticktape.market.bars import (
     cached_day_bounds,
     day_bounds,
 )
+from ticktape.market.minutes import MinuteBars
 from ticktape.market.symbol import NO_BAR, Depth, SymbolState
 from ticktape.market.tape import (
     QUOTE_REC,
@@ -759,11 +760,16 @@ class MarketState:
                 s.fast_pv = fb.pv
 
     def _minute_agg(self, ev: MinuteAgg, recv_ms: int, v: int) -> None:
+        # Every value checked before anything moves: a bar the store cannot hold must
+        # not have moved the day's figures first.
         _check_ms(ev.start, ev.end)
-        s = self._symbol(ev.symbol)
-        self._day_from_agg(s, ev)
         n = round(ev.volume / ev.avg_size) if ev.avg_size else 0
         bar = Bar(ev.start, ev.open, ev.high, ev.low, ev.close, ev.volume, ev.vwap, n, AM)
+        MinuteBars.check(bar)
+        if ev.day_volume is not None:
+            float(ev.day_volume)  # becomes part of a float sum: raises if it cannot
+        s = self._symbol(ev.symbol)
+        self._day_from_agg(s, ev)
         self._bar_in(s, bar, ev.end or ev.start + MINUTE_MS)
         s.version = v
         s.updated_ms = recv_ms
