@@ -244,6 +244,11 @@ class ClientProtocol:
             events = [e for e in events if type(e) is not Status]
         return events
 
+    @property
+    def pending(self) -> bool:
+        """True when :meth:`outputs` has something (a cheap test for the read loop)."""
+        return bool(self._out)
+
     def outputs(self) -> list[Output]:
         """What the adapter must do now, in order; each output is returned once."""
         out, self._out = self._out, []

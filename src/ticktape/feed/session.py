@@ -329,7 +329,8 @@ class Session:
             sync = asyncio.create_task(self._sync_forever(ws, live_since))
             while True:
                 self._frame(await ws.recv(decode=False))
-                await self._carry_out(ws, live_since)
+                if proto.pending:  # rare once live: no coroutine per frame for nothing
+                    await self._carry_out(ws, live_since)
         finally:
             self._ws = None
             proto.connection_lost()
