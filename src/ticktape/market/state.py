@@ -365,7 +365,8 @@ class MarketState:
             for ev in it:
                 tp = type(ev)
                 if tp is tq:
-                    if not 0 <= ev.timestamp < tend:
+                    t = ev.timestamp
+                    if not 0 <= t < tend:
                         raise ValueError("quote time out of range")
                     s = get(ev.symbol)
                     if s is None:
@@ -374,7 +375,7 @@ class MarketState:
                     s.ask_px = ev.ask
                     s.bid_sz = ev.bid_size
                     s.ask_sz = ev.ask_size
-                    s.quote_ms = ev.timestamp
+                    s.quote_ms = t
                     qcap = s.qcap
                     if qcap:  # quote history only for symbols whose quote tape is read
                         qt = s.quote_ring
@@ -382,7 +383,7 @@ class MarketState:
                         qpack(
                             qt.buf,
                             (n % qcap) * qrec,
-                            ev.timestamp,
+                            t,
                             ev.bid,
                             ev.ask,
                             ev.bid_size,
