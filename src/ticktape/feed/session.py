@@ -133,7 +133,7 @@ class Session:
         self._on_events = on_events
         self._on_status = on_status
         self._on_server_status = on_server_status
-        self._on_frame = on_frame  # raw frame + recv_ms before decoding (recording, issue 6)
+        self._on_frame = on_frame  # raw frame + recv_ms before decoding (recording)
         self.backoff = backoff if backoff is not None else Backoff()
         self.kicked_backoff = (
             kicked_backoff
