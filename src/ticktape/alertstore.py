@@ -127,6 +127,8 @@ def edit_alerts(text: str, alerts: list[Alert], deleted: set[str]) -> str:
             table = tomlkit.table()
             for key, value in to_record(alert).items():
                 table[key] = value
+            if len(aot) and not aot[-1].as_string().endswith("\n\n"):
+                aot[-1].add(tomlkit.nl())  # a blank line between tables, as a person writes
             aot.append(table)
     out = tomlkit.dumps(doc)
     if crlf:
