@@ -203,7 +203,7 @@ def test_phrases(phrase: str, condition: str, symbol: str) -> None:
 @pytest.mark.parametrize(
     ("phrase", "message"),
     [
-        ("alert", "needs a symbol and a condition"),
+        ("alert", "needs a symbol and a condition, like AAPL above 230"),
         ("alert AAPL", "what should AAPL be alerted on"),
         ("alert AAPL abvoe 230", "'abvoe' is not a condition: use above, below"),
         ("alert AAPL above", "above needs a value, like: alert AAPL above 230"),

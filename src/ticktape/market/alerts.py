@@ -393,7 +393,7 @@ class AlertBook:
             if frac < best[1]:
                 best = (f"{sym} {text}" if alert.on_watchlist else text, frac)
         if alert.fired and best[1] == math.inf:
-            return ("fired; re-arms " + _rearm_text(alert), math.inf)
+            return ("re-arms " + _rearm_text(alert), math.inf)
         return best
 
 
@@ -482,7 +482,7 @@ def parse_phrase(text: str, *, alert_id: str = "") -> Alert:
     if words and words[0].lower() == "alert":
         words = words[1:]
     if not words:
-        raise AlertError(f"an alert needs a symbol and a condition: {USAGE}")
+        raise AlertError("an alert needs a symbol and a condition, like AAPL above 230")
     who = words[0].upper()
     if who in ("WATCHLIST", "ALL", "*"):
         symbol = WATCHLIST
@@ -491,7 +491,9 @@ def parse_phrase(text: str, *, alert_id: str = "") -> Alert:
     else:
         raise AlertError(f"{words[0]!r} is not a symbol (like AAPL, or watchlist for all)")
     if len(words) < 2:
-        raise AlertError(f"what should {words[0]} be alerted on? {USAGE}")
+        raise AlertError(
+            f"what should {words[0]} be alerted on? e.g. above 230, move 5%, halt, stale 30s"
+        )
     return parse_condition(" ".join(words[1:]), symbol=symbol, alert_id=alert_id)
 
 

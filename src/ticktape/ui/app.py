@@ -52,6 +52,7 @@ from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.worker import Worker
 
+from ticktape.alerting import AlertService
 from ticktape.config import ConfigFileError, Settings, save_watchlist
 from ticktape.feed.events import Event, Status
 from ticktape.feed.record import RecordSwitch
@@ -64,8 +65,10 @@ from ticktape.feed.session import (
 )
 from ticktape.feed.stats import FeedSnapshot
 from ticktape.market import Bar, MarketState
+from ticktape.market.alerts import Fired
 from ticktape.market.bars import MINUTE_MS
 from ticktape.timeutil import EXCHANGE_TZ, ms_to_zone
+from ticktape.ui.alerts import AlertCommands, fired_lines, open_new_alert, toggle_pane
 from ticktape.ui.format import one_line
 from ticktape.ui.palette import ActionCommands, SymbolCommands
 from ticktape.ui.screen import MainScreen
@@ -163,7 +166,7 @@ class TicktapeApp(App[None]):
 
     CSS_PATH = "styles.tcss"
     TITLE = "ticktape"
-    COMMANDS: ClassVar = App.COMMANDS | {SymbolCommands, ActionCommands}
+    COMMANDS: ClassVar = App.COMMANDS | {SymbolCommands, ActionCommands, AlertCommands}
     BINDINGS: ClassVar[list[Binding | tuple[str, str] | tuple[str, str, str]]] = [
         Binding("q", "quit", "Quit"),
     ]
@@ -220,6 +223,15 @@ class TicktapeApp(App[None]):
         self.record_path = Path(record_path) if record_path is not None else None
         #: Called after every frame with its duration in milliseconds (benchmarks, diagnostics).
         self.frame_listeners: list[Callable[[float], None]] = []
+        #: The config file's alerts, checked each frame for the symbols that changed.
+        self.alerts = AlertService(
+            settings,
+            self.state,
+            watchlist=settings.watchlist,
+            write=self._terminal_write,
+            problem=lambda text: self.notice(text, "warning"),
+        )
+        self.alerts.listeners.append(self._alerts_fired)
         self.main = MainScreen(
             settings.watchlist,
             market=settings.market,
@@ -290,6 +302,8 @@ class TicktapeApp(App[None]):
             self.notice(self.settings.config_problem, "error")
         for error in self.theme_errors:
             self.notify(error, severity="warning", markup=False)
+        for problem in self.alerts.problems:
+            self.notice(problem, "warning")
         early, self._early_notices = self._early_notices, []
         for text, severity, bar in early:
             self.notice(text, severity, bar=bar)
@@ -321,6 +335,7 @@ class TicktapeApp(App[None]):
             self._stats_at = now
             self._stats = self.session.stats.snapshot()
         status.show(self.status, self._stats, now, recording=self.recorder.active)
+        self.alerts.frame(now)
         self._frame_queued = False
         if self._awaiting_prices and self._prices_shown(watchlist.symbols):
             self._awaiting_prices = False
@@ -503,6 +518,7 @@ class TicktapeApp(App[None]):
         except OSError as err:
             self.notice(f"could not save the watchlist: {err}", "warning")
         self.state.watch(symbols)
+        self.alerts.book.set_watchlist(symbols)
         if self.session is not None:
             self.session.set_symbols(symbols)
         self._seed_queue = [s for s in self._seed_queue if s in symbols]
@@ -610,6 +626,33 @@ class TicktapeApp(App[None]):
             return
         if symbol in self._watched():
             self.state.seed_daily(symbol, bars)
+
+    # -- alerts (the widgets and the form are in ui/alerts.py) -----------------------------------
+
+    def _terminal_write(self, text: str) -> None:
+        """Bell and OSC notifications through the driver, in order with the screen's own
+        output, so they reach the terminal the app is drawn on (over SSH too)."""
+        driver = self._driver
+        if driver is not None:
+            driver.write(text)
+
+    def _alerts_fired(self, fired: list[Fired]) -> None:
+        lines = fired_lines(fired)
+        with contextlib.suppress(NoMatches):
+            for line in lines:
+                self.main.tape.mark(line)
+        for line in lines[:3]:  # a watchlist-wide burst: three toasts and a count
+            self.notify(line, severity="warning", timeout=10, markup=False)
+        if len(lines) > 3:
+            self.notify(f"and {len(lines) - 3} more alerts (L lists them)", timeout=10)
+
+    def action_alert_new(self) -> None:
+        """``!``: a new alert on the selected symbol."""
+        open_new_alert(self, self.alerts, self.main.watchlist.selected)
+
+    def action_alerts_pane(self) -> None:
+        """``L``: show or hide the alerts pane."""
+        toggle_pane(self, self.alerts, self.clock)
 
     # -- recording -------------------------------------------------------------------------------
 
