@@ -175,7 +175,7 @@ def test_distance_to_trigger() -> None:
     s = Stream(parse_phrase("alert AAPL above 110", alert_id="1"))
     s.trade(100)
     text, frac = s.book.distance(s.book.alerts[0], s.now)
-    assert text == "10 away (9.1%) at 100"
+    assert text == "+10.00 (+10.0%)"  # the price must still rise by 10, or 10 %
     assert frac == pytest.approx(10 / 110)
 
 

@@ -382,14 +382,20 @@ class AlertBook:
 
         A watchlist alert shows its nearest symbol that has not fired.
         """
+        if alert.kind == "halt":
+            halted = [s for s in self.symbols_of(alert) if self.measure(alert, s, now_ms)]
+            if alert.on_watchlist:
+                return (f"halted: {' '.join(halted)}" if halted else "none halted"), 1.0
+            return ("halted" if halted else "trading"), 1.0
         best: tuple[str, float] = ("no data yet", math.inf)
         for sym in self.symbols_of(alert):
-            if sym in alert.fired and alert.kind != "halt":
+            if sym in alert.fired:
                 continue
-            m = self.measure(alert, sym, now_ms)
-            if m is None:
+            s = self.state.symbols.get(sym)
+            m = None if s is None else self._measures[alert.kind](alert, s, now_ms)
+            if s is None or m is None:
                 continue
-            text, frac = _distance(alert, m)
+            text, frac = _distance(alert, m, s.last)
             if frac < best[1]:
                 best = (f"{sym} {text}" if alert.on_watchlist else text, frac)
         if alert.fired and best[1] == math.inf:
@@ -397,14 +403,14 @@ class AlertBook:
         return best
 
 
-def _distance(alert: Alert, m: float) -> tuple[str, float]:
+def _distance(alert: Alert, m: float, last: float | None) -> tuple[str, float]:
     level = alert.value
     left = level - m
     frac = left / abs(level) if level else left
     kind = alert.kind
-    if kind in ("above", "below"):
-        price = m if kind == "above" else 2 * level - m
-        return f"{_num(round(abs(left), 4))} away ({abs(frac) * 100:.1f}%) at {_num(price)}", frac
+    if kind in ("above", "below") and last:
+        move = level - last  # the price change still needed
+        return f"{move:+.2f} ({move / last * 100:+.1f}%)", frac
     if kind == "move":
         return f"{m:+.2f}% of {_num(level)}%", frac
     if kind == "volume":
@@ -412,8 +418,6 @@ def _distance(alert: Alert, m: float) -> tuple[str, float]:
         return f"{_short(m)}{unit} of {_short(level)}{unit}", frac
     if kind == "spread":
         return f"{_num(round(m, 4))}{alert.unit} of {_num(level)}{alert.unit}", frac
-    if kind == "halt":
-        return ("halted" if m else "trading"), (0.0 if m else 1.0)
     return f"quiet {m:.0f}s of {_num(level)}s", frac
 
 

@@ -186,7 +186,8 @@ class AlertsPane(Widget, can_focus=True):
 
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append(
-            line(("#", "symbol", "condition", "state", "distance"))[:width] + "\n", style="bold dim"
+            line(("#", "symbol", "condition", "state", "to trigger"))[:width] + "\n",
+            style="bold dim",
         )
         cursor = min(self.cursor, len(rows) - 1)
         for i, row in enumerate(rows):
