@@ -245,9 +245,8 @@ class AlertService:
             return []
         fired: list[Fired] = []
         if state.version != self._seen:
-            changed = state.changed_since(self._seen)
+            fired = book.check_since(self._seen, now_ms)
             self._seen = state.version
-            fired = book.check(changed, now_ms)
         if now_ms - self._stale_at >= 1000:
             self._stale_at = now_ms
             fired += book.check_stale(now_ms)

@@ -154,11 +154,30 @@ def test_stale_fires_on_silence_only_while_the_market_is_open() -> None:
 
 
 def test_only_changed_symbols_are_checked() -> None:
-    s = Stream(parse_phrase("alert MSFT above 10", alert_id="1"), watchlist=("AAPL", "MSFT"))
+    s = Stream(watchlist=("AAPL", "MSFT"))
     s.trade(50, symbol="MSFT")
-    s.book.alerts[0].fired.clear()  # pretend it is armed again
+    s.book.add(parse_phrase("alert MSFT above 10"))  # already true, not yet checked
     assert s.trade(100, symbol="AAPL") == []  # MSFT did not change in this frame
-    assert len(s.trade(50, symbol="MSFT")) == 1
+    assert texts(s.trade(50, symbol="MSFT")) == ["MSFT 50 crossed above 10"]
+
+
+def test_many_alerts_on_one_symbol_each_fire_at_their_own_level() -> None:
+    levels = [100 + i for i in range(20)]
+    s = Stream(*(parse_phrase(f"alert AAPL above {lv}", alert_id=str(lv)) for lv in levels))
+    s.trade(99)
+    fired = []
+    for p in (100.5, 104.2, 104.9, 110, 119.99, 125, 90, 101):
+        fired.append([f.alert_id for f in s.trade(p)])
+    assert fired == [
+        ["100"],
+        ["101", "102", "103", "104"],
+        [],
+        [str(lv) for lv in range(105, 111)],
+        [str(lv) for lv in range(111, 120)],
+        [],
+        [],  # all re-armed far below
+        ["100", "101"],
+    ]
 
 
 def test_snoozed_alert_stays_silent_until_the_snooze_ends() -> None:

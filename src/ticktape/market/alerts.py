@@ -168,6 +168,117 @@ class VolumeProfile:
 
 
 Measure = Callable[[Alert, SymbolState, int], float | None]
+#: (alert, its measure, the level it fires at, the level it re-arms below)
+_Check = tuple[Alert, Measure, float, float]
+_MARGIN: Final = 1e-9  # windows stop this far (relatively) short of a level: rounding safe
+_VOID: Final = (math.inf, -math.inf)  # a window nothing is inside: check every time
+
+
+def _lane_of(alert: Alert) -> str | None:
+    """The one input an alert's state depends on, if there is one (else it is checked
+    every time: it also reads the mid, the usual volume, the halt flag or the clock)."""
+    if alert.kind in ("above", "below", "move"):
+        return "price"
+    if alert.kind == "spread" and alert.unit != "%":
+        return "spread"
+    if alert.kind == "volume" and alert.unit != "x":
+        return "volume"
+    return None
+
+
+def _edges(alert: Alert, fired: bool, s: SymbolState) -> list[float]:
+    """The values of the lane's input at which ``alert`` would change state for ``s``."""
+    v, b, kind = alert.value, alert.band, alert.kind
+    if kind == "below":
+        return [v + b if fired else v]
+    if kind != "move":
+        return [v - b if fired else v]
+    ref = alert.ref if alert.ref is not None else s.prev_close
+    if not ref:
+        return []  # no base: cannot fire until a previous close comes (the group watches it)
+    x = (v - b if fired else v) / 100.0
+    if alert.direction > 0:
+        return [ref * (1 + x)]
+    if alert.direction < 0:
+        return [ref * (1 - x)]
+    return [ref * (1 + x), ref * (1 - x)]
+
+
+def _window(checks: list[_Check], s: SymbolState, raw: float) -> tuple[float, float]:
+    """``[lo, hi)``: the input's values around ``raw`` where no alert of ``checks`` can fire
+    or re-arm, a little short of each level so rounding can never skip one."""
+    if raw != raw:  # no value yet
+        return _VOID
+    lo, hi = -math.inf, math.inf
+    sym = s.symbol
+    for alert, _, _, _ in checks:
+        for edge in _edges(alert, sym in alert.fired, s):
+            if edge < raw:
+                lo = max(lo, edge)
+            elif edge > raw:
+                hi = min(hi, edge)
+            else:
+                return _VOID  # on a level
+    if math.isfinite(lo):
+        lo += abs(lo) * _MARGIN + 1e-12
+    if math.isfinite(hi):
+        hi -= abs(hi) * _MARGIN + 1e-12
+    return lo, hi
+
+
+class _Group:
+    """One symbol's alerts, split by the one input each depends on (its lane: last price,
+    spread, day volume) and the rest, with each lane's window (see :func:`_window`).
+
+    A frame costs one compare per lane while the input stays inside its window, however
+    many alerts the lane holds: the per-frame work is per symbol, not per alert. The
+    windows are void at first, once a snooze ends (``until``) and when the previous
+    close (``prev``, the base of move alerts) changes.
+    """
+
+    __slots__ = (
+        "phi",
+        "plo",
+        "prev",
+        "price",
+        "rest",
+        "s",
+        "shi",
+        "slo",
+        "spread",
+        "until",
+        "vhi",
+        "vlo",
+        "volume",
+    )  # fmt: skip
+
+    def __init__(self) -> None:
+        self.s: SymbolState | None = None
+        self.price: list[_Check] = []
+        self.spread: list[_Check] = []
+        self.volume: list[_Check] = []
+        self.rest: list[_Check] = []
+        self.plo, self.phi = _VOID
+        self.slo, self.shi = _VOID
+        self.vlo, self.vhi = _VOID
+        self.until = -1
+        self.prev: float | None = None
+
+    def add(self, alert: Alert, measure: Measure) -> None:
+        check = (alert, measure, alert.value, alert.value - alert.band)
+        lane = _lane_of(alert)
+        {"price": self.price, "spread": self.spread, "volume": self.volume}.get(
+            lane or "", self.rest
+        ).append(check)
+
+    def settle(self, s: SymbolState, now_ms: int) -> None:
+        """Every lane's window, after its alerts ran."""
+        self.plo, self.phi = _window(self.price, s, s.last_price)
+        self.slo, self.shi = _window(self.spread, s, s.ask_px - s.bid_px)
+        self.vlo, self.vhi = _window(self.volume, s, s.volume) if self.volume else _VOID
+        snoozes = [a.snoozed_until_ms for a, _, _, _ in self.price + self.spread + self.volume]
+        self.until = min([t for t in snoozes if t > now_ms], default=2**62)
+        self.prev = s.prev_close
 
 
 class AlertBook:
@@ -194,8 +305,7 @@ class AlertBook:
         self.reserved: set[str] = set()
         #: Set when an alert fires or re-arms (its state is worth saving); the owner clears it.
         self.dirty = False
-        self._by_symbol: dict[str, list[Alert]] = {}
-        self._everywhere: list[Alert] = []
+        self._groups: dict[str, _Group] = {}
         self._stale: list[Alert] = []
         self._measures: dict[str, Measure] = {
             "above": self._price,
@@ -211,12 +321,18 @@ class AlertBook:
     # -- editing ---------------------------------------------------------------------------
 
     def _index(self) -> None:
-        by_symbol: dict[str, list[Alert]] = {}
+        """Group the alerts by symbol into lanes (see :class:`_Lane`); called on every edit."""
+        groups: dict[str, _Group] = {}
+        everywhere = [a for a in self.alerts if a.on_watchlist]
         for a in self.alerts:
             if not a.on_watchlist:
-                by_symbol.setdefault(a.symbol, []).append(a)
-        self._by_symbol = by_symbol
-        self._everywhere = [a for a in self.alerts if a.on_watchlist]
+                groups.setdefault(a.symbol, _Group()).add(a, self._measures[a.kind])
+        if everywhere:
+            for sym in self.watchlist:
+                group = groups.setdefault(sym, _Group())
+                for a in everywhere:
+                    group.add(a, self._measures[a.kind])
+        self._groups = groups
         self._stale = [a for a in self.alerts if a.kind == "stale"]
 
     def next_id(self) -> str:
@@ -258,10 +374,12 @@ class AlertBook:
         alert = self.get(alert_id)
         if alert is not None:
             alert.snoozed_until_ms = until_ms
+            self._index()
         return alert
 
     def set_watchlist(self, symbols: Iterable[str]) -> None:
         self.watchlist = frozenset(symbols)
+        self._index()
 
     def symbols_of(self, alert: Alert) -> Iterable[str]:
         return sorted(self.watchlist) if alert.on_watchlist else (alert.symbol,)
@@ -271,24 +389,68 @@ class AlertBook:
     def check(self, symbols: Iterable[str], now_ms: int) -> list[Fired]:
         """Run the alerts of each changed symbol; what fired (or resumed), in order."""
         out: list[Fired] = []
-        if not self.alerts:
-            return out
-        by_symbol, everywhere, watchlist = self._by_symbol, self._everywhere, self.watchlist
-        get = self.state.symbols.get
-        for sym in symbols:
-            mine = by_symbol.get(sym)
-            if mine is None and not (everywhere and sym in watchlist):
-                continue
-            s = get(sym)
-            if s is None:
-                continue
-            if mine is not None:
-                for alert in mine:
-                    self._run(alert, s, now_ms, out)
-            if everywhere and sym in watchlist:
-                for alert in everywhere:
-                    self._run(alert, s, now_ms, out)
+        groups = self._groups
+        if groups:
+            for sym in symbols:
+                group = groups.get(sym)
+                if group is not None:
+                    self._group(group, sym, now_ms, out)
         return out
+
+    def check_since(self, version: int, now_ms: int) -> list[Fired]:
+        """:meth:`check` for the symbols changed after ``version`` (a
+        :attr:`MarketState.version`), found through the alerts' own symbols rather than
+        by scanning every symbol of the state."""
+        out: list[Fired] = []
+        get = self.state.symbols.get
+        for sym, group in self._groups.items():
+            s = group.s
+            if s is None:
+                s = group.s = get(sym)
+            if s is not None and s.version > version:
+                self._group(group, sym, now_ms, out)
+        return out
+
+    def _group(self, group: _Group, sym: str, now_ms: int, out: list[Fired]) -> None:
+        s = group.s
+        if s is None:
+            s = group.s = self.state.symbols.get(sym)
+            if s is None:
+                return
+        if now_ms >= group.until or s.prev_close != group.prev:
+            for lane in (group.price, group.spread, group.volume):
+                self._check(lane, s, now_ms, out)
+            group.settle(s, now_ms)
+        else:
+            p = s.last_price
+            if not group.plo <= p < group.phi:
+                self._check(group.price, s, now_ms, out)
+                group.plo, group.phi = _window(group.price, s, s.last_price)
+            if group.spread:
+                spread = s.ask_px - s.bid_px
+                if not group.slo <= spread < group.shi:
+                    self._check(group.spread, s, now_ms, out)
+                    group.slo, group.shi = _window(group.spread, s, s.ask_px - s.bid_px)
+            if group.volume:
+                volume = s.volume
+                if not group.vlo <= volume < group.vhi:
+                    self._check(group.volume, s, now_ms, out)
+                    group.vlo, group.vhi = _window(group.volume, s, s.volume)
+        if group.rest:
+            self._check(group.rest, s, now_ms, out)
+
+    def _check(self, checks: list[_Check], s: SymbolState, now_ms: int, out: list[Fired]) -> None:
+        """Only an alert whose state would change goes on to :meth:`_run`."""
+        sym = s.symbol
+        for alert, measure, level, rearm in checks:
+            m = measure(alert, s, now_ms)
+            if m is None:  # NaN (no price yet) fails both compares below
+                continue
+            if m >= level:
+                if sym not in alert.fired:
+                    self._run(alert, s, now_ms, out)
+            elif m < rearm and sym in alert.fired:
+                self._run(alert, s, now_ms, out)
 
     def check_stale(self, now_ms: int) -> list[Fired]:
         """Stale alerts fire on silence, which no frame reports: run them on a timer."""
@@ -303,7 +465,7 @@ class AlertBook:
 
     def _run(self, alert: Alert, s: SymbolState, now_ms: int, out: list[Fired]) -> None:
         m = self._measures[alert.kind](alert, s, now_ms)
-        if m is None:
+        if m is None or m != m:
             return
         sym = s.symbol
         level = alert.value
@@ -322,13 +484,12 @@ class AlertBook:
 
     @staticmethod
     def _price(alert: Alert, s: SymbolState, now_ms: int) -> float | None:
-        return s.last
+        return s.last_price  # NaN before the first trade: compares false, never fires
 
     @staticmethod
     def _below(alert: Alert, s: SymbolState, now_ms: int) -> float | None:
         # Mirrored so that "reaches the level" reads the same way for both directions.
-        last = s.last
-        return None if last is None else 2 * alert.value - last
+        return 2 * alert.value - s.last_price
 
     @staticmethod
     def _move(alert: Alert, s: SymbolState, now_ms: int) -> float | None:
@@ -375,7 +536,8 @@ class AlertBook:
 
     def measure(self, alert: Alert, symbol: str, now_ms: int) -> float | None:
         s = self.state.symbols.get(symbol)
-        return None if s is None else self._measures[alert.kind](alert, s, now_ms)
+        m = None if s is None else self._measures[alert.kind](alert, s, now_ms)
+        return None if m is None or m != m else m
 
     def distance(self, alert: Alert, now_ms: int) -> tuple[str, float]:
         """How far from firing, as text and as a fraction of the level (for sorting).
@@ -392,7 +554,7 @@ class AlertBook:
             if sym in alert.fired:
                 continue
             s = self.state.symbols.get(sym)
-            m = None if s is None else self._measures[alert.kind](alert, s, now_ms)
+            m = self.measure(alert, sym, now_ms)
             if s is None or m is None:
                 continue
             text, frac = _distance(alert, m, s.last)
