@@ -115,8 +115,9 @@ def test_spread_absolute_and_percent() -> None:
     )
     assert s.quote(100.00, 100.04) == []
     assert texts(s.quote(100.00, 100.06)) == ["AAPL spread 0.06 wider than 0.05"]
-    assert s.quote(100.00, 100.045) == []  # inside the band (0.04)
-    assert s.quote(100.00, 100.03) == []  # re-armed
+    assert s.quote(100.00, 100.03) == []  # back, but not under half the level (0.025)
+    assert s.quote(100.00, 100.06) == []  # so no flapping between ticks
+    assert s.quote(100.00, 100.02) == []  # re-armed
     assert [f.alert_id for f in s.quote(100.0, 101.5)] == ["1", "2"]
 
 

@@ -13,7 +13,7 @@ from textual.pilot import Pilot
 from ticktape.config import Settings
 from ticktape.feed.events import Trade
 from ticktape.market import MarketState
-from ticktape.ui.alerts import AlertForm, AlertsPane, suggested_phrase
+from ticktape.ui.alerts import AlertForm, AlertsPane, AlertToasts, suggested_phrase
 from ticktape.ui.app import TicktapeApp
 
 from .conftest import NOW_MS, SYMBOLS, MakeApp, build_state, until
@@ -204,3 +204,25 @@ def test_alerts_pane_snapshot(
     settings = Settings(config_path=config, watchlist=SYMBOLS, theme="ticktape-dark")
     app = make_app(settings=settings)
     assert snap_compare(app, terminal_size=size, run_before=pane_shown())
+
+
+def test_a_burst_of_alerts_is_three_toasts_and_a_count() -> None:
+    class App:
+        def __init__(self) -> None:
+            self.toasts: list[str] = []
+
+        def notify(self, text: str, **_: object) -> None:
+            self.toasts.append(text)
+
+    app, toasts = App(), AlertToasts()
+    toasts.show(app, [f"ALERT S{i}" for i in range(5)], NOW_MS)
+    toasts.show(app, ["ALERT late"], NOW_MS + 1_000)  # same window: counted only
+    toasts.show(app, ["ALERT later"], NOW_MS + 6_000)  # a new window
+    assert app.toasts == [
+        "ALERT S0",
+        "ALERT S1",
+        "ALERT S2",
+        "and 2 more alerts (L lists them)",
+        "and 1 more alert (L lists them)",
+        "ALERT later",
+    ]

@@ -25,6 +25,9 @@ WATCHLIST: Final = "*"
 #: the others once the measure is a fifth below its level (5 % move → under 4 %).
 PRICE_BAND: Final = 0.002
 OTHER_BAND: Final = 0.2
+#: Spreads move in whole ticks between a tick and a few: a spread alert re-arms only once
+#: the spread is back under half its level, or it would flap between two ticks.
+SPREAD_BAND: Final = 0.5
 #: Minutes of a regular stock session (the daily-bar fallback spreads a day's volume over it).
 SESSION_MIN: Final = 390
 _SYMBOL: Final = re.compile(r"[A-Z0-9][A-Z0-9.:/^=+_-]{0,31}")
@@ -67,6 +70,8 @@ class Alert:
             return 0.5  # the measure is 0 or 1: the resumption re-arms it
         if self.kind == "stale":
             return max(0.0, self.value - 1.0)  # any fresh update re-arms it
+        if self.kind == "spread":
+            return abs(self.value) * SPREAD_BAND
         return abs(self.value) * OTHER_BAND
 
     @property

@@ -30,6 +30,9 @@ if TYPE_CHECKING:
 
 #: `z` snoozes for this long; on a snoozed alert it wakes it.
 SNOOZE_MS: Final = 3_600_000
+#: Alert toasts shown at most per window (the rest are counted in one toast).
+TOASTS: Final = 3
+TOAST_WINDOW_MS: Final = 5_000
 #: The pane repaints this often (distances move with prices; the frame timer is not needed).
 REFRESH_S: Final = 0.5
 FORM_HINT: Final = (
@@ -296,6 +299,26 @@ def toggle_pane(app: Any, service: AlertService, clock: Callable[[], int]) -> No
 def fired_lines(fired: list[Fired]) -> list[str]:
     """The toast / tape text for what fired (wire text made one safe line)."""
     return [one_line(f"ALERT {f.text}") for f in fired]
+
+
+class AlertToasts:
+    """At most :data:`TOASTS` alert toasts per :data:`TOAST_WINDOW_MS`; what is held back is
+    counted in one toast (a watchlist-wide alert must not bury the screen). Every alert
+    still gets its tape line, bell, notification and log line."""
+
+    def __init__(self) -> None:
+        self.shown: list[int] = []
+
+    def show(self, app: Any, lines: list[str], now_ms: int) -> None:
+        self.shown = [t for t in self.shown if now_ms - t < TOAST_WINDOW_MS]
+        room = max(0, TOASTS - len(self.shown))
+        for line in lines[:room]:
+            app.notify(line, severity="warning", timeout=10, markup=False)
+            self.shown.append(now_ms)
+        held = len(lines) - room
+        if held > 0:
+            more = f"and {held} more alert{'s' * (held != 1)} (L lists them)"
+            app.notify(more, timeout=5, markup=False)
 
 
 class AlertCommands(Provider):

@@ -68,7 +68,13 @@ from ticktape.market import Bar, MarketState
 from ticktape.market.alerts import Fired
 from ticktape.market.bars import MINUTE_MS
 from ticktape.timeutil import EXCHANGE_TZ, ms_to_zone
-from ticktape.ui.alerts import AlertCommands, fired_lines, open_new_alert, toggle_pane
+from ticktape.ui.alerts import (
+    AlertCommands,
+    AlertToasts,
+    fired_lines,
+    open_new_alert,
+    toggle_pane,
+)
 from ticktape.ui.format import one_line
 from ticktape.ui.palette import ActionCommands, SymbolCommands
 from ticktape.ui.screen import MainScreen
@@ -232,6 +238,7 @@ class TicktapeApp(App[None]):
             problem=lambda text: self.notice(text, "warning"),
         )
         self.alerts.listeners.append(self._alerts_fired)
+        self._alert_toasts = AlertToasts()
         self.main = MainScreen(
             settings.watchlist,
             market=settings.market,
@@ -641,10 +648,7 @@ class TicktapeApp(App[None]):
         with contextlib.suppress(NoMatches):
             for line in lines:
                 self.main.tape.mark(line)
-        for line in lines[:3]:  # a watchlist-wide burst: three toasts and a count
-            self.notify(line, severity="warning", timeout=10, markup=False)
-        if len(lines) > 3:
-            self.notify(f"and {len(lines) - 3} more alerts (L lists them)", timeout=10)
+        self._alert_toasts.show(self, lines, self.clock())
 
     def action_alert_new(self) -> None:
         """``!``: a new alert on the selected symbol."""
