@@ -29,6 +29,9 @@ COMMAND_TIMEOUT_S: Final = 10.0
 #: At most this many user commands run at once; a burst beyond it is dropped (and said).
 MAX_COMMANDS: Final = 4
 BELL: Final = "\a"
+#: Fired/re-armed state is saved at most this often (a busy watchlist alert would
+#: otherwise rewrite the config file every frame); edits are saved at once.
+SAVE_EVERY_MS: Final = 2_000
 TITLE: Final = "ticktape"
 
 
@@ -230,6 +233,7 @@ class AlertService:
         self.listeners: list[Callable[[list[Fired]], None]] = []
         self._seen = state.version
         self._stale_at = 0
+        self._saved_at = -SAVE_EVERY_MS
 
     def _is_open(self, now_ms: int) -> bool:
         second = now_ms // 1000
@@ -254,9 +258,15 @@ class AlertService:
             self.delivery.deliver(fired)
             for listener in tuple(self.listeners):
                 listener(fired)
-        if book.dirty:
+        if book.dirty and now_ms - self._saved_at >= SAVE_EVERY_MS:
+            self._saved_at = now_ms
             self.save()
         return fired
+
+    def close(self) -> None:
+        """Save what fired or re-armed since the last save (on the way out)."""
+        if self.book.dirty:
+            self.save()
 
     # -- editing (each change is saved at once) ------------------------------------------------
 

@@ -167,6 +167,7 @@ class Watcher:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            service.close()
             await service.delivery.drain()
         return 0
 

@@ -728,6 +728,7 @@ class TicktapeApp(App[None]):
         try:
             await self.close_feed()
         finally:
+            self.alerts.close()
             gc.unfreeze()  # what dies with the app (its DOM's cycles) must be collectable
 
     # -- quitting --------------------------------------------------------------------------------
