@@ -55,3 +55,15 @@ def test_layer_imports_flow_one_way(package: str) -> None:
         if name == banned or name.startswith(banned + ".")
     ]
     assert crossings == []
+
+
+#: What ``ticktape alerts`` runs on: it must work with no Textual (and no UI) loaded.
+HEADLESS: tuple[str, ...] = ("alerting.py", "alertstore.py", "commands/alerts.py")
+
+
+@pytest.mark.parametrize("module", HEADLESS)
+def test_headless_alerts_import_no_ui(module: str) -> None:
+    names = _imports(SRC / module)
+    assert [
+        n for n in sorted(names) if n.split(".")[0] == "textual" or n.startswith("ticktape.ui")
+    ] == []

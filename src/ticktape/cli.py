@@ -16,6 +16,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sim": ("ticktape.commands.sim", "run the embedded Polygon-compatible simulator"),
     "bars": ("ticktape.commands.bars", "download aggregate bars to CSV/Parquet, or plot them"),
     "replay": ("ticktape.commands.replay", "serve a recording (or a bars CSV) as a live feed"),
+    "alerts": (
+        "ticktape.commands.alerts",
+        "watch the configured alerts headless; print what fires",
+    ),
 }
 APP_MODULE = "ticktape.commands.run"
 

@@ -52,6 +52,7 @@ from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.worker import Worker
 
+from ticktape.alerting import AlertService
 from ticktape.config import ConfigFileError, Settings, save_watchlist
 from ticktape.feed.events import Event, Status
 from ticktape.feed.record import RecordSwitch
@@ -65,8 +66,16 @@ from ticktape.feed.session import (
 )
 from ticktape.feed.stats import FeedSnapshot
 from ticktape.market import Bar, MarketState
+from ticktape.market.alerts import Fired
 from ticktape.market.bars import MINUTE_MS
 from ticktape.timeutil import EXCHANGE_TZ, ms_to_zone
+from ticktape.ui.alerts import (
+    AlertCommands,
+    AlertToasts,
+    fired_lines,
+    open_new_alert,
+    toggle_pane,
+)
 from ticktape.ui.format import one_line
 from ticktape.ui.palette import ActionCommands, SymbolCommands
 from ticktape.ui.screen import MainScreen
@@ -164,7 +173,7 @@ class TicktapeApp(App[None]):
 
     CSS_PATH = "styles.tcss"
     TITLE = "ticktape"
-    COMMANDS: ClassVar = App.COMMANDS | {SymbolCommands, ActionCommands}
+    COMMANDS: ClassVar = App.COMMANDS | {SymbolCommands, ActionCommands, AlertCommands}
     BINDINGS: ClassVar[list[Binding | tuple[str, str] | tuple[str, str, str]]] = [
         Binding("q", "quit", "Quit"),
     ]
@@ -221,6 +230,16 @@ class TicktapeApp(App[None]):
         self.record_path = Path(record_path) if record_path is not None else None
         #: Called after every frame with its duration in milliseconds (benchmarks, diagnostics).
         self.frame_listeners: list[Callable[[float], None]] = []
+        #: The config file's alerts, checked each frame for the symbols that changed.
+        self.alerts = AlertService(
+            settings,
+            self.state,
+            watchlist=settings.watchlist,
+            write=self._terminal_write,
+            problem=lambda text: self.notice(text, "warning"),
+        )
+        self.alerts.listeners.append(self._alerts_fired)
+        self._alert_toasts = AlertToasts()
         self.main = MainScreen(
             settings.watchlist,
             market=settings.market,
@@ -291,6 +310,8 @@ class TicktapeApp(App[None]):
             self.notice(self.settings.config_problem, "error")
         for error in self.theme_errors:
             self.notify(error, severity="warning", markup=False)
+        for problem in self.alerts.problems:
+            self.notice(problem, "warning")
         early, self._early_notices = self._early_notices, []
         for text, severity, bar in early:
             self.notice(text, severity, bar=bar)
@@ -322,6 +343,7 @@ class TicktapeApp(App[None]):
             self._stats_at = now
             self._stats = self.session.stats.snapshot()
         status.show(self.status, self._stats, now, recording=self.recorder.active)
+        self.alerts.frame(now)
         self._frame_queued = False
         if self._awaiting_prices and self._prices_shown(watchlist.symbols):
             self._awaiting_prices = False
@@ -512,6 +534,7 @@ class TicktapeApp(App[None]):
         except OSError as err:
             self.notice(f"could not save the watchlist: {err}", "warning")
         self.state.watch(symbols)
+        self.alerts.book.set_watchlist(symbols)
         if self.session is not None:
             self.session.set_symbols(symbols)
         self._seed_queue = [s for s in self._seed_queue if s in symbols]
@@ -620,6 +643,30 @@ class TicktapeApp(App[None]):
         if symbol in self._watched():
             self.state.seed_daily(symbol, bars)
 
+    # -- alerts (the widgets and the form are in ui/alerts.py) -----------------------------------
+
+    def _terminal_write(self, text: str) -> None:
+        """Bell and OSC notifications through the driver, in order with the screen's own
+        output, so they reach the terminal the app is drawn on (over SSH too)."""
+        driver = self._driver
+        if driver is not None:
+            driver.write(text)
+
+    def _alerts_fired(self, fired: list[Fired]) -> None:
+        lines = fired_lines(fired)
+        with contextlib.suppress(NoMatches):
+            for line in lines:
+                self.main.tape.mark(line)
+        self._alert_toasts.show(self, lines, self.clock())
+
+    def action_alert_new(self) -> None:
+        """``!``: a new alert on the selected symbol."""
+        open_new_alert(self, self.alerts, self.main.watchlist.selected)
+
+    def action_alerts_pane(self) -> None:
+        """``L``: show or hide the alerts pane."""
+        toggle_pane(self, self.alerts, self.clock)
+
     # -- recording -------------------------------------------------------------------------------
 
     def start_recording(self, path: Path) -> bool:
@@ -690,6 +737,7 @@ class TicktapeApp(App[None]):
         try:
             await self.close_feed()
         finally:
+            self.alerts.close()
             gc.unfreeze()  # what dies with the app (its DOM's cycles) must be collectable
 
     # -- quitting --------------------------------------------------------------------------------
