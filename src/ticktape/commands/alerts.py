@@ -20,17 +20,15 @@ from ticktape.commands.run import SIM_KEY, _conflict, _settings
 from ticktape.config import MARKETS, Settings
 from ticktape.feed.events import Event
 from ticktape.feed.session import ConnState, Session, SessionStatus
-from ticktape.market import Bar, MarketState
+from ticktape.feed.wire import MONITOR_CHANNELS
+from ticktape.market import MarketState
 from ticktape.market.alerts import AlertError, Fired, parse_phrase
-from ticktape.market.bars import day_bounds
+from ticktape.market.history import History
 from ticktape.sim.process import SimProcess
 from ticktape.timeutil import ms_to_zone
 
-#: Channels per market: the app's, so every alert kind has its data (LULD for halts).
-CHANNELS = {"stocks": ("T", "Q", "AM", "LULD"), "forex": ("C", "CA"), "crypto": ("XT", "XQ", "XA")}
 #: Alerts are checked this often (the app checks on its frame timer, 10 a second by default).
 CHECK_EVERY_S = 0.1
-SEED_DAYS = 5
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -143,7 +141,7 @@ class Watcher:
         session = Session(
             self.settings.ws_market_url,
             self.settings.api_key.reveal(),
-            channels=CHANNELS[self.settings.market],
+            channels=MONITOR_CHANNELS[self.settings.market],
             on_events=self._on_events,
             on_status=self._on_status,
             symbols=self.settings.watchlist,
@@ -196,47 +194,24 @@ class Watcher:
         """Minute history and the previous close, so volume and move alerts have a base."""
         from ticktape.feed.rest import RestClient  # httpx only once the feed is going
 
-        market = self.settings.market
+        watchlist = tuple(self.settings.watchlist)
+        client: list[RestClient] = []
+        history = History(
+            self.state,
+            self.settings.market,
+            clock=_now,
+            watched=lambda: watchlist,
+            rest=lambda: client[0] if client else None,
+            on_error=lambda err, symbol: _problem(f"{symbol} history: {err}"),
+        )
         async with RestClient(self.settings.rest_url, self.settings.api_key.reveal()) as rest:
-            for symbol in self.settings.watchlist:
-                now = _now()
+            client.append(rest)
+            for symbol in watchlist:
                 try:
-                    bars = [
-                        Bar.from_agg(a)
-                        async for a in rest.iter_aggs(
-                            _rest_ticker(symbol, market),
-                            1,
-                            "minute",
-                            now - SEED_DAYS * 86_400_000,
-                            now,
-                        )
-                    ]
+                    await history.seed_minutes(symbol)
                 except Exception as err:  # one symbol's history must not stop the watch
-                    _problem(f"{symbol} history: {err}")
-                    continue
-                self.state.seed_bars(symbol, bars, prev_close=_previous_close(bars, now, market))
+                    history.on_error(err, symbol)
 
 
 def _now() -> int:
     return time.time_ns() // 1_000_000
-
-
-def _rest_ticker(symbol: str, market: str) -> str:
-    if market == "forex":
-        return "C:" + symbol.replace("/", "")
-    if market == "crypto":
-        return "X:" + symbol.replace("-", "")
-    return symbol
-
-
-def _previous_close(bars: list[Bar], now_ms: int, market: str) -> float | None:
-    """The last close before today (stocks: of a bar starting before 16:00 New York)."""
-    if market != "stocks":
-        start = now_ms - now_ms % 86_400_000
-        before = [b for b in bars if b.start_ms < start]
-        return before[-1].close if before else None
-    start, _ = day_bounds(now_ms)
-    for bar in reversed(bars):
-        if bar.start_ms < start and ms_to_zone(bar.start_ms, "America/New_York").hour < 16:
-            return bar.close
-    return None

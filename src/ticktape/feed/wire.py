@@ -12,6 +12,21 @@ import msgspec
 
 from ticktape.feed.events import Status, encode
 
+# -- what a monitor subscribes --------------------------------------------------------------
+
+#: Channels a monitor subscribes per market (LULD feeds the chart's band lines and halt alerts).
+MONITOR_CHANNELS: Final[dict[str, tuple[str, ...]]] = {
+    "stocks": ("T", "Q", "AM", "LULD"),
+    "forex": ("C", "CA"),
+    "crypto": ("XT", "XQ", "XA"),
+}
+#: The channel behind each tape mode, per market (forex has quotes only).
+TAPE_CHANNELS: Final[dict[str, dict[str, str]]] = {
+    "stocks": {"trades": "T", "quotes": "Q"},
+    "forex": {"quotes": "C"},
+    "crypto": {"trades": "XT", "quotes": "XQ"},
+}
+
 # -- client actions: {"action": ..., "params": ...} --------------------------------------
 
 AUTH: Final = "auth"
