@@ -159,7 +159,7 @@ class TicktapeServer(Server):
                 return self._login_page(status=401, wrong=True)
             query = {k: v for k, v in request.query.items() if k != "token"}
             clean = request.path + (f"?{urlencode(query)}" if query else "")
-            return self._with_cookie(web.HTTPSeeOther(clean), token)
+            return self._with_cookie(_see_other(clean), token)
         if policy.token_matches(request.cookies.get(policy.COOKIE), token):
             return await handler(request)
         if request.path == "/":
@@ -171,10 +171,10 @@ class TicktapeServer(Server):
         offered = form.get("token")
         token = self.gate.token
         if token is None:
-            raise web.HTTPSeeOther("/")
+            return _see_other("/")
         if not isinstance(offered, str) or not policy.token_matches(offered.strip(), token):
             return self._login_page(status=401, wrong=True)
-        return self._with_cookie(web.HTTPSeeOther("/"), token)
+        return self._with_cookie(_see_other("/"), token)
 
     def _with_cookie(self, response: web.StreamResponse, token: str) -> web.StreamResponse:
         secure = (self.gate.public_url or "").startswith("https:")
@@ -184,7 +184,7 @@ class TicktapeServer(Server):
         return response
 
     def _login_page(self, *, status: int, wrong: bool) -> web.Response:
-        note = "That token is not this server's. " if wrong else ""
+        note = "That is not the token of this server. " if wrong else ""
         body = _page("login.html", title=self.title, note=note)
         return web.Response(status=status, text=body, content_type="text/html")
 
@@ -262,6 +262,10 @@ class TicktapeServer(Server):
         """Close every tab's socket: each handler then stops its app process."""
         for websocket in list(self.sessions):
             await websocket.close(code=WSCloseCode.GOING_AWAY, message=b"server shutting down")
+
+
+def _see_other(location: str) -> web.Response:
+    return web.Response(status=303, headers={"Location": location})
 
 
 def _size(request: web.Request) -> tuple[int, int]:
