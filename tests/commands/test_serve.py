@@ -101,6 +101,7 @@ def test_a_non_loopback_address_without_a_token_file_is_refused(
         (["--record", "x.gz"], "--record: every tab would write the same file"),
         (["--max-app", "3"], "unrecognized arguments: --max-app"),
         (["--sim", "--ws-url", "ws://h"], "--sim runs the built-in simulator but --ws-url"),
+        (["--public-url", "monitor.example"], "--public-url monitor.example: give the http"),
     ],
 )
 def test_options_no_tab_can_honour_are_refused(

@@ -200,6 +200,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if isinstance(options, str):
         return _fail(options)
     parser, ns = options
+    if args.public_url and not args.public_url.startswith(("http://", "https://")):
+        return _fail(f"--public-url {args.public_url}: give the http:// or https:// URL")
     token: str | None = None
     if policy.token_required(args.host, args.token_file):
         if args.token_file is None:
@@ -208,6 +210,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             token = policy.read_token(args.token_file)
         except policy.TokenFileError as err:
             return _fail(str(err))
+    if not policy.is_loopback(args.host):
+        print(
+            f"ticktape serve: {args.host} is reachable from other machines over plain HTTP:"
+            " the token and the screen travel unencrypted unless behind TLS or an SSH tunnel",
+            file=sys.stderr,
+        )
     try:
         settings = run._settings(ns)
     except ValueError as err:
