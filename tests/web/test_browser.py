@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import psutil
 import pytest
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -29,6 +32,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 DEADLINE_S = 20.0
+SGR = re.compile(rb"\x1b\[[0-9;:]*m")  # colours split a screen's words; positions do not
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists() and os.environ.get("CI") != "true",
@@ -52,7 +56,7 @@ COUNT_COLOURS = """async (b64) => {
 
 
 @pytest.fixture
-def serve_url(tmp_path: Path) -> Iterator[str]:
+def serving(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
     env = {k: v for k, v in os.environ.items() if k not in ("POLYGON_API_KEY", "MASSIVE_API_KEY")}
     env["XDG_CONFIG_HOME"] = str(tmp_path)
     proc = subprocess.Popen(
@@ -67,7 +71,7 @@ def serve_url(tmp_path: Path) -> Iterator[str]:
         assert proc.stdout is not None
         url = proc.stdout.readline().strip()
         assert url.startswith("http://127.0.0.1:"), proc.stderr.read() if proc.stderr else ""
-        yield url
+        yield proc, url
     finally:
         proc.terminate()
         try:
@@ -77,54 +81,82 @@ def serve_url(tmp_path: Path) -> Iterator[str]:
             proc.wait()
 
 
-def test_the_app_renders_in_chromium_and_answers_a_key(serve_url: str, tmp_path: Path) -> None:
-    from playwright.sync_api import Route, sync_playwright
+class Tab:
+    """One browser tab on the server, and every screen byte its page has received."""
 
-    received = bytearray()
-    foreign: list[str] = []
+    def __init__(self, page: Any, url: str, foreign: list[str]) -> None:
+        self.page = page
+        self.received = bytearray()
+        page.set_default_timeout(DEADLINE_S * 1000)
+        page.route("**/*", lambda route: self._only(route, url, foreign))
+        page.on("websocket", lambda ws: ws.on("framereceived", self._keep))
+        page.goto(url)
 
-    def only_ours(route: Route) -> None:
-        if route.request.url.startswith(serve_url):
+    @staticmethod
+    def _only(route: Any, url: str, foreign: list[str]) -> None:
+        if route.request.url.startswith(url):
             route.continue_()
         else:  # the page must load nothing from other hosts
             foreign.append(route.request.url)
             route.abort()
 
-    def keep(payload: bytes | str) -> None:
-        received.extend(payload if isinstance(payload, bytes) else payload.encode())
+    def _keep(self, payload: bytes | str) -> None:
+        self.received.extend(payload if isinstance(payload, bytes) else payload.encode())
 
+    def text(self, since: int = 0) -> bytes:
+        return SGR.sub(b"", bytes(self.received[since:]))
+
+    def wait_for(self, pattern: bytes, since: int = 0) -> float:
+        """Seconds until ``pattern`` (a regex) is on the screen received after ``since``."""
+        start = time.monotonic()
+        while not re.search(pattern, self.text(since)):
+            assert time.monotonic() - start < DEADLINE_S, f"no {pattern!r} on the tab's screen"
+            self.page.wait_for_timeout(50)  # Playwright delivers frames while it waits
+        return time.monotonic() - start
+
+    def press(self, key: str, then: bytes) -> None:
+        since = len(self.received)
+        self.page.keyboard.press(key)
+        self.wait_for(then, since)
+
+
+def tab_apps(serve_pid: int) -> list[psutil.Process]:
+    children = psutil.Process(serve_pid).children()
+    return [c for c in children if "--shared-sim" in c.cmdline()]
+
+
+def test_two_tabs_render_in_chromium_share_one_simulator_and_answer_keys(
+    serving: tuple[subprocess.Popen[str], str], tmp_path: Path
+) -> None:
+    from playwright.sync_api import sync_playwright
+
+    proc, url = serving
+    foreign: list[str] = []
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1280, "height": 800})
-            page.set_default_timeout(DEADLINE_S * 1000)
-            page.route("**/*", only_ours)
-            page.on("websocket", lambda ws: ws.on("framereceived", keep))
-            started = time.monotonic()
-            page.goto(serve_url)
-
-            def until(done: Callable[[], bool], what: str) -> None:
-                deadline = time.monotonic() + DEADLINE_S
-                while not done():  # Playwright delivers events while it waits
-                    assert time.monotonic() < deadline, f"timed out waiting for {what}"
-                    page.wait_for_timeout(50)
-
-            until(lambda: b"AAPL" in received and b"SIMULATED" in received, "the watchlist")
-            first_screen_s = time.monotonic() - started
-            page.wait_for_function("document.body.classList.contains('-first-byte')")
-            until(lambda: b"NVDA" in received, "the whole watchlist")
+            tab = Tab(browser.new_page(viewport={"width": 1280, "height": 800}), url, foreign)
+            first_screen_s = tab.wait_for(rb"SIMULATED")
+            tab.wait_for(rb"AAPL 1m")  # the chart of the first symbol
+            tab.wait_for(rb"NVDA")
+            tab.page.wait_for_function("document.body.classList.contains('-first-byte')")
             shot = tmp_path / "serve.png"
-            page.screenshot(path=str(shot))
-            colours = page.evaluate(COUNT_COLOURS, base64.b64encode(shot.read_bytes()).decode())
+            tab.page.screenshot(path=str(shot))
+            colours = tab.page.evaluate(COUNT_COLOURS, base64.b64encode(shot.read_bytes()).decode())
             assert colours > 8, f"the screen looks blank ({colours} colours); see {shot}"
 
-            page.locator(".xterm-screen").click()
-            before = len(received)
-            page.keyboard.press("?")
-            until(lambda: b"Next symbol" in received[before:], "the help screen after ?")
-            page.keyboard.press("Escape")
+            tab.page.locator(".xterm-screen").click()
+            tab.press("j", then=rb"MSFT 1m")  # the next symbol's chart
+            tab.press("5", then=rb"MSFT 1D")  # daily candles
+            tab.press("?", then=rb"Next symbol")  # the help screen
+            tab.press("Escape", then=rb"MSFT 1D")
+
+            other = Tab(browser.new_page(viewport={"width": 1024, "height": 600}), url, foreign)
+            other.wait_for(rb"AAPL 1m")
+            assert len(tab_apps(proc.pid)) == 2  # two apps, one simulator
+            sims = [c for c in psutil.Process(proc.pid).children() if "sim" in c.cmdline()]
+            assert len(sims) == 1
         finally:
             browser.close()
     assert foreign == []
-    assert first_screen_s < DEADLINE_S
     print(f"first screen in {first_screen_s:.1f} s; screenshot {shot}")
