@@ -39,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="ticktape",
         description="Keyboard-driven market monitor. Press ? in the app for every key.",
-        epilog="Sub-commands: ticktape sim | bars | replay (ticktape help lists them).",
+        epilog="Sub-commands: ticktape sim | bars | replay | serve (ticktape help lists them).",
     )
     p.add_argument("symbols", nargs="*", metavar="SYMBOL", help="watchlist (default: saved)")
     p.add_argument("--symbols", dest="symbols_csv", metavar="A,B,C", help="watchlist, comma list")
