@@ -150,6 +150,8 @@ def test_two_tabs_render_in_chromium_share_one_simulator_and_answer_keys(
             tab.press("5", then=rb"MSFT 1D")  # daily candles
             tab.press("?", then=rb"Next symbol")  # the help screen
             tab.press("Escape", then=rb"MSFT 1D")
+            tab.press("Control+p", then=rb"Search for commands")  # not the browser's Print
+            tab.press("Escape", then=rb"MSFT 1D")
 
             other = Tab(browser.new_page(viewport={"width": 1024, "height": 600}), url, foreign)
             other.wait_for(rb"AAPL 1m")
