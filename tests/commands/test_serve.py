@@ -17,7 +17,16 @@ import pytest
 from websockets.sync.client import connect
 
 from ticktape.commands import run
-from ticktape.commands.serve import Feed, app_accepts_hub, app_argv, main, tab_command
+from ticktape.commands.serve import (
+    DIRECT_CAP_REASON,
+    Feed,
+    app_accepts_hub,
+    app_argv,
+    feed_kind,
+    main,
+    tab_cap,
+    tab_command,
+)
 from ticktape.web import policy
 
 DEADLINE = 30.0
@@ -73,6 +82,17 @@ def test_without_the_hub_a_keyed_tab_runs_the_app_as_typed_with_its_key() -> Non
     assert sorted(argv[3:]) == sorted(["--feed", "delayed", "--ascii", "NVDA"])
     assert child["POLYGON_API_KEY"] == REAL_KEY  # it connects upstream itself
     assert REAL_KEY not in argv
+
+
+def test_the_feed_follows_the_key_and_the_build() -> None:
+    plain, with_hub = run.build_parser(), hub_parser()
+    assert feed_kind(sim=False, has_key=False, parser=with_hub) == "sim"
+    assert feed_kind(sim=True, has_key=True, parser=with_hub) == "sim"
+    assert feed_kind(sim=False, has_key=True, parser=with_hub) == "hub"
+    assert feed_kind(sim=False, has_key=True, parser=plain) == "direct"
+    # Without the hub each tab would evict the others upstream: one at a time, said why.
+    assert tab_cap("direct", 8) == (1, DIRECT_CAP_REASON)
+    assert tab_cap("sim", 8) == (8, "") and tab_cap("hub", 3) == (3, "")
 
 
 def test_rebuilt_options_mean_what_was_typed() -> None:

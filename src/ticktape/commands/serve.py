@@ -194,6 +194,34 @@ async def _serve(args: argparse.Namespace, tab: TabCommand, gate: Gate) -> int:
     return 0
 
 
+def feed_kind(sim: bool, has_key: bool, parser: argparse.ArgumentParser) -> str:
+    """ "sim" without a key or with --sim; with a key "hub" if the app has --hub, else "direct"."""
+    if sim or not has_key:
+        return "sim"
+    return "hub" if app_accepts_hub(parser) else "direct"
+
+
+def tab_cap(kind: str, max_apps: int) -> tuple[int, str]:
+    """Tabs allowed at once and why, when it is not simply ``--max-apps``."""
+    return (1, DIRECT_CAP_REASON) if kind == "direct" else (max_apps, "")
+
+
+def _token(args: argparse.Namespace) -> str | None:
+    """The token browsers must give (None: loopback without one); raises ValueError."""
+    if not policy.token_required(args.host, args.token_file):
+        return None
+    if args.token_file is None:
+        raise ValueError(f"binding {args.host} (not loopback) needs --token-file PATH")
+    return policy.read_token(args.token_file)
+
+
+def _start_sim(ns: argparse.Namespace, watchlist: Sequence[str]) -> tuple[SimProcess, Feed]:
+    """The one simulator every tab joins, with a fresh key of its own."""
+    key = secrets.token_urlsafe(24)
+    sim = SimProcess("--seed", str(ns.seed), "--symbols", ",".join(watchlist), api_key=key)
+    return sim, Feed("sim", sim.ws_url, sim.rest_url, key)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args, rest = build_parser().parse_known_args(list(sys.argv[1:] if argv is None else argv))
     options = _app_options(rest)
@@ -202,46 +230,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser, ns = options
     if args.public_url and not args.public_url.startswith(("http://", "https://")):
         return _fail(f"--public-url {args.public_url}: give the http:// or https:// URL")
-    token: str | None = None
-    if policy.token_required(args.host, args.token_file):
-        if args.token_file is None:
-            return _fail(f"binding {args.host} (not loopback) needs --token-file PATH")
-        try:
-            token = policy.read_token(args.token_file)
-        except policy.TokenFileError as err:
-            return _fail(str(err))
+    try:
+        token = _token(args)
+        settings = run._settings(ns)
+    except ValueError as err:  # TokenFileError included
+        return _fail(str(err))
     if not policy.is_loopback(args.host):
         print(
             f"ticktape serve: {args.host} is reachable from other machines over plain HTTP:"
             " the token and the screen travel unencrypted unless behind TLS or an SSH tunnel",
             file=sys.stderr,
         )
-    try:
-        settings = run._settings(ns)
-    except ValueError as err:
-        return _fail(str(err))
     named = settings.ws_url or settings.rest_url != DEFAULT_REST_URL
     if not ns.sim and not settings.has_key and named:
         return _fail("a server URL is set but no API key: set POLYGON_API_KEY, or drop the URL")
-
-    max_apps, reason = args.max_apps, ""
-    env = dict(os.environ)
+    kind = feed_kind(ns.sim, settings.has_key, parser)
+    max_apps, reason = tab_cap(kind, args.max_apps)
+    if reason:
+        print(f"ticktape serve: no hub in this build. {reason}", file=sys.stderr)
     sim: SimProcess | None = None
-    if ns.sim or not settings.has_key:
-        key = secrets.token_urlsafe(24)
-        symbols = ",".join(settings.watchlist)
+    feed = Feed(kind)
+    if kind == "sim":
         try:
-            sim = SimProcess("--seed", str(ns.seed), "--symbols", symbols, api_key=key)
+            sim, feed = _start_sim(ns, settings.watchlist)
         except SimProcessError as err:
             return _fail(str(err))
-        feed = Feed("sim", sim.ws_url, sim.rest_url, key)
-    elif app_accepts_hub(parser):
-        feed = Feed("hub")
-    else:
-        feed = Feed("direct")
-        max_apps, reason = 1, DIRECT_CAP_REASON
-        print(f"ticktape serve: no hub in this build. {reason}", file=sys.stderr)
-    tab, child_env = tab_command(parser, ns, feed, env)
+    tab, child_env = tab_command(parser, ns, feed, dict(os.environ))
     gate = Gate(token=token, max_apps=max_apps, public_url=args.public_url, cap_reason=reason)
     try:
         return asyncio.run(_serve(args, TabCommand(tuple(tab), child_env), gate))
