@@ -224,3 +224,14 @@ def _tabs(serve_pid: int) -> list[psutil.Process]:
         for c in psutil.Process(serve_pid).children()
         if c.cmdline()[1:3] == ["-m", "ticktape"] and c.cmdline()[3:4] != ["sim"]
     ]
+
+
+def test_serve_stops_and_says_so_when_the_shared_simulator_dies(
+    serving: tuple[subprocess.Popen[str], str],
+) -> None:
+    proc, _ = serving
+    (sim,) = [c for c in psutil.Process(proc.pid).children() if "sim" in c.cmdline()]
+    sim.kill()
+    assert proc.wait(DEADLINE) == 1
+    assert proc.stderr is not None
+    assert "the shared simulator exited" in proc.stderr.read()

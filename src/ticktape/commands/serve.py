@@ -169,7 +169,16 @@ DIRECT_CAP_REASON = (
 )
 
 
-async def _serve(args: argparse.Namespace, tab: TabCommand, gate: Gate) -> int:
+async def _watch(sim: SimProcess, stop: asyncio.Event) -> None:
+    """A dead simulator leaves every tab reconnecting forever: stop serving and say so."""
+    status = await sim.exited()
+    print(f"ticktape serve: the shared simulator exited (status {status})", file=sys.stderr)
+    stop.set()
+
+
+async def _serve(
+    args: argparse.Namespace, tab: TabCommand, gate: Gate, sim: SimProcess | None
+) -> int:
     server = TicktapeServer(tab, gate)
     runner = web.AppRunner(await server.make_app(), access_log=None, shutdown_timeout=10)
     await runner.setup()
@@ -187,11 +196,17 @@ async def _serve(args: argparse.Namespace, tab: TabCommand, gate: Gate) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    watch = asyncio.create_task(_watch(sim, stop)) if sim is not None else None
     try:
         await stop.wait()
     finally:
         await runner.cleanup()
-    return 0
+    if watch is None:
+        return 0
+    if not watch.done():
+        watch.cancel()
+        return 0
+    return 1
 
 
 def feed_kind(sim: bool, has_key: bool, parser: argparse.ArgumentParser) -> str:
@@ -258,7 +273,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     tab, child_env = tab_command(parser, ns, feed, dict(os.environ))
     gate = Gate(token=token, max_apps=max_apps, public_url=args.public_url, cap_reason=reason)
     try:
-        return asyncio.run(_serve(args, TabCommand(tuple(tab), child_env), gate))
+        return asyncio.run(_serve(args, TabCommand(tuple(tab), child_env), gate, sim))
     finally:
         if sim is not None:
             sim.close()
