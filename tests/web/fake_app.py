@@ -1,13 +1,15 @@
 """A stand-in for the app behind textual-serve: the same stdin/stdout packets, no Textual.
 
 It announces itself, paints one line, then reads packets until a ``quit`` meta (or EOF),
-so the server's tests can open many tabs without paying for many real apps.
+so the server's tests can open many tabs without paying for many real apps. With
+``--wedged`` it ignores ``quit`` and reads nothing more, like an app that hangs.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 
 
@@ -20,6 +22,9 @@ def main() -> None:
     out.write(b"__GANGLION__\n")
     out.write(_packet(b"D", f"fake app {os.getpid()} ready\r\n".encode()))
     out.flush()
+    if "--wedged" in sys.argv:
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
+        signal.pause()
     while header := inp.read(5):
         if len(header) < 5:
             break

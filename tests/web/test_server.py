@@ -15,9 +15,9 @@ import aiohttp
 import psutil
 import pytest
 
-from tests.web.conftest import DEADLINE, served
-from ticktape.web import policy
-from ticktape.web.server import Gate
+from tests.web.conftest import DEADLINE, FAKE_APP, served
+from ticktape.web import policy, server
+from ticktape.web.server import Gate, TabCommand
 
 TOKEN = "s3cret-token-for-tests-0123456789"
 
@@ -147,3 +147,15 @@ async def test_the_ninth_tab_is_told_to_wait_and_starts_no_process() -> None:
             await ws.close()
         await wait_until(lambda: server.running == 0, "every tab to stop")
         assert fake_tabs() == []
+
+
+async def test_an_app_that_ignores_quit_is_killed_and_frees_its_slot(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(server, "QUIT_TIMEOUT_S", 0.5)
+    wedged = TabCommand((*FAKE_APP, "--wedged"), dict(os.environ))
+    async with served(Gate(token=None, max_apps=1), wedged) as (srv, url), session() as http:
+        async with http.ws_connect(url + "/ws") as ws:
+            pid = int((await first_words(ws)).split()[2])
+        await wait_until(lambda: srv.running == 0, "the wedged app's slot")
+        assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE

@@ -83,10 +83,6 @@ class TabService(AppService):
         self._stdin = process.stdin
         return process
 
-    @property
-    def pid(self) -> int | None:
-        return None if self._process is None else self._process.pid
-
     async def stop(self) -> None:
         """Ask the app to quit; kill it if it has not within :data:`QUIT_TIMEOUT_S`.
 
@@ -97,9 +93,9 @@ class TabService(AppService):
             return
         self._task = None
         await self._download_manager.cancel_app_downloads(app_service_id=self.app_service_id)
-        await self.send_meta({"type": "quit"})
         try:
-            async with asyncio.timeout(QUIT_TIMEOUT_S):
+            async with asyncio.timeout(QUIT_TIMEOUT_S):  # a wedged app may not even read
+                await self.send_meta({"type": "quit"})
                 await process.wait()
         except TimeoutError:
             log.warning("tab app %d did not quit in %g s: killed", process.pid, QUIT_TIMEOUT_S)
