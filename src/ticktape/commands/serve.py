@@ -1,10 +1,6 @@
-"""``ticktape serve``: the ticktape app in browser tabs, one app process per tab.
-
-With no API key (or ``--sim``) every tab joins one simulator started here; with a
-key each tab is a hub client when the app has ``--hub``, else it connects directly
-(one tab at a time: the upstream allows one connection per key).
-See docs/serve.md.
-"""
+"""``ticktape serve``: the app in browser tabs, one process per tab; without a key every
+tab joins one simulator, with one each tab is a hub client if the app has ``--hub``.
+See docs/serve.md."""
 
 from __future__ import annotations
 

@@ -1,11 +1,5 @@
-"""The web server of ``ticktape serve``: textual-serve's, with a gate in front of it.
-
-textual-serve starts one app process per browser websocket. This subclass adds what
-a market screen on a network needs: a token (query once, then an HttpOnly cookie),
-Host and Origin checks, a cap on concurrent app processes, and an app environment
-built by the caller (so the API key reaches a tab only when it needs it).
-See docs/serve.md.
-"""
+"""textual-serve's web server behind a gate: token or loopback, Host/Origin checks, a cap
+on tab processes, and each tab's exact argv and environment. See docs/serve.md."""
 
 from __future__ import annotations
 
