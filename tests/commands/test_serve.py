@@ -112,7 +112,10 @@ def test_a_non_loopback_address_without_a_token_file_is_refused(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     assert main(["--host", "0.0.0.0", "--port", "0"]) == 2
-    assert "binding 0.0.0.0 (not loopback) needs --token-file PATH" in capsys.readouterr().err
+    assert "serving 0.0.0.0 (not loopback) needs --token-file PATH" in capsys.readouterr().err
+    assert main(["--port", "0", "--public-url", "https://monitor.example/"]) == 2
+    said = capsys.readouterr().err
+    assert "serving https://monitor.example/ (not loopback) needs --token-file PATH" in said
 
 
 @pytest.mark.parametrize(

@@ -34,6 +34,9 @@ def test_a_token_is_required_off_loopback_and_whenever_one_is_given(tmp_path: Pa
     assert policy.token_required("0.0.0.0", None)
     assert policy.token_required("192.168.1.20", None)
     assert policy.token_required("127.0.0.1", tmp_path / "t")
+    # A proxy here that serves the page to others is off loopback too.
+    assert policy.token_required("127.0.0.1", None, "https://monitor.example/")
+    assert not policy.token_required("127.0.0.1", None, "http://localhost:9000/")
 
 
 def test_the_token_file_is_read_and_a_bad_one_is_named(tmp_path: Path) -> None:

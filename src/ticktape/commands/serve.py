@@ -30,9 +30,10 @@ SECURITY = """\
 security: the page and its websocket are plain HTTP. Serve on loopback (the default)
 and reach it from elsewhere through SSH forwarding, e.g. from your laptop:
     ssh -L 8000:127.0.0.1:8000 HOST      then open http://localhost:8000
-or behind a TLS proxy (give its address with --public-url). Any other --host needs
---token-file: the page asks for the token once, or takes it from ?token= in the URL,
-and keeps it in an HttpOnly cookie; anything else gets 401 and starts no process.
+or behind a TLS proxy (give its address with --public-url). Any other --host, or a
+--public-url off loopback, needs --token-file: the page asks for the token once, or
+takes it from ?token= in the URL, and keeps it in an HttpOnly cookie; anything else
+gets 401 and starts no process.
 
 app options: any option of plain `ticktape` (ticktape --help), e.g. symbols,
 --market, --theme, --sim, --seed. They apply to every tab."""
@@ -219,10 +220,11 @@ def tab_cap(kind: str, max_apps: int) -> tuple[int, str]:
 
 def _token(args: argparse.Namespace) -> str | None:
     """The token browsers must give (None: loopback without one); raises ValueError."""
-    if not policy.token_required(args.host, args.token_file):
+    if not policy.token_required(args.host, args.token_file, args.public_url):
         return None
     if args.token_file is None:
-        raise ValueError(f"binding {args.host} (not loopback) needs --token-file PATH")
+        where = args.host if not policy.is_loopback(args.host) else args.public_url
+        raise ValueError(f"serving {where} (not loopback) needs --token-file PATH")
     return policy.read_token(args.token_file)
 
 

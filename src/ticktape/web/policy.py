@@ -32,10 +32,13 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def token_required(bind_host: str, token_file: Path | None) -> bool:
-    """A token is asked for off loopback, and whenever one is given (loopback is shared by
-    every user of a multi-user machine)."""
-    return token_file is not None or not is_loopback(bind_host)
+def token_required(bind_host: str, token_file: Path | None, public_url: str | None = None) -> bool:
+    """A token is asked for off loopback — a bind address, or a public URL that a proxy on
+    this machine serves to others — and whenever one is given (loopback is shared by every
+    user of a multi-user machine)."""
+    public_host = urlsplit(public_url).hostname if public_url else None
+    off_loopback = not is_loopback(bind_host) or not is_loopback(public_host or "localhost")
+    return token_file is not None or off_loopback
 
 
 def read_token(path: Path) -> str:
