@@ -29,6 +29,8 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     ),
     "sim": ("ticktape.market", "ticktape.ui", "ticktape.commands", "textual"),
     "ui": ("ticktape.sim", "ticktape.commands", "websockets"),
+    # The web server runs each tab's app in its own process; it never loads the app itself.
+    "web": ("ticktape.ui", "ticktape.market", "ticktape.sim", "ticktape.commands", "textual"),
 }
 
 

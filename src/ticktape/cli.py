@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "ticktape.commands.alerts",
         "watch the configured alerts headless; print what fires",
     ),
+    "serve": ("ticktape.commands.serve", "serve the app to web browsers, one app per tab"),
 }
 APP_MODULE = "ticktape.commands.run"
 
