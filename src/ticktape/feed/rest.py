@@ -290,9 +290,9 @@ class RestClient:
                 if resp.status_code == 200:
                     return self._decode(resp, decoder)
                 if resp.status_code == 429:
-                    reason, hint = "rate_limited", _retry_after(resp)
+                    reason, hint = "rate_limited", retry_after(resp)
                 elif resp.status_code >= 500:
-                    reason, hint = "server_error", _retry_after(resp)
+                    reason, hint = "server_error", retry_after(resp)
                 else:
                     raise self._client_error(resp)
                 failure = self._server_text(resp)
@@ -364,7 +364,7 @@ class RestClient:
         return text[:300] or f"HTTP {resp.status_code}"
 
 
-def _retry_after(resp: httpx.Response) -> float | None:
+def retry_after(resp: httpx.Response) -> float | None:
     """``Retry-After`` in seconds (delta or HTTP date), capped; None when absent or unreadable."""
     value = resp.headers.get("Retry-After")
     if value is None:
