@@ -43,9 +43,11 @@ import gc
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Final
 
+from textual import events
 from textual.app import App
 from textual.binding import Binding
 from textual.css.query import NoMatches
@@ -77,6 +79,7 @@ from ticktape.ui.alerts import (
     toggle_pane,
 )
 from ticktape.ui.format import one_line
+from ticktape.ui.keygate import KeyGate, KeyMark
 from ticktape.ui.palette import ActionCommands, SymbolCommands
 from ticktape.ui.screen import MainScreen
 from ticktape.ui.statusbar import (
@@ -207,6 +210,7 @@ class TicktapeApp(App[None]):
             ascii_only=ascii_only,
         )
         self.theme_errors = self._register_themes()
+        self.key_gate = KeyGate(self, partial(App.on_event, self))
 
     # -- setup ----------------------------------------------------------------------------------
 
@@ -233,6 +237,16 @@ class TicktapeApp(App[None]):
             f"theme {theme_name} cannot be used ({problem}); keeping {self.theme}", "warning"
         )
         return self.theme
+
+    async def on_event(self, event: events.Event) -> None:
+        """Keys from the terminal go through the gate (see ui/keygate.py); all else as usual."""
+        if isinstance(event, events.Key) and not event.is_forwarded:
+            await self.key_gate.key(event)
+            return
+        await super().on_event(event)
+
+    async def on_key_mark(self, mark: KeyMark) -> None:
+        await self.key_gate.mark_back(mark)
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
         return dict(VARIABLE_DEFAULTS)
@@ -281,6 +295,7 @@ class TicktapeApp(App[None]):
         if not self._connect:  # the state came whole (tests, benchmarks): settle it now
             self.call_after_refresh(self._settle_gc)
         self.set_interval(1 / max(0.5, self.settings.fps), self._frame)
+        self.set_interval(0.5, self.key_gate.check_stalled)
         self._frame()
 
     # -- the frame -------------------------------------------------------------------------------
