@@ -56,7 +56,7 @@ class KeyGate:
     then the focused widget.
     """
 
-    def __init__(self, app: App[object], deliver: Callable[[events.Key], Awaitable[None]]) -> None:
+    def __init__(self, app: App[Any], deliver: Callable[[events.Key], Awaitable[None]]) -> None:
         self.app = app
         self._deliver = deliver
         self._queue: deque[events.Key] = deque()
