@@ -50,6 +50,7 @@ from typing import TYPE_CHECKING, ClassVar, Final
 from textual import events
 from textual.app import App
 from textual.binding import Binding
+from textual.command import CommandPalette
 from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.worker import Worker
@@ -80,7 +81,7 @@ from ticktape.ui.alerts import (
 )
 from ticktape.ui.format import one_line
 from ticktape.ui.keygate import KeyGate, KeyMark
-from ticktape.ui.palette import ActionCommands, SymbolCommands
+from ticktape.ui.palette import ActionCommands, SymbolCommands, TicktapePalette
 from ticktape.ui.screen import MainScreen
 from ticktape.ui.statusbar import (
     Severity,
@@ -247,6 +248,11 @@ class TicktapeApp(App[None]):
 
     async def on_key_mark(self, mark: KeyMark) -> None:
         await self.key_gate.mark_back(mark)
+
+    def action_command_palette(self) -> None:
+        """Ctrl+P: our palette (Textual's, with a fault worked around: see ui/palette.py)."""
+        if self.use_command_palette and not CommandPalette.is_open(self):
+            self.push_screen(TicktapePalette(id="--command-palette"))
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
         return dict(VARIABLE_DEFAULTS)

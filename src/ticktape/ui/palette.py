@@ -10,6 +10,11 @@ words as whole words (or word prefixes) beats one that only matches letters
 scattered through it; a query that names a command ("theme", "pause") puts
 "Add <it> to the watchlist" last, while a ticker that names no command
 ("nflx") offers Add first.
+
+:class:`TicktapePalette` is Textual's palette with one fault worked around: Page
+Up/Down on a command list not laid out yet (a key right after the list appears)
+looked up line positions the list had not computed (``KeyError`` in
+``OptionList._move_page``) and ended the app.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import re
 from collections.abc import Callable
 from functools import partial
 
-from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.command import CommandList, CommandPalette, DiscoveryHit, Hit, Hits, Provider
 
 from ticktape.ui.help import key_label
 from ticktape.ui.keys import KEYMAP
@@ -154,3 +159,22 @@ class ActionCommands(Provider):
                     text=title,
                     help=help_text,
                 )
+
+
+class TicktapePalette(CommandPalette):
+    """Textual's command palette; Page Up/Down wait until the list has a size.
+
+    Why: ``OptionList`` maps options to lines only once it has a size
+    (``_update_lines`` returns early on an empty region), but ``_move_page`` looks
+    the highlighted option's line up regardless. In the palette the list is
+    shown, filled and highlighted (``down``) before the next layout, so a Page key
+    then raised ``KeyError``. With no size there is no page to move by: the key
+    does nothing, as it would on an empty list.
+    """
+
+    def _action_command_list(self, action: str) -> None:
+        if action in ("page_up", "page_down"):
+            commands = self.query_one(CommandList)
+            if not commands.scrollable_content_region:
+                return
+        super()._action_command_list(action)
