@@ -251,7 +251,7 @@ class TicktapeApp(App[None]):
 
     def action_command_palette(self) -> None:
         """Ctrl+P: our palette (Textual's, with a fault worked around: see ui/palette.py)."""
-        if self.use_command_palette and not CommandPalette.is_open(self):
+        if self.use_command_palette and not isinstance(self.screen, CommandPalette):
             self.push_screen(TicktapePalette(id="--command-palette"))
 
     def get_theme_variable_defaults(self) -> dict[str, str]:

@@ -68,6 +68,9 @@ class KeyGate:
         self._sent_at = 0.0
         #: Keys whose effects have settled (for tests: "every key typed has been handled").
         self.done = 0
+        #: Keys handed on after a lost mark, and after :data:`MAX_ROUNDS` (for tests).
+        self.stalls = 0
+        self.overruns = 0
 
     async def key(self, event: events.Key) -> None:
         """A key read from the terminal: hand it on now if the gate is free, else queue it."""
@@ -107,6 +110,7 @@ class KeyGate:
             and screen_ready(self.app.screen)
         )
         if settled or self._rounds_done >= MAX_ROUNDS:
+            self.overruns += not settled
             self._busy = False
             self.done += 1
             await self._next()
@@ -118,4 +122,5 @@ class KeyGate:
         if self._busy and time.monotonic() - self._sent_at > LOST_MARK_S:
             self._busy = False
             self.done += 1
+            self.stalls += 1
             await self._next()
