@@ -185,6 +185,8 @@ class TicktapeApp(App[None]):
         )
         self._seed_worker: Worker[None] | None = None
         self._notices: dict[str, int] = {}
+        #: The alarming connection state last toasted, until the feed is live again.
+        self._toasted: ConnState | None = None
         #: Subscriptions the server refused (the plan lacks them), e.g. "Q.TSLA".
         self.refused: set[str] = set()
         self._lost_ms: int | None = None  # wall time the feed was lost, until it is back
@@ -322,7 +324,13 @@ class TicktapeApp(App[None]):
         if self.session is not None and now - self._stats_at >= STATS_EVERY_MS:
             self._stats_at = now
             self._stats = self.session.stats.snapshot()
-        status.show(self.status, self._stats, now, recording=self.recorder.active)
+        status.show(
+            self.status,
+            self._stats,
+            now,
+            recording=self.recorder.active,
+            empty=not watchlist.symbols,
+        )
         self.alerts.frame(now)
         self._frame_queued = False
         if self._awaiting_prices and self._prices_shown(watchlist.symbols):
@@ -417,6 +425,7 @@ class TicktapeApp(App[None]):
         if self._screen_up:  # else on_ready takes it from self.status
             self.main.watchlist.set_feed_live(state is ConnState.LIVE)
         if state is ConnState.LIVE:
+            self._toasted = None
             if self._lost_ms is not None:  # back after an outage: fill the minutes it cost
                 self._backfill(self._lost_ms)
                 self._lost_ms = None
@@ -424,9 +433,13 @@ class TicktapeApp(App[None]):
             self._lost_ms = self.clock()
         if state in _ALARMING:
             # A toast only: the bar's state line already says it (and keeps it current,
-            # countdown included); a bar notice would repeat it, then outlive it.
-            text, severity = describe_state(status, self.clock())
-            self.notice(text, severity, bar=False)
+            # countdown included); a bar notice would repeat it, then outlive it. Once per
+            # state until the feed is live again: every retry passes through "connecting"
+            # and back, and a toast each time piled up over the chart.
+            if state is not self._toasted:
+                self._toasted = state
+                text, severity = describe_state(status, self.clock())
+                self.notice(text, severity, bar=False)
         elif (
             state is ConnState.LIVE
             and before is not None
@@ -607,10 +620,16 @@ class TicktapeApp(App[None]):
     def _refresh_status(self) -> None:
         """The status bar's REC mark now, not at the next frame (there may be no frames yet)."""
         try:
-            status = self.main.status
+            status, watchlist = self.main.status, self.main.watchlist
         except NoMatches:
             return
-        status.show(self.status, self._stats, self.clock(), recording=self.recorder.active)
+        status.show(
+            self.status,
+            self._stats,
+            self.clock(),
+            recording=self.recorder.active,
+            empty=not watchlist.symbols,
+        )
 
     # -- garbage collection ----------------------------------------------------------------------
 

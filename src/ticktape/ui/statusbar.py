@@ -42,6 +42,8 @@ NOTICE_MS: Final = 30_000
 REPLAY_LABEL: Final = "REPLAY"
 #: Seconds without a frame, while connected, before the bar says the feed went quiet.
 QUIET_S: Final = 5.0
+#: What the bar says, connected, while the watchlist is empty (so no data is expected).
+EMPTY_WATCHLIST: Final = "watchlist empty — press a to add a symbol"
 #: Lag p99 above this is drawn in the warning colour even before the trend check fires.
 LAG_WARN_MS: Final = 2_000.0
 
@@ -196,8 +198,10 @@ class StatusBar(Widget):
         now_ms: int,
         *,
         recording: bool = False,
+        empty: bool = False,
     ) -> None:
-        """Rebuild the bar if anything it says changed; ``recording`` shows the REC mark."""
+        """Rebuild the bar if anything it says changed; ``recording`` shows the REC mark;
+        ``empty``: the watchlist is, so silence is expected (see :data:`EMPTY_WATCHLIST`)."""
         if self.notice is not None and self.notice.until_ms <= now_ms:
             self.notice = None
         state, severity = describe_state(status, now_ms) if status else ("no feed", "warning")
@@ -205,6 +209,10 @@ class StatusBar(Widget):
         silent = None if stats is None else stats.silent_s
         if live and self.ended:
             state, severity, live = self.ended, "information", False
+        elif live and empty:
+            # Nothing subscribed, so nothing arrives: not a feed fault, and says what to do.
+            state, severity = f"connected — {EMPTY_WATCHLIST}", "information"
+            live = False
         elif live and silent is not None and silent >= QUIET_S:
             # Connected but nothing arrives: say so now (the watchdog waits far longer).
             state, severity = f"connected — no data for {silent:.0f} s", "warning"
