@@ -1,8 +1,9 @@
-"""Page keys in the command palette, pressed before its list is laid out, do not end the app."""
+"""The command palette: page keys before its list is laid out; theme names shown as typed."""
 
 from __future__ import annotations
 
-from textual.command import CommandPalette
+from textual.command import CommandList, CommandPalette
+from textual.theme import Theme
 
 from .conftest import MakeApp, until
 from .test_keys import SIZE
@@ -25,3 +26,19 @@ async def test_page_keys_right_after_the_list_appears(make_app: MakeApp) -> None
         highlighted = app.screen.query_one("CommandList").highlighted  # type: ignore[attr-defined]
         await pilot.press("pagedown")  # laid out now: the page keys still work
         assert app.screen.query_one("CommandList").highlighted != highlighted  # type: ignore[attr-defined]
+
+
+async def test_a_theme_name_with_markup_is_listed_literally(make_app: MakeApp) -> None:
+    """A theme's name comes from a user's file: ``[bold red]inject`` must read as typed."""
+    app = make_app()
+    app.register_theme(Theme("[bold red]inject", primary="#112233", dark=True))
+    async with app.run_test(size=SIZE) as pilot:
+        app.search_themes()
+        await until(pilot, lambda: CommandPalette.is_open(app))
+        await pilot.press(*"inject")
+        commands = app.screen.query_one(CommandList)
+        await until(pilot, lambda: commands.option_count > 0)
+        shown = [str(commands.get_option_at_index(i).prompt) for i in range(commands.option_count)]
+        assert any("[bold red]inject" in text for text in shown), shown
+        await pilot.press("enter")
+        await until(pilot, lambda: app.theme == "[bold red]inject")

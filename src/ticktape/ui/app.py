@@ -81,7 +81,7 @@ from ticktape.ui.alerts import (
 )
 from ticktape.ui.format import one_line
 from ticktape.ui.keygate import KeyGate, KeyMark
-from ticktape.ui.palette import ActionCommands, SymbolCommands, TicktapePalette
+from ticktape.ui.palette import ActionCommands, SymbolCommands, ThemeCommands, TicktapePalette
 from ticktape.ui.screen import MainScreen
 from ticktape.ui.statusbar import (
     Severity,
@@ -255,6 +255,12 @@ class TicktapeApp(App[None]):
         """Ctrl+P: our palette (Textual's, with a fault worked around: see ui/palette.py)."""
         if self.use_command_palette and not isinstance(self.screen, CommandPalette):
             self.push_screen(TicktapePalette(id="--command-palette"))
+
+    def search_themes(self) -> None:
+        """The palette's theme list, with names shown literally (see ui/palette.py)."""
+        self.push_screen(
+            TicktapePalette(providers=[ThemeCommands], placeholder="Search for themes…")
+        )
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
         return dict(VARIABLE_DEFAULTS)
