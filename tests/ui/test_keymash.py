@@ -219,6 +219,7 @@ async def mash(pilot: Pilot[None], app: TicktapeApp, seed: int, count: int) -> M
     now = [1_000.0]
     app.main.clock = lambda: now[0]
     sent: list[str] = []
+    bursts: list[list[str]] = []
     while len(sent) < count:
         chunk: list[str] = []
         for _ in range(rng.randint(1, 40)):
@@ -229,12 +230,15 @@ async def mash(pilot: Pilot[None], app: TicktapeApp, seed: int, count: int) -> M
                 break
         done = burst(app, chunk)
         sent += chunk
+        bursts.append(chunk)
         await until(pilot, lambda: app.key_gate.done >= done, within=60)  # noqa: B023
         assert app.is_running, f"seed {seed}: the app ended after {sent[-60:]}"
         if model.unknown:
             resync(model, app)
         else:
-            assert observed(app) == model.seen(), f"seed {seed}, last keys {sent[-60:]}"
+            gate = app.key_gate
+            why = f"seed {seed} (stalls {gate.stalls}), bursts {bursts[-6:]}"
+            assert observed(app) == model.seen(), why
         now[0] += 2 * TYPEAHEAD_S  # a search does not outlive its burst
         model.searching = False
     return model

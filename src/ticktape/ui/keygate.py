@@ -7,7 +7,8 @@ the letters reached the main screen's commands before the prompt had focus.
 The gate sends a :class:`KeyMark` through the same queues behind each key and
 waits for it to come back to the app, round after round, until the screen and
 focus have stopped changing and the active screen is ready for typing; then the
-next key goes. Nothing is dropped: held keys keep their order. See README.md (Keys).
+next key goes. Nothing is dropped: held keys keep their order. See README.md
+(Using it).
 """
 
 from __future__ import annotations
