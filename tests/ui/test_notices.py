@@ -6,6 +6,7 @@ from dataclasses import replace
 
 import pytest
 
+from ticktape.feed.rest import RetryWait
 from ticktape.feed.session import ConnState, SessionStatus
 from ticktape.ui.statusbar import EMPTY_WATCHLIST
 
@@ -46,3 +47,17 @@ async def test_a_state_that_repeats_each_retry_is_toasted_once(
         app._apply_status(SessionStatus(ConnState.LIVE, "subscribed"))
         app._apply_status(SessionStatus(state, "cannot reach h", 1, 1.0, since_ms=NOW_MS))
         assert len(toasts) == 2, toasts  # live in between: the next loss is news again
+
+
+async def test_rest_retries_toast_once_per_reason(
+    make_app: MakeApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each retry's countdown differs ("retrying in 2 s", "… 4 s"): still one toast."""
+    app = make_app()
+    toasts: list[str] = []
+    async with app.run_test(size=SIZE) as pilot:
+        monkeypatch.setattr(app, "notify", lambda text, **_: toasts.append(text))
+        for seconds in (1.0, 2.0, 4.0):
+            app._rest_wait(RetryWait("connection", seconds, 1))
+        await until(pilot, lambda: "retrying in 4 s" in app.main.status.plain)
+        assert toasts == ["cannot reach the data server — retrying in 1 s"]

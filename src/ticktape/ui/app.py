@@ -493,10 +493,22 @@ class TicktapeApp(App[None]):
             self.main.tape.refresh()
 
     def _rest_wait(self, wait: RetryWait) -> None:
-        self.call_later(self.notice, describe_retry(wait), "warning")
+        # One toast per reason, not per retry: the countdown differs each time; the bar
+        # keeps the latest.
+        self.call_later(self.notice, describe_retry(wait), "warning", key=f"retry {wait.reason}")
 
-    def notice(self, text: str, severity: Severity = "information", *, bar: bool = True) -> None:
-        """Tell the user once: a notification plus (``bar``) a line in the status bar."""
+    def notice(
+        self,
+        text: str,
+        severity: Severity = "information",
+        *,
+        bar: bool = True,
+        key: str | None = None,
+    ) -> None:
+        """Tell the user once: a notification plus (``bar``) a line in the status bar.
+
+        The same ``key`` (else the same text) is not toasted again within
+        :data:`NOTICE_REPEAT_MS`."""
         if not self._screen_up:  # the feed started before the screen: on_ready says it
             self._early_notices.append((text, severity, bar))
             return
@@ -510,8 +522,9 @@ class TicktapeApp(App[None]):
         text = one_line(text)
         if bar:
             status.set_notice(text, severity, now)
-        if now - self._notices.get(text, -NOTICE_REPEAT_MS) >= NOTICE_REPEAT_MS:
-            self._notices[text] = now
+        tag = key or text
+        if now - self._notices.get(tag, -NOTICE_REPEAT_MS) >= NOTICE_REPEAT_MS:
+            self._notices[tag] = now
             self.notify(
                 text, severity=severity, timeout=8 if severity == "error" else 5, markup=False
             )

@@ -37,7 +37,7 @@ def symbol_problem(value: str, market: str) -> str | None:
     bad = next((c for c in text if c not in SYMBOL_CHARS), None)
     if bad is not None:
         shown = "a space" if bad.isspace() else repr(bad)
-        return f"{shown} cannot be in a symbol (letters, digits and . / - only)"
+        return f"{shown} is not allowed in a symbol"  # fits the prompt: 44 cells
     if normalize_symbol(text, market) is None:
         return f"not a {market} symbol (e.g. {symbol_hint(market)})"
     return None
