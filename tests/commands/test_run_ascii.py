@@ -26,6 +26,14 @@ def test_ascii_follows_the_locale_and_terminal(env: dict[str, str], ascii_only: 
     assert wants_ascii(env) is ascii_only
 
 
+def test_python_s_own_c_locale_fix_is_not_taken_for_the_terminal_s() -> None:
+    """In a C locale Python sets LC_CTYPE=C.UTF-8 for itself (and turns UTF-8 mode on)."""
+    coerced = {"LANG": "C", "LC_CTYPE": "C.UTF-8"}
+    assert wants_ascii(coerced, utf8_mode=True)
+    assert not wants_ascii({**coerced, "LANG": "en_US.UTF-8"}, utf8_mode=True)
+    assert not wants_ascii(coerced, utf8_mode=False)  # set by the user: taken at its word
+
+
 def test_the_flag_overrides_either_way() -> None:
     parser = build_parser()
     assert parser.parse_args([]).ascii is None  # auto

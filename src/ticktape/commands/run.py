@@ -38,13 +38,21 @@ SIM_KEY = "simulated"
 ASCII_TERMS = frozenset({"vt100", "vt102", "vt220", "linux", "dumb"})
 
 
-def wants_ascii(env: Mapping[str, str]) -> bool:
+def wants_ascii(env: Mapping[str, str], *, utf8_mode: bool = False) -> bool:
     """Draw in plain ASCII: the locale says the terminal's charset is not UTF-8, or TERM
     names a terminal without the glyphs. The locale is the first of LC_ALL, LC_CTYPE and
-    LANG that is set, as for every C program; with none set nothing is assumed."""
+    LANG that is set, as for every C program; with none set nothing is assumed.
+
+    ``utf8_mode`` (``sys.flags.utf8_mode``): Python started in a C locale and, to read
+    and write UTF-8 itself, set ``LC_CTYPE=C.UTF-8`` in our environment (PEP 538): that
+    value says nothing about the terminal, so it is skipped.
+    """
     if env.get("TERM", "") in ASCII_TERMS:
         return True
-    locale = next((env[k] for k in ("LC_ALL", "LC_CTYPE", "LANG") if env.get(k)), "")
+    names = ["LC_ALL", "LC_CTYPE", "LANG"]
+    if utf8_mode and env.get("LC_CTYPE") == "C.UTF-8":
+        names.remove("LC_CTYPE")
+    locale = next((env[k] for k in names if env.get(k)), "")
     charset = locale.partition(".")[2].partition("@")[0].replace("-", "").lower()
     return bool(locale) and charset != "utf8"
 
@@ -191,6 +199,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sim_args = ["--seed", str(args.seed), "--symbols", ",".join(settings.watchlist)]
         sim = SimProcess(*sim_args, wait=False)  # boots while Textual is imported below
         settings, label = settings.with_(api_key=SIM_KEY), "SIMULATED"
+    auto_ascii = wants_ascii(os.environ, utf8_mode=bool(sys.flags.utf8_mode))
     with sim or contextlib.nullcontext():
         from ticktape.ui.app import TicktapeApp
 
@@ -198,7 +207,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             settings,
             feed_label=label,
             feed_urls=None if sim is None else sim.started,
-            ascii_only=wants_ascii(os.environ) if args.ascii is None else args.ascii,
+            ascii_only=args.ascii if args.ascii is not None else auto_ascii,
             record_path=record,
         )
         if args.sim and named:  # a saved URL gives way to the flag typed now: say so
