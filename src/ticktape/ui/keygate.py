@@ -6,9 +6,9 @@ later, when the key has bubbled up to the bindings. Typed quickly (``a QAB⏎``)
 the letters reached the main screen's commands before the prompt had focus.
 The gate sends a :class:`KeyMark` through the same queues behind each key and
 waits for it to come back to the app, round after round, until the screen and
-focus have stopped changing and the active screen is ready for typing; then the
-next key goes. Nothing is dropped: held keys keep their order. See README.md
-(Using it).
+focus have stopped changing, the active screen is ready for typing and (a
+pop-up) has no messages waiting; then the next key goes. Nothing is dropped:
+held keys keep their order. See README.md (Using it).
 """
 
 from __future__ import annotations
@@ -48,6 +48,18 @@ def screen_ready(screen: Screen[object]) -> bool:
     if not screen.is_mounted:
         return False
     return screen.focused is not None or not screen.focus_chain
+
+
+def screen_quiet(screen: Screen[object]) -> bool:
+    """No widget of ``screen`` has messages waiting.
+
+    Why: a key's effects may branch off the path the marks take. Enter in the
+    command palette, with one command listed, selects it through a message to the
+    list, which then closes the palette; a mark back from the input says nothing
+    about that branch. Asked of pop-up screens only: the main screen's panes
+    repaint on a timer and always have something queued.
+    """
+    return all(node.message_queue_size == 0 for node in (screen, *screen.walk_children()))
 
 
 class KeyGate:
@@ -105,10 +117,12 @@ class KeyGate:
         if not self._busy or mark.round_id != self._round:
             return  # a mark from a round given up on (see check_stalled)
         self._rounds_done += 1
+        screen = self.app.screen
         settled = (
             self._rounds_done >= MIN_ROUNDS
             and self._state() == self._seen
-            and screen_ready(self.app.screen)
+            and screen_ready(screen)
+            and (screen is self.app.screen_stack[0] or screen_quiet(screen))
         )
         if settled or self._rounds_done >= MAX_ROUNDS:
             self.overruns += not settled
