@@ -1,4 +1,12 @@
-"""The command palette: page keys before its list is laid out; theme names shown as typed."""
+"""The command palette: page keys before its list is laid out; theme names shown as typed.
+
+Decision, on a top-level guard that would keep the app up whatever a widget
+raises: none. Textual ends the message loop of a widget whose handler raised
+(``MessagePump._process_messages_loop`` breaks after reporting it), so an app
+that carried on would show a pane that no longer updates or answers keys, and
+prices that look live but are not. A fault is fixed where it starts (here,
+and in ``TicktapePalette``), and the key-mash test goes looking for more.
+"""
 
 from __future__ import annotations
 
