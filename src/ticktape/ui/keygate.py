@@ -8,7 +8,7 @@ The gate sends a :class:`KeyMark` through the same queues behind each key and
 waits for it to come back to the app, round after round, until the screen and
 focus have stopped changing, the active screen is ready for typing and (a
 pop-up) has no messages waiting; then the next key goes. Nothing is dropped:
-held keys keep their order. See README.md (Using it).
+held keys keep their order. See docs/ui.md (Keys).
 """
 
 from __future__ import annotations
