@@ -20,6 +20,7 @@ from typing import Any, Final
 
 from textual import events
 from textual.app import App
+from textual.dom import DOMNode
 from textual.message import Message
 from textual.screen import Screen
 from textual.widget import Widget
@@ -30,9 +31,11 @@ MIN_ROUNDS: Final = 2
 #: After this many rounds the key's effects are taken as settled (a screen that never settles
 #: must not stop the keyboard).
 MAX_ROUNDS: Final = 12
-#: A mark can be lost only with the widget it was sent to (removed meanwhile): after this long
-#: the next key goes anyway, so the keyboard never stalls.
+#: A mark can be lost only with a widget on its way (removed meanwhile): once one is gone and
+#: the mark has been out this long, the next key goes, so the keyboard never stalls. A slow
+#: app (a loaded machine) is waited for: only after :data:`GIVE_UP_S` is the mark given up.
 LOST_MARK_S: Final = 2.0
+GIVE_UP_S: Final = 30.0
 
 
 class KeyMark(Message):
@@ -75,10 +78,10 @@ class KeyGate:
         self._queue: deque[events.Key] = deque()
         self._busy = False
         self._round = 0
-        self._rounds_left = 0
         self._rounds_done = 0
         self._seen: tuple[object, ...] = ()
         self._sent_at = 0.0
+        self._target: Widget | None = None
         #: Keys whose effects have settled (for tests: "every key typed has been handled").
         self.done = 0
         #: Keys handed on after a lost mark, and after :data:`MAX_ROUNDS` (for tests).
@@ -109,6 +112,7 @@ class KeyGate:
         self._seen = self._state()
         self._sent_at = time.monotonic()
         target: Widget = app.focused or app.screen
+        self._target = target
         if not target.post_message(KeyMark(self._round)):  # closing: nothing to wait for
             app.post_message(KeyMark(self._round))
 
@@ -132,9 +136,21 @@ class KeyGate:
         else:
             self._send_mark()
 
+    def _path_gone(self) -> bool:
+        """A widget between the mark's target and the app has closed or left the DOM."""
+        node: DOMNode | None = self._target
+        while isinstance(node, Widget):  # up to the app, which is not a Widget
+            if not node.is_running or not node.is_attached:
+                return True
+            node = node.parent
+        return False
+
     async def check_stalled(self) -> None:
         """From a timer: a mark lost with its widget must not stop the keyboard."""
-        if self._busy and time.monotonic() - self._sent_at > LOST_MARK_S:
+        if not self._busy:
+            return
+        waited = time.monotonic() - self._sent_at
+        if (waited > LOST_MARK_S and self._path_gone()) or waited > GIVE_UP_S:
             self._busy = False
             self.done += 1
             self.stalls += 1
