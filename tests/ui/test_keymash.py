@@ -276,7 +276,7 @@ def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
 async def test_key_mash(settings: Settings, in_tmp: Path, seed: int) -> None:
-    await mash_and_quit(settings, seed, 250)
+    await mash_and_quit(settings, seed, 150)
 
 
 @pytest.mark.soak
