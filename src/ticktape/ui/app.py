@@ -43,11 +43,14 @@ import gc
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Final
 
+from textual import events
 from textual.app import App
 from textual.binding import Binding
+from textual.command import CommandPalette
 from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.worker import Worker
@@ -78,7 +81,8 @@ from ticktape.ui.alerts import (
     toggle_pane,
 )
 from ticktape.ui.format import one_line
-from ticktape.ui.palette import ActionCommands, SymbolCommands
+from ticktape.ui.keygate import KeyGate, KeyMark
+from ticktape.ui.palette import ActionCommands, SymbolCommands, ThemeCommands, TicktapePalette
 from ticktape.ui.screen import MainScreen
 from ticktape.ui.statusbar import (
     REPLAY_LABEL,
@@ -188,6 +192,8 @@ class TicktapeApp(App[None]):
         )
         self._seed_worker: Worker[None] | None = None
         self._notices: dict[str, int] = {}
+        #: The alarming connection state last toasted, until the feed is live again.
+        self._toasted: ConnState | None = None
         #: Subscriptions the server refused (the plan lacks them), e.g. "Q.TSLA".
         self.refused: set[str] = set()
         self._lost_ms: int | None = None  # wall time the feed was lost, until it is back
@@ -225,6 +231,7 @@ class TicktapeApp(App[None]):
         self._market_wide: frozenset[str] | None = None  # the watched set, while it is shown
         self._params_used = False
         self._snapshot_at: int | None = None
+        self.key_gate = KeyGate(self, partial(App.on_event, self))
 
     # -- setup ----------------------------------------------------------------------------------
 
@@ -251,6 +258,27 @@ class TicktapeApp(App[None]):
             f"theme {theme_name} cannot be used ({problem}); keeping {self.theme}", "warning"
         )
         return self.theme
+
+    async def on_event(self, event: events.Event) -> None:
+        """Keys from the terminal go through the gate (see ui/keygate.py); all else as usual."""
+        if isinstance(event, events.Key) and not event.is_forwarded:
+            await self.key_gate.key(event)
+            return
+        await super().on_event(event)
+
+    async def on_key_mark(self, mark: KeyMark) -> None:
+        await self.key_gate.mark_back(mark)
+
+    def action_command_palette(self) -> None:
+        """Ctrl+P: our palette (Textual's, with a fault worked around: see ui/palette.py)."""
+        if self.use_command_palette and not isinstance(self.screen, CommandPalette):
+            self.push_screen(TicktapePalette(id="--command-palette"))
+
+    def search_themes(self) -> None:
+        """The palette's theme list, with names shown literally (see ui/palette.py)."""
+        self.push_screen(
+            TicktapePalette(providers=[ThemeCommands], placeholder="Search for themes…")
+        )
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
         return dict(VARIABLE_DEFAULTS)
@@ -299,6 +327,7 @@ class TicktapeApp(App[None]):
         if not self._connect:  # the state came whole (tests, benchmarks): settle it now
             self.call_after_refresh(self._settle_gc)
         self.set_interval(1 / max(0.5, self.settings.fps), self._frame)
+        self.set_interval(0.5, self.key_gate.check_stalled)
         self._frame()
 
     # -- the frame -------------------------------------------------------------------------------
@@ -320,7 +349,14 @@ class TicktapeApp(App[None]):
             self._stats_at = now
             self._stats = self.session.stats.snapshot()
         phase = self._phase_line(now)
-        status.show(self.status, self._stats, now, recording=self.recorder.active, phase=phase)
+        status.show(
+            self.status,
+            self._stats,
+            now,
+            recording=self.recorder.active,
+            phase=phase,
+            empty=not watchlist.symbols,
+        )
         self.alerts.frame(now)
         market = self.market_screen
         if market is not None and self.screen is market:  # repainted only while shown
@@ -452,6 +488,7 @@ class TicktapeApp(App[None]):
         if self._screen_up:  # else on_ready takes it from self.status
             self.main.watchlist.set_feed_live(state is ConnState.LIVE)
         if state is ConnState.LIVE:
+            self._toasted = None
             if self._lost_ms is not None:  # back after an outage: fill the minutes it cost
                 self._backfill(self._lost_ms)
                 self._lost_ms = None
@@ -459,9 +496,13 @@ class TicktapeApp(App[None]):
             self._lost_ms = self.clock()
         if state in _ALARMING:
             # A toast only: the bar's state line already says it (and keeps it current,
-            # countdown included); a bar notice would repeat it, then outlive it.
-            text, severity = describe_state(status, self.clock())
-            self.notice(text, severity, bar=False)
+            # countdown included); a bar notice would repeat it, then outlive it. Once per
+            # state until the feed is live again: every retry passes through "connecting"
+            # and back, and a toast each time piled up over the chart.
+            if state is not self._toasted:
+                self._toasted = state
+                text, severity = describe_state(status, self.clock())
+                self.notice(text, severity, bar=False)
         elif (
             state is ConnState.LIVE
             and before is not None
@@ -509,10 +550,22 @@ class TicktapeApp(App[None]):
             self.main.tape.refresh()
 
     def _rest_wait(self, wait: RetryWait) -> None:
-        self.call_later(self.notice, describe_retry(wait), "warning")
+        # One toast per reason, not per retry: the countdown differs each time; the bar
+        # keeps the latest.
+        self.call_later(self.notice, describe_retry(wait), "warning", key=f"retry {wait.reason}")
 
-    def notice(self, text: str, severity: Severity = "information", *, bar: bool = True) -> None:
-        """Tell the user once: a notification plus (``bar``) a line in the status bar."""
+    def notice(
+        self,
+        text: str,
+        severity: Severity = "information",
+        *,
+        bar: bool = True,
+        key: str | None = None,
+    ) -> None:
+        """Tell the user once: a notification plus (``bar``) a line in the status bar.
+
+        The same ``key`` (else the same text) is not toasted again within
+        :data:`NOTICE_REPEAT_MS`."""
         if not self._screen_up:  # the feed started before the screen: on_ready says it
             self._early_notices.append((text, severity, bar))
             return
@@ -526,8 +579,9 @@ class TicktapeApp(App[None]):
         text = one_line(text)
         if bar:
             status.set_notice(text, severity, now)
-        if now - self._notices.get(text, -NOTICE_REPEAT_MS) >= NOTICE_REPEAT_MS:
-            self._notices[text] = now
+        tag = key or text
+        if now - self._notices.get(tag, -NOTICE_REPEAT_MS) >= NOTICE_REPEAT_MS:
+            self._notices[tag] = now
             self.notify(
                 text, severity=severity, timeout=8 if severity == "error" else 5, markup=False
             )
@@ -716,12 +770,18 @@ class TicktapeApp(App[None]):
     def _refresh_status(self) -> None:
         """The status bar's REC mark now, not at the next frame (there may be no frames yet)."""
         try:
-            status = self.main.status
+            status, watchlist = self.main.status, self.main.watchlist
         except NoMatches:
             return
         now = self.clock()
-        phase = self._phase_line(now)
-        status.show(self.status, self._stats, now, recording=self.recorder.active, phase=phase)
+        status.show(
+            self.status,
+            self._stats,
+            now,
+            recording=self.recorder.active,
+            phase=self._phase_line(now),
+            empty=not watchlist.symbols,
+        )
 
     # -- garbage collection ----------------------------------------------------------------------
 

@@ -45,6 +45,8 @@ REPLAY_LABEL: Final = "REPLAY"
 QUIET_S: Final = 5.0
 #: Silence while the market is closed is expected: said plainly, not counted.
 CLOSED_QUIET: Final = "no data — market closed"
+#: What the bar says, connected, while the watchlist is empty (so no data is expected).
+EMPTY_WATCHLIST: Final = "watchlist empty — press a to add a symbol"
 #: Lag p99 above this is drawn in the warning colour even before the trend check fires.
 LAG_WARN_MS: Final = 2_000.0
 
@@ -200,9 +202,11 @@ class StatusBar(Widget):
         *,
         recording: bool = False,
         phase: PhaseLine | None = None,
+        empty: bool = False,
     ) -> None:
         """Rebuild the bar if anything it says changed; ``recording`` shows the REC mark;
-        ``phase`` is the market clock's word (and whether silence is expected)."""
+        ``phase`` is the market clock's word (and whether silence is expected); ``empty``: the
+        watchlist is, so silence is expected (see :data:`EMPTY_WATCHLIST`)."""
         if self.notice is not None and self.notice.until_ms <= now_ms:
             self.notice = None
         state, severity = describe_state(status, now_ms) if status else ("no feed", "warning")
@@ -210,6 +214,10 @@ class StatusBar(Widget):
         silent = None if stats is None else stats.silent_s
         if live and self.ended:
             state, severity, live = self.ended, "information", False
+        elif live and empty:
+            # Nothing subscribed, so nothing arrives: not a feed fault, and says what to do.
+            state, severity = f"connected — {EMPTY_WATCHLIST}", "information"
+            live = False
         elif live and silent is not None and silent >= QUIET_S and phase and phase.closed:
             state, severity = CLOSED_QUIET, "information"  # nothing trades: nothing is wrong
             live = False
