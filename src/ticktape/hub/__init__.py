@@ -1,0 +1,4 @@
+"""The hub: one upstream connection shared by every local client.
+
+See docs/hub.md.
+"""
