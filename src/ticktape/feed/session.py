@@ -248,6 +248,7 @@ class Session:
         self._proxy: Literal[True] | None = None if parts.hostname in _LOOPBACK else True
 
         self._desired: set[str] = {s.strip() for s in symbols if s.strip()}
+        self._params: frozenset[str] | None = None  # exact params, set by a relay
         self._sent: set[str] = set()  # params subscribed on the current connection
         self._dirty = asyncio.Event()  # desired set changed while live
         self._wake = asyncio.Event()  # cut a wait short (key changed, retry now)
@@ -285,6 +286,14 @@ class Session:
         new = {s.strip() for s in symbols if s.strip()}
         if new != self._desired:
             self._desired = new
+            self._dirty.set()
+
+    def set_params(self, params: Iterable[str]) -> None:
+        """Make exactly ``params`` (``"T.AAPL"``, ``"T.*"``) the desired subscription,
+        instead of channels × symbols: a relay subscribes to what its clients ask for."""
+        new = frozenset(p.strip() for p in params if p.strip())
+        if new != self._params:
+            self._params = new
             self._dirty.set()
 
     def key_changed(self, new_key: str) -> None:
@@ -506,7 +515,11 @@ class Session:
 
     async def _sync(self, ws: ClientConnection) -> None:
         """Send what it takes to make the server's subscriptions equal the desired set."""
-        want = {f"{ch}.{sym}" for sym in self._desired for ch in self._channels}
+        want = (
+            set(self._params)
+            if self._params is not None
+            else {f"{ch}.{sym}" for sym in self._desired for ch in self._channels}
+        )
         for action, params in (
             ("unsubscribe", sorted(self._sent - want)),
             ("subscribe", sorted(want - self._sent)),

@@ -451,12 +451,12 @@ class ProtocolServer:
         replies, _ = proto.apply_action(action, client.subs, client.cluster, self._refused)
         after = client.subs.params()
         added, removed = sorted(after - before), sorted(before - after)
+        self._push(client, proto.frame(*replies, *over), 0)  # the acks go first
         if added or removed:
             try:
                 self._listener.subscriptions_changed(client, added, removed)
             except Exception:
                 log.exception("a listener failed on a subscription change")
-        self._push(client, proto.frame(*replies, *over), 0)
 
     @staticmethod
     def _within_limit(
