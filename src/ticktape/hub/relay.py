@@ -104,7 +104,7 @@ class Hub(Listener):
         self._upstream_url = upstream_url.rstrip("/")
         self.__key = api_key
         self._accept = key_checker(token)
-        self._rest = rest
+        self.rest = rest  # may be set after start, once the public URL is known
         self._factory = session_factory
         self._session_options = session_options or {}
         self.server = ProtocolServer(
@@ -250,9 +250,9 @@ class Hub(Listener):
             return json_response(401, {"status": "ERROR", "error": "Unknown API Key"})
         if request.path.split("?", 1)[0] == STATUS_PATH:
             return json_response(200, self.snapshot())
-        if self._rest is None:
+        if self.rest is None:
             return json_response(404, {"status": "NOT_FOUND", "message": "no REST relay"})
-        status, headers, body = await self._rest.handle(request.path)
+        status, headers, body = await self.rest.handle(request.path)
         have = {name.lower() for name, _ in headers}
         extra = [("Content-Length", str(len(body)))] if "content-length" not in have else []
         if "connection" not in have:
@@ -292,7 +292,7 @@ class Hub(Listener):
             "slow_consumers": stats.slow_consumers,
             "refused_clients": stats.refused,
             "bad_messages": stats.bad_messages,
-            "rest": self._rest.stats() if self._rest is not None else {},
+            "rest": self.rest.stats() if self.rest is not None else {},
             "uptime_s": round(time.time() - self.started, 1),
         }
 
