@@ -5,16 +5,22 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import stat
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+import ticktape.ui.app as app_module
 from tests.hub.conftest import REAL_KEY
 from tests.sim.conftest import DEADLINE, client, wait_for
+from ticktape.commands import run
+from ticktape.config import Settings
+from ticktape.feed.record import RecordSwitch
 from ticktape.hub import discovery
 from ticktape.sim.server import Simulator
 
@@ -109,7 +115,8 @@ async def test_status_lists_clients_and_the_upstream(tmp_path: Path) -> None:
             class At:
                 ws_url = address.ws_url
 
-            async with client(At, key=address.token) as c:  # type: ignore[arg-type]
+            # An unbounded queue: a client that reads nothing still takes the close quickly.
+            async with client(At, key=address.token, max_queue=None) as c:  # type: ignore[arg-type]
                 await c.send("subscribe", "T.AAPL,Q.MSFT")
                 await wait_for(lambda: sim.connections == 1)
                 status = await asyncio.create_subprocess_exec(
@@ -154,3 +161,40 @@ async def test_binding_off_loopback_needs_an_explicit_token(tmp_path: Path, host
     _, err = await asyncio.wait_for(hub.communicate(), DEADLINE)
     assert hub.returncode == 2
     assert f"binding {host} (not loopback) needs --token-file" in err.decode()
+
+
+async def test_two_apps_started_together_start_one_hub_and_connect_through_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in hub_env(tmp_path).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.chdir(tmp_path)
+    seen: list[tuple[Settings, str]] = []
+
+    class FakeApp:
+        return_code = 0
+
+        def __init__(self, settings: Settings, *, feed_label: str, **kwargs: Any) -> None:
+            seen.append((settings, feed_label))
+            self.recorder = RecordSwitch()
+
+        def run(self) -> None:
+            pass
+
+    monkeypatch.setattr(app_module, "TicktapeApp", FakeApp)
+    async with upstream() as sim:
+        argv = ["--hub", "auto", "--ws-url", sim.ws_url, "--config", str(tmp_path / "c.toml")]
+        codes = await asyncio.gather(
+            asyncio.to_thread(run.main, argv), asyncio.to_thread(run.main, argv)
+        )
+        assert codes == [0, 0]
+        address = discovery.find_hub(tmp_path / "ticktape")
+        assert address is not None
+        try:
+            assert [(s.ws_base, s.api_key.reveal(), label) for s, label in seen] == [
+                (address.ws_url, address.token, "LIVE via hub")
+            ] * 2
+            assert all(s.rest_url == address.rest_url for s, _ in seen)
+        finally:
+            os.kill(address.pid, signal.SIGTERM)
+        await wait_for(lambda: not (tmp_path / "ticktape" / "hub.json").exists())

@@ -151,7 +151,7 @@ class HubAddress:
     """Where to connect and with which token."""
 
     ws_url: str
-    rest_url: str | None  # None: the hub relays no REST, go direct
+    rest_url: str
     token: str
     pid: int | None = None
 
@@ -165,7 +165,7 @@ def find_hub(directory: Path | None = None) -> HubAddress | None:
         token = read_token(Path(info.token_file))
     except ValueError:
         return None
-    return HubAddress(info.ws_url, info.rest_url if info.rest else None, token, info.pid)
+    return HubAddress(info.ws_url, info.rest_url, token, info.pid)
 
 
 def start_detached(args: Sequence[str], directory: Path | None = None) -> subprocess.Popen[bytes]:

@@ -63,6 +63,7 @@ from ticktape.feed.session import (
     refused_params,
 )
 from ticktape.feed.stats import FeedSnapshot
+from ticktape.feed.upstream import is_upstream, upstream_ok
 from ticktape.market import Bar, MarketState
 from ticktape.market.bars import MINUTE_MS
 from ticktape.timeutil import EXCHANGE_TZ, ms_to_zone
@@ -195,6 +196,8 @@ class TicktapeApp(App[None]):
         if status is None and connect:
             status = SessionStatus(ConnState.CONNECTING, "starting the feed")
         self.status: SessionStatus | None = status
+        #: What a hub says is wrong with its upstream connection (None: nothing, or no hub).
+        self.upstream: str | None = None
         self._stats: FeedSnapshot | None = stats
         self._stats_at = -STATS_EVERY_MS
         self._connect = connect
@@ -305,7 +308,13 @@ class TicktapeApp(App[None]):
         if self.session is not None and now - self._stats_at >= STATS_EVERY_MS:
             self._stats_at = now
             self._stats = self.session.stats.snapshot()
-        status.show(self.status, self._stats, now, recording=self.recorder.active)
+        status.show(
+            self.status,
+            self._stats,
+            now,
+            recording=self.recorder.active,
+            upstream=self.upstream,
+        )
         self._frame_queued = False
         if self._awaiting_prices and self._prices_shown(watchlist.symbols):
             self._awaiting_prices = False
@@ -417,6 +426,10 @@ class TicktapeApp(App[None]):
             self.notify("reconnected", timeout=3, markup=False)
 
     def _server_status(self, status: Status) -> None:
+        if is_upstream(status.status):
+            # Through a hub: its upstream's state, said until it is well again.
+            self.upstream = None if upstream_ok(status.status) else status.message
+            return
         refused = refused_params(status.message)
         if refused:
             # The plan lacks a channel: the tape says so for every symbol it refuses, and
@@ -636,7 +649,13 @@ class TicktapeApp(App[None]):
             status = self.main.status
         except NoMatches:
             return
-        status.show(self.status, self._stats, self.clock(), recording=self.recorder.active)
+        status.show(
+            self.status,
+            self._stats,
+            self.clock(),
+            recording=self.recorder.active,
+            upstream=self.upstream,
+        )
 
     # -- garbage collection ----------------------------------------------------------------------
 

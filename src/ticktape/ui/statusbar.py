@@ -24,6 +24,7 @@ from rich.text import Text
 from textual.widget import Widget
 
 from ticktape.feed.session import ConnState, ending_state
+from ticktape.feed.upstream import is_upstream
 from ticktape.ui.format import fmt_clock, fmt_ms, fmt_rate, one_line
 
 if TYPE_CHECKING:
@@ -100,8 +101,8 @@ def describe_server_status(status: str, message: str) -> tuple[str, Severity] | 
     here can never disagree with what the session does about it.
     """
     s = status.lower()
-    if s in ("connected", "auth_success", "success"):
-        return None
+    if s in ("connected", "auth_success", "success") or is_upstream(s):
+        return None  # a hub's word about its upstream is the state line's to show
     match ending_state(status, message):
         case ConnState.AUTH_FAILED:
             return KEY_REJECTED, "error"
@@ -191,12 +192,18 @@ class StatusBar(Widget):
         now_ms: int,
         *,
         recording: bool = False,
+        upstream: str | None = None,
     ) -> None:
-        """Rebuild the bar if anything it says changed; ``recording`` shows the REC mark."""
+        """Rebuild the bar if anything it says changed; ``recording`` shows the REC mark;
+        ``upstream`` is what a hub says is wrong with its own upstream, if anything."""
         if self.notice is not None and self.notice.until_ms <= now_ms:
             self.notice = None
         state, severity = describe_state(status, now_ms) if status else ("no feed", "warning")
         live = status is not None and status.state is ConnState.LIVE
+        if live and upstream:
+            # Connected to the hub, but the hub's own connection is not well: that is the
+            # truth about the data, so it takes the state line.
+            state, severity, live = one_line(upstream), "warning", False
         silent = None if stats is None else stats.silent_s
         if live and silent is not None and silent >= QUIET_S:
             # Connected but nothing arrives: say so now (the watchdog waits far longer).
