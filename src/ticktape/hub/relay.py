@@ -98,6 +98,7 @@ class Hub(Listener):
         max_subscriptions: int = 10_000,
         max_message: int = 256 * 1024,
         max_queue: int = 16 * 2**20,
+        ping_interval: float | None = 20.0,
         session_factory: SessionFactory = Session,
         session_options: dict[str, Any] | None = None,
     ) -> None:
@@ -119,6 +120,7 @@ class Hub(Listener):
             max_subscriptions=max_subscriptions,
             max_message=max_message,
             max_queue=max_queue,
+            ping_interval=ping_interval,
         )
         self.upstreams: dict[str, _Upstream] = {}
         self.changed = asyncio.Event()  # a client came or went
