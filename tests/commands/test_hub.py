@@ -116,7 +116,7 @@ async def test_status_lists_clients_and_the_upstream(tmp_path: Path) -> None:
                 ws_url = address.ws_url
 
             # An unbounded queue: a client that reads nothing still takes the close quickly.
-            async with client(At, key=address.token, max_queue=None) as c:  # type: ignore[arg-type]
+            async with client(At, key=address.token, max_queue=None) as c:
                 await c.send("subscribe", "T.AAPL,Q.MSFT")
                 await wait_for(lambda: sim.connections == 1)
                 status = await asyncio.create_subprocess_exec(
@@ -148,7 +148,7 @@ async def test_an_idle_hub_exits_after_its_last_client_leaves(tmp_path: Path) ->
         class At:
             ws_url = address.ws_url
 
-        async with client(At, key=address.token) as c:  # type: ignore[arg-type]
+        async with client(At, key=address.token) as c:
             await c.send("subscribe", "T.AAPL")
             await c.frame()
         assert await asyncio.wait_for(hub.wait(), DEADLINE) == 0

@@ -120,19 +120,28 @@ def _quiet_logging() -> None:
     logging.basicConfig(level=logging.INFO if path else logging.WARNING, handlers=[handler])
 
 
-def _hub(args: argparse.Namespace) -> discovery.HubAddress | None:
+def _hub(args: argparse.Namespace, settings: Settings) -> discovery.HubAddress | None:
     """The hub to connect through: named, running, or started now (None: go direct)."""
     if args.hub != "auto":
+        if not args.hub.startswith(("ws://", "wss://")):
+            raise SystemExit(f"ticktape: --hub must be auto, off or a ws:// URL, not {args.hub!r}")
         token = os.environ.get(TOKEN_ENV, "")
         if not token:
             raise SystemExit(f"ticktape: --hub URL needs the hub's token in ${TOKEN_ENV}")
         url = args.hub.rstrip("/")
         return discovery.HubAddress(url, url.replace("ws", "http", 1), token)
     found = discovery.find_hub()
+    if found is not None and found.feed not in (None, settings.feed):
+        print(
+            f"ticktape: the running hub serves the {found.feed} feed; connecting directly"
+            f" for {settings.feed}",
+            file=sys.stderr,
+        )
+        return None
     if found is not None:
         return found
     hub_args = ["--idle-exit", f"{HUB_IDLE_EXIT_S:g}"]
-    for flag, value in (("--feed", args.feed), ("--ws-url", args.ws_url)):
+    for flag, value in (("--feed", settings.feed), ("--ws-url", args.ws_url)):
         if value:
             hub_args += [flag, value]
     if args.rest_url:
@@ -178,7 +187,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sim = SimProcess(*sim_args, wait=False)  # boots while Textual is imported below
         settings, label = settings.with_(api_key=SIM_KEY), "SIMULATED"
     elif args.hub != "off":
-        hub = _hub(args)
+        hub = _hub(args, settings)
         if hub is not None:
             settings = settings.with_(ws_url=hub.ws_url, rest_url=hub.rest_url, api_key=hub.token)
             label += " via hub"

@@ -154,6 +154,7 @@ class HubAddress:
     rest_url: str
     token: str
     pid: int | None = None
+    feed: str | None = None  # the upstream feed, when known
 
 
 def find_hub(directory: Path | None = None) -> HubAddress | None:
@@ -165,7 +166,7 @@ def find_hub(directory: Path | None = None) -> HubAddress | None:
         token = read_token(Path(info.token_file))
     except ValueError:
         return None
-    return HubAddress(info.ws_url, info.rest_url, token, info.pid)
+    return HubAddress(info.ws_url, info.rest_url, token, info.pid, info.feed)
 
 
 def start_detached(args: Sequence[str], directory: Path | None = None) -> subprocess.Popen[bytes]:
