@@ -19,6 +19,7 @@ from ticktape.server.engine import POLICY_CLOSE, ProtocolServer, json_response, 
 
 @asynccontextmanager
 async def engine(**kw: Any) -> AsyncIterator[ProtocolServer]:
+    kw.setdefault("one_per_key", False)  # the test clients share a key
     server = ProtocolServer(accept_key=key_checker(None), **kw)
     await server.start()
     try:
