@@ -155,11 +155,11 @@ async def test_the_plan_lacking_a_channel_is_said_to_every_client_that_asks() ->
         hub_on_sim(sim={"refused_channels": {"Q"}}) as (_, hub),
         client(hub, key=TOKEN) as a,
     ):
-        await subscribe(a, "Q.AAPL")  # the hub says success, the upstream refuses
+        await a.send("subscribe", "Q.AAPL")  # the hub says success, the upstream refuses
         refused = await until_status(a, "error")
         assert refused.message == "You are not authorized to subscribe to: Q.AAPL"
         async with client(hub, key=TOKEN) as b:
-            await subscribe(b, "Q.AAPL")
+            await b.send("subscribe", "Q.AAPL")
             again = await until_status(b, "error")
             assert again.message == refused.message
 

@@ -87,3 +87,16 @@ async def test_statuses_reach_only_the_connections_named() -> None:
         server.send_statuses("stocks", [Status(status="y", message="for all")])
         assert [s.status for s in await a.statuses(2)] == ["x", "y"]
         assert [s.status for s in await b.statuses(1)] == ["y"]
+
+
+async def test_frames_waiting_for_a_reader_are_joined_when_coalescing() -> None:
+    frames = [encode([trade("AAPL", p)]) for p in (1.0, 2.0, 3.0)]
+    async with engine(coalesce=True) as server, client(server) as c:
+        await subscribe(c, "T.*")
+        await wait_for(lambda: bool(server.clients("stocks")[0].subs))
+        for data, price in zip(frames, (1.0, 2.0, 3.0), strict=True):
+            server.publish("stocks", [trade("AAPL", price)], data)  # no await: all queue up
+        joined = await c.ws.recv(decode=False)
+        assert joined == b"[" + b",".join(f[1:-1] for f in frames) + b"]"
+        assert [e.price for e in c.decoder.decode(joined)] == [1.0, 2.0, 3.0]
+        assert server.stats.events_sent == 3

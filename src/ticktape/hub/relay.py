@@ -121,6 +121,7 @@ class Hub(Listener):
             max_message=max_message,
             max_queue=max_queue,
             ping_interval=ping_interval,
+            coalesce=True,  # a reader behind catches up in fewer, larger messages
         )
         self.upstreams: dict[str, _Upstream] = {}
         self.changed = asyncio.Event()  # a client came or went

@@ -55,6 +55,8 @@ log = logging.getLogger(__name__)
 
 #: Close code for slow consumers, refused connections and the older of two with one key.
 POLICY_CLOSE: Final = 1008
+#: Largest message made by joining queued frames (well under any client's 1 MiB limit).
+MERGE_LIMIT: Final = 256 * 1024
 _HOST_HEADER = re.compile(r"[A-Za-z0-9.\-]+(:\d{1,5})?|\[[0-9A-Fa-f:.]+\](:\d{1,5})?")
 
 _CONNECTED: Final = proto.frame(proto.CONNECTED)
@@ -152,7 +154,9 @@ class ProtocolServer:
     ``refused_channels`` are channels "the plan" lacks. ``max_clients`` bounds
     authenticated connections (more get ``max_connections``),
     ``max_subscriptions`` the params one connection may hold, and
-    ``max_message`` the size of a client message.
+    ``max_message`` the size of a client message. ``coalesce``: a connection
+    with frames waiting gets them joined into one message (the hub; the
+    simulator keeps frame boundaries, which its fault injection relies on).
     """
 
     def __init__(
@@ -175,6 +179,7 @@ class ProtocolServer:
         ping_timeout: float | None = 20.0,
         close_timeout: float = 10.0,
         corrupt: Callable[[bytes], bytes] | None = None,
+        coalesce: bool = False,
     ) -> None:
         self._host, self._port = host, port
         self._accept_key = accept_key
@@ -190,6 +195,7 @@ class ProtocolServer:
         self._ping_interval, self._ping_timeout = ping_interval, ping_timeout
         self._close_timeout = close_timeout
         self._corrupt = corrupt  # the simulator's fault injection, applied per frame sent
+        self._coalesce = coalesce
         self.stats = ServerStats()
         self._all: set[Connection] = set()
         self._unread: set[Connection] = set()  # connections not read during a hang
@@ -502,11 +508,37 @@ class ProtocolServer:
                     continue
                 data, events = frames.popleft()
                 client.queued -= len(data)
+                if frames and self._coalesce:
+                    data, events = self._merge(client, data, events)
                 await ws.send(data, text=True)
                 client.events_out += events
                 stats.frames_sent += 1
                 stats.bytes_sent += len(data)
                 stats.events_sent += events
+
+    @staticmethod
+    def _merge(client: Connection, data: bytes, events: int) -> tuple[bytes, int]:
+        """Join the frames waiting behind ``data`` into one array, up to
+        :data:`MERGE_LIMIT` bytes: a reader that fell behind catches up with fewer,
+        larger messages (the live server batches the same way). Element bytes are
+        kept as they are; only the brackets between frames go."""
+        head = data.strip()
+        if not _is_array(head):
+            return data, events
+        frames = client.frames
+        parts, size = [head], len(head)
+        while frames:
+            more, count = frames[0]
+            more = more.strip()
+            if size + len(more) > MERGE_LIMIT or not _is_array(more):
+                break
+            client.queued -= len(frames.popleft()[0])
+            parts.append(more)
+            size += len(more)
+            events += count
+        if len(parts) == 1:
+            return data, events
+        return b"[" + b",".join(p[1:-1] for p in parts) + b"]", events
 
     def _evict(self, client: Connection, status: Status, reason: str) -> None:
         """Stop feeding ``client``; tell it why and close it with 1008."""
@@ -526,6 +558,11 @@ class ProtocolServer:
             ws.transport.abort()
         except ConnectionClosed:
             pass
+
+
+def _is_array(frame: bytes) -> bool:
+    """A non-empty JSON array, as far as merging needs to know (first and last byte)."""
+    return len(frame) > 2 and frame[:1] == b"[" and frame[-1:] == b"]"
 
 
 def key_checker(api_key: str | None) -> Callable[[str], bool]:
