@@ -7,6 +7,10 @@
   (received ≥ 95 % of what came in).
 * ``hub_subset_events_per_s_4``: the same with 4 readers, each subscribed to a
   different quarter of the symbols (the re-encode path).
+* ``hub_*_cpu_us_per_event_*``: the hub process's CPU time per event in over
+  the confirming run; on a shared machine the rates say what the machine
+  allowed, this says what the hub costs (1 / it is the rate one idle core
+  would carry).
 * ``hub_added_latency_p99_ms``: at 50,000 events/s, a reader on the hub and a
   reader on the upstream directly take the same frames; p99 of (via hub −
   direct) receive time of the same frame, both clocks in one process.
@@ -213,8 +217,15 @@ def _wait(cond: Any, within: float = 20.0) -> None:
 
 def fanout_run(
     rig: Rig, params: Sequence[str], rate: float, seconds: float, warmup: float = 1.0
-) -> tuple[float, bool, str]:
-    """One paced run: (events/s in, held?, why not)."""
+) -> tuple[float, bool, str, float]:
+    """One paced run: (events/s in, held?, why not, hub CPU µs per event in).
+
+    The CPU figure is the hub process's own user+system time over the window:
+    what the hub costs, whatever else the machine is doing.
+    """
+    import psutil
+
+    hub_proc = psutil.Process(rig.hub.pid)
     readers = []
     for p in params:
         mine, theirs = rig.ctx.Pipe()
@@ -230,10 +241,12 @@ def fanout_run(
         rig.up_conn.send((warmup + seconds + 0.5, rate, 1))
         time.sleep(warmup)
         in0 = rig.hub_stats()["events_in"]
+        cpu0 = sum(hub_proc.cpu_times()[:2])
         got0 = _counts(readers)
         t0 = time.perf_counter()
         time.sleep(seconds)
         in1 = rig.hub_stats()["events_in"]
+        cpu1 = sum(hub_proc.cpu_times()[:2])
         elapsed = time.perf_counter() - t0
         time.sleep(0.3)  # what was in flight at the end lands
         got1 = _counts(readers)
@@ -250,7 +263,7 @@ def fanout_run(
     wanted = sum(p == EVERYTHING for p in params) or 1  # readers each event goes to
     held = cuts == 0 and share >= KEEP_UP * wanted
     why = "" if held else f"cuts={cuts} share={share:.2f}/{wanted}"
-    return came / elapsed, held, why
+    return came / elapsed, held, why, (cpu1 - cpu0) * 1e6 / max(1, came)
 
 
 def _counts(readers: list[tuple[Connection, Any]]) -> list[int]:
@@ -261,23 +274,24 @@ def _counts(readers: list[tuple[Connection, Any]]) -> list[int]:
 
 def sustained(
     rig: Rig, params: Sequence[str], start: float, seconds: float, probe: float, probes: int
-) -> tuple[float | None, str]:
-    """Step the rate down from ``start`` until a probe holds; confirm over ``seconds``."""
+) -> tuple[float | None, str, float | None]:
+    """Step the rate down from ``start`` until a probe holds; confirm over ``seconds``.
+    Returns (events/s in, notes on runs that did not hold, hub CPU µs per event)."""
     rate, notes = start, []
     for _ in range(probes):
-        got, held, why = fanout_run(rig, params, rate, probe)
+        got, held, why, _cpu = fanout_run(rig, params, rate, probe)
         if held:
             rate = min(rate, got * 1.05)
             break
         notes.append(f"{rate:,.0f}/s: {why}")
         rate *= BACKOFF
     for _ in range(2):
-        got, held, why = fanout_run(rig, params, rate, seconds)
+        got, held, why, cpu = fanout_run(rig, params, rate, seconds)
         if held:
-            return got, "; ".join(notes)
+            return got, "; ".join(notes), cpu
         notes.append(f"{rate:,.0f}/s: {why}")
         rate *= BACKOFF
-    return None, "; ".join(notes)
+    return None, "; ".join(notes), None
 
 
 def quarter_params(symbols: Sequence[str], readers: int = 4) -> list[str]:
@@ -351,13 +365,15 @@ def run(
     notes: list[str] = []
     try:
         for n in fanouts:
-            rate, why = sustained(rig, [EVERYTHING] * n, start_rate, seconds, probe, probes)
+            rate, why, cpu = sustained(rig, [EVERYTHING] * n, start_rate, seconds, probe, probes)
             result[f"hub_fanout_events_per_s_{n}"] = rate
+            result[f"hub_fanout_cpu_us_per_event_{n}"] = cpu
             if why:
                 notes.append(f"fanout {n}: {why}")
         quarters = quarter_params(symbol_names(corpus.symbols))
-        rate, why = sustained(rig, quarters, start_rate / 2, seconds, probe, probes)
+        rate, why, cpu = sustained(rig, quarters, start_rate / 2, seconds, probe, probes)
         result["hub_subset_events_per_s_4"] = rate
+        result["hub_subset_cpu_us_per_event_4"] = cpu
         if why:
             notes.append(f"subset 4: {why}")
         result["hub_added_latency_p99_ms"] = asyncio.run(_latency(rig, min(seconds, 10.0)))

@@ -66,8 +66,8 @@ class _Upstream:
         self.refs: Counter[str] = Counter()
         self.refused: set[str] = set()  # params the upstream said the plan lacks
         self.last = words.upstream_status("connecting")
-        self.raw: bytes | None = None  # the frame being decoded, if it may pass through
-        self.errors_before = 0
+        self.raw: bytes | None = None  # the frame being decoded
+        self.decoded_before = 0  # events + errors the session's decoder had counted before it
         self.task: asyncio.Task[None] | None = None
 
     def hold(self, added: Sequence[str], removed: Sequence[str]) -> None:
@@ -216,16 +216,16 @@ class Hub(Listener):
     # --- upstream (the sessions' callbacks) ----------------------------------------
 
     def _on_frame(self, up: _Upstream, raw: bytes) -> None:
-        # A frame with statuses in it (acks for the hub's own subscriptions) is not
-        # for the clients as it stands; data frames never contain the word.
-        up.raw = None if b"status" in raw else raw
-        up.errors_before = up.session.stats.decode.error_total
+        up.raw = raw
+        decoded = up.session.stats.decode
+        up.decoded_before = decoded.events + decoded.error_total
 
     def _on_events(self, up: _Upstream, events: list[Event]) -> None:
-        raw = up.raw
-        if raw is not None and up.session.stats.decode.error_total != up.errors_before:
-            raw = None  # the decoder dropped a bad element: the bytes are not ``events``
-        up.raw = None
+        # The bytes are exactly ``events`` only if the session took nothing out of the
+        # frame: no status (acks for the hub's own subscriptions), no bad element.
+        decoded = up.session.stats.decode
+        whole = decoded.events + decoded.error_total - up.decoded_before == len(events)
+        raw, up.raw = up.raw if whole else None, None
         self.server.publish(up.cluster, events, raw)
 
     def _on_status(self, up: _Upstream, st: SessionStatus) -> None:
