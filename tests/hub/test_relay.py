@@ -35,7 +35,7 @@ async def subscribe(c: WireClient, params: str) -> list[Status]:
     await c.send("subscribe", params)
     replies: list[Status] = []
     while len(replies) < len(params.split(",")):
-        replies += [st for st in await c.statuses(1) if not words.is_upstream(st.status)]
+        replies += [st for st in await c.statuses(1) if not words.is_hub_word(st.status)]
     return replies
 
 
@@ -86,6 +86,15 @@ async def test_a_wildcard_client_does_not_flood_a_topic_client() -> None:
         up = hub.upstreams["stocks"]
         # T.* covers T.AAPL: the upstream holds the wildcard only.
         await wait_for(lambda: up.session.subscribed == {"T.*"})
+
+
+async def test_every_client_is_told_how_many_share_the_hub() -> None:
+    async with hub_on_sim() as (_, hub), client(hub, key=TOKEN) as a:
+        assert (await until_status(a, words.CLIENTS)).message == "1 client on this hub"
+        async with client(hub, key=TOKEN, cluster="crypto") as b:
+            assert (await until_status(a, words.CLIENTS)).message == "2 clients on this hub"
+            assert (await until_status(b, words.CLIENTS)).message == "2 clients on this hub"
+        assert (await until_status(a, words.CLIENTS)).message == "1 client on this hub"
 
 
 async def test_upstream_unsubscribes_only_when_no_client_wants_the_param() -> None:

@@ -38,7 +38,8 @@ async def test_app_and_raw_client_share_the_hub_and_the_app_says_upstream_reconn
             got = await raw.events(lambda got: any(isinstance(e, Trade) for e in got))
             assert {e.key for e in got} == {"MSFT"}
             assert sim.stats.accepted == 1  # one upstream connection for both
-            assert "via hub" in bar.plain and "upstream" not in bar.plain
+            assert "upstream" not in bar.plain
+            await until(pilot, lambda: "LIVE via hub (2 clients)" in bar.plain)  # app + raw
 
             sim.faults.kick_all()
             await until(pilot, lambda: "upstream reconnecting" in bar.plain, within=20)

@@ -12,6 +12,8 @@ from typing import Final
 from ticktape.feed.events import Status
 
 PREFIX: Final = "upstream_"
+#: Not about the upstream: how many clients share the hub ("2 clients on this hub").
+CLIENTS: Final = "hub_clients"
 CONNECTED: Final = "upstream_connected"
 CONNECTING: Final = "upstream_connecting"
 RECONNECTING: Final = "upstream_reconnecting"
@@ -70,6 +72,23 @@ def is_upstream(status: str) -> bool:
     return status.startswith(PREFIX)
 
 
+def is_hub_word(status: str) -> bool:
+    """Whether a server status is any of a hub's own words (routine, never an alarm)."""
+    return is_upstream(status) or status == CLIENTS
+
+
 def upstream_ok(status: str) -> bool:
     """Whether an upstream word says data flows (or is about to)."""
     return status in (CONNECTED, CONNECTING)
+
+
+def clients_status(count: int) -> Status:
+    return Status(status=CLIENTS, message=f"{count} client{'s' if count != 1 else ''} on this hub")
+
+
+def client_count(status: Status) -> int | None:
+    """The count in a :data:`CLIENTS` status, or None for any other status."""
+    if status.status != CLIENTS:
+        return None
+    head = status.message.split(" ", 1)[0]
+    return int(head) if head.isdigit() else None

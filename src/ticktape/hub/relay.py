@@ -178,6 +178,7 @@ class Hub(Listener):
     def admitted(self, conn: Connection) -> None:
         up = self._upstream(conn.cluster)
         self.server.send_statuses(conn.cluster, [up.last], only=[conn])
+        self._say_clients()
         self.changed.set()
 
     def subscriptions_changed(self, conn: Connection, added: list[str], removed: list[str]) -> None:
@@ -189,7 +190,14 @@ class Hub(Listener):
 
     def closed(self, conn: Connection) -> None:
         self._client_rates.pop(conn, None)
+        self._say_clients()
         self.changed.set()
+
+    def _say_clients(self) -> None:
+        """Every client learns how many share the hub (the app's status bar shows it)."""
+        said = words.clients_status(self.server.connections)
+        for cluster in self.upstreams:
+            self.server.send_statuses(cluster, [said])
 
     def _upstream(self, cluster: str) -> _Upstream:
         up = self.upstreams.get(cluster)

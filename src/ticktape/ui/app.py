@@ -63,7 +63,7 @@ from ticktape.feed.session import (
     refused_params,
 )
 from ticktape.feed.stats import FeedSnapshot
-from ticktape.feed.upstream import is_upstream, upstream_ok
+from ticktape.feed.upstream import client_count, is_upstream, upstream_ok
 from ticktape.market import Bar, MarketState
 from ticktape.market.bars import MINUTE_MS
 from ticktape.timeutil import EXCHANGE_TZ, ms_to_zone
@@ -198,6 +198,8 @@ class TicktapeApp(App[None]):
         self.status: SessionStatus | None = status
         #: What a hub says is wrong with its upstream connection (None: nothing, or no hub).
         self.upstream: str | None = None
+        #: How many clients share the hub (None: not through a hub).
+        self.hub_clients: int | None = None
         self._stats: FeedSnapshot | None = stats
         self._stats_at = -STATS_EVERY_MS
         self._connect = connect
@@ -314,6 +316,7 @@ class TicktapeApp(App[None]):
             now,
             recording=self.recorder.active,
             upstream=self.upstream,
+            hub_clients=self.hub_clients,
         )
         self._frame_queued = False
         if self._awaiting_prices and self._prices_shown(watchlist.symbols):
@@ -426,6 +429,10 @@ class TicktapeApp(App[None]):
             self.notify("reconnected", timeout=3, markup=False)
 
     def _server_status(self, status: Status) -> None:
+        count = client_count(status)
+        if count is not None:
+            self.hub_clients = count
+            return
         if is_upstream(status.status):
             # Through a hub: its upstream's state, said until it is well again.
             self.upstream = None if upstream_ok(status.status) else status.message
@@ -655,6 +662,7 @@ class TicktapeApp(App[None]):
             self.clock(),
             recording=self.recorder.active,
             upstream=self.upstream,
+            hub_clients=self.hub_clients,
         )
 
     # -- garbage collection ----------------------------------------------------------------------

@@ -24,7 +24,7 @@ from rich.text import Text
 from textual.widget import Widget
 
 from ticktape.feed.session import ConnState, ending_state
-from ticktape.feed.upstream import is_upstream
+from ticktape.feed.upstream import is_hub_word
 from ticktape.ui.format import fmt_clock, fmt_ms, fmt_rate, one_line
 
 if TYPE_CHECKING:
@@ -101,8 +101,8 @@ def describe_server_status(status: str, message: str) -> tuple[str, Severity] | 
     here can never disagree with what the session does about it.
     """
     s = status.lower()
-    if s in ("connected", "auth_success", "success") or is_upstream(s):
-        return None  # a hub's word about its upstream is the state line's to show
+    if s in ("connected", "auth_success", "success") or is_hub_word(s):
+        return None  # a hub's words are the state line's and the label's to show
     match ending_state(status, message):
         case ConnState.AUTH_FAILED:
             return KEY_REJECTED, "error"
@@ -193,9 +193,11 @@ class StatusBar(Widget):
         *,
         recording: bool = False,
         upstream: str | None = None,
+        hub_clients: int | None = None,
     ) -> None:
         """Rebuild the bar if anything it says changed; ``recording`` shows the REC mark;
-        ``upstream`` is what a hub says is wrong with its own upstream, if anything."""
+        ``upstream`` is what a hub says is wrong with its own upstream, if anything;
+        ``hub_clients`` how many clients share that hub."""
         if self.notice is not None and self.notice.until_ms <= now_ms:
             self.notice = None
         state, severity = describe_state(status, now_ms) if status else ("no feed", "warning")
@@ -220,12 +222,16 @@ class StatusBar(Widget):
             self.feed_label,
             self.market,
             recording,
+            hub_clients,
         )
         if key == self._key:
             return
         self._key = key
         sev = "ok" if live else severity
-        self._left, self._right = self._build(state, sev, figures, clock, recording)
+        label = self.feed_label
+        if hub_clients is not None:
+            label += f" ({hub_clients} client{'s' if hub_clients != 1 else ''})"
+        self._left, self._right = self._build(state, sev, figures, clock, recording, label)
         self.refresh()
 
     @property
@@ -257,6 +263,7 @@ class StatusBar(Widget):
         figures: tuple[tuple[str, bool], ...],
         clock: str,
         recording: bool,
+        label: str,
     ) -> tuple[Text, Text]:
         sev = {"information": "info"}.get(severity, severity)
         ok, bad, info, bar = self._marks
@@ -266,7 +273,7 @@ class StatusBar(Widget):
         left.append(f" {mark} ", self._style(sev))
         left.append(state, self._style(sev))
         left.append(*sep)
-        left.append(f" {self.feed_label} ", self._style("feed"))
+        left.append(f" {label} ", self._style("feed"))
         left.append(f" {self.market}", self._style("muted"))
         for text, warn in figures:
             left.append(*sep)
