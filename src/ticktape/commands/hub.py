@@ -93,6 +93,12 @@ async def _serve(args: argparse.Namespace, directory: Path, token_file: Path) ->
         max_clients=args.max_clients,
         max_subscriptions=args.max_subscriptions,
     )
+    # Signals are ours before hub.json exists: a client that finds the hub may stop it
+    # at once, and the files must still go.
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
     async with hub:
         hub.rest = _rest_relay(settings.rest_url, key, hub.rest_url)
         info = discovery.HubInfo(
@@ -107,17 +113,13 @@ async def _serve(args: argparse.Namespace, directory: Path, token_file: Path) ->
         try:
             print(f"{hub.ws_url}/stocks|forex|crypto  {hub.rest_url}", flush=True)
             print(f"token file: {token_file}", flush=True)
-            await _until_stopped(hub, args.idle_exit)
+            await _until_stopped(hub, args.idle_exit, stop)
         finally:
             discovery.remove_files(info_path)
     return 0
 
 
-async def _until_stopped(hub: Hub, idle_exit: float | None) -> None:
-    loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+async def _until_stopped(hub: Hub, idle_exit: float | None, stop: asyncio.Event) -> None:
     waits: set[asyncio.Task[Any]] = {asyncio.create_task(stop.wait())}
     if idle_exit is not None:
         waits.add(asyncio.create_task(hub.wait_idle(idle_exit)))
