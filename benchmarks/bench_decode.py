@@ -10,6 +10,7 @@ a burst of load from elsewhere on the machine hits all three alike:
     the creation of all 2,000 symbols to the corpus; (b, warm) also reports
     the steady state: a state that has taken the corpus once takes its next
     lap, moved forward in time (:mod:`benchmarks.laps`).
+(a, blocks) the same, then the market view's block filter over every event.
 (c) the official ``massive`` client's per-frame work, copied from its
     ``WebSocketClient.connect`` loop: ``self.json.loads(msg)``, the status
     scan, ``_log_server_statuses``, ``parse(msg, logger, market)`` and
@@ -74,6 +75,15 @@ def warm_apply_pass(frames: list[bytes], later: list[bytes]) -> float:
     return _time(partial(decode_apply_pass, later, state))
 
 
+def block_pass(frames: list[bytes]) -> None:
+    """Decode + the market view's block filter: a whole-market ``T.*`` with no per-symbol state."""
+    from ticktape.market.wholemarket import BlockFilter
+
+    decode, feed = Decoder().decode, BlockFilter().feed
+    for frame in frames:
+        feed(decode(frame))
+
+
 def official_pass(texts: list[str]) -> None:
     """The official client's per-frame path, as in ``WebSocketClient.connect``."""
     from massive.websocket import WebSocketClient, logger, parse
@@ -120,13 +130,15 @@ def run(corpus: Corpus, *, rounds: int = 5, symbol_counts: tuple[int, ...] = ())
     frames, texts, n = corpus.frames, corpus.texts, corpus.events
     # Warm up every path once (imports, caches, condition tables).
     decode_pass(frames[:200])
+    block_pass(frames[:200])
     decode_apply_pass(frames[:200])
     official_pass(texts[:200])
     shifter = LapShifter(frames)
     lap1 = [shifter.apply(f, shifter.pairs(1)) for f in frames]
-    a, b, c, ab, bb, w = [], [], [], [], [], []
+    a, b, c, ab, bb, w, blk = [], [], [], [], [], [], []
     for _ in range(rounds):
         ta = _time(lambda: decode_pass(frames))
+        blk.append(n / _time(lambda: block_pass(frames)))
         tb = _time(lambda: decode_apply_pass(frames))
         tc = _time(lambda: official_pass(texts))
         a.append(n / ta)
@@ -143,6 +155,7 @@ def run(corpus: Corpus, *, rounds: int = 5, symbol_counts: tuple[int, ...] = ())
         "decode_vs_official_ratio": median(ab),
         "decode_apply_vs_official_ratio": median(bb),
         "decode_apply_warm_events_per_s": median(w),
+        "block_filter_events_per_s": median(blk),
         "decode_corpus_events": n,
         "decode_corpus_frames": len(frames),
         "decode_rounds": rounds,

@@ -1,5 +1,6 @@
-"""The websocket session against the simulator on loopback: handshake, subscriptions,
-reconnects, kicks, slow consumers, malformed frames and dead connections.
+"""The websocket session (the asyncio adapter) against the simulator on loopback: handshake,
+subscriptions, reconnects, kicks, slow consumers, malformed frames and dead connections.
+The protocol's rules alone are tested without sockets in test_protocol.py.
 
 Every wait is on a state change or an event, with a generous deadline. The
 only fixed windows are where a test must show that something does *not*
@@ -23,7 +24,7 @@ from websockets.asyncio.server import ServerConnection, serve
 from ticktape.config import Secret
 from ticktape.feed.backoff import Backoff
 from ticktape.feed.events import Event, Status
-from ticktape.feed.session import ConnState, Session, SessionStatus, _chunks, refused_params
+from ticktape.feed.session import ConnState, Session, SessionStatus
 from ticktape.sim.server import Simulator
 
 DEADLINE = 30.0
@@ -178,6 +179,32 @@ async def test_twenty_forced_disconnects_give_twenty_clean_recoveries(sim: Simul
         assert sim.stats.accepted == 21
 
 
+async def test_a_healthy_connection_puts_the_next_retry_back_at_the_shortest_wait(
+    sim: Simulator,
+) -> None:
+    """Drops right after connecting make the wait grow; a drop after a connection that
+    streamed for ``reset_after`` seconds is retried as if nothing had failed before."""
+    healthy = 1.0
+    backoff = Backoff(base=0.01, cap=5.0, jitter=0.0, reset_after=healthy)
+    rec = Recorder()
+
+    def drops() -> list[tuple[int, float | None]]:
+        return [(s.attempt, s.retry_in) for s in rec.states if s.state is ConnState.RECONNECTING]
+
+    async with running(f"{sim.ws_url}/stocks", rec, backoff=backoff):
+        for n in (1, 2):  # two connections dropped at once: a flapping path
+            await rec.wait_for(live(rec, n))
+            sim.faults.kick_all()
+            await rec.wait_for(lambda n=n: len(drops()) == n)
+        await rec.wait_for(live(rec, 3))
+        up_at, mark = time.monotonic(), len(rec.events)
+        # The connection streams for the whole healthy period before it drops.
+        await rec.wait_for(lambda: time.monotonic() - up_at > healthy and len(rec.events) > mark)
+        sim.faults.kick_all()
+        await rec.wait_for(lambda: len(drops()) == 3)
+    assert drops() == [(1, 0.01), (2, 0.02), (1, 0.01)]
+
+
 async def test_wrong_key_is_tried_once_then_waits_for_a_new_key() -> None:
     async with Simulator(seed=1, api_key="the-right-key", close_timeout=1.0) as sim:
         rec = Recorder()
@@ -318,15 +345,22 @@ async def test_connection_with_no_frames_and_no_pongs_is_dead() -> None:
         assert rec.count(ConnState.LIVE) >= 1
 
 
-async def test_unreachable_server_is_offline_and_retried_with_growing_attempts() -> None:
+async def test_unreachable_server_is_offline_and_retried_after_growing_capped_waits() -> None:
     async with serve(lambda ws: ws.wait_closed(), "127.0.0.1", 0) as server:
         port = server.sockets[0].getsockname()[1]
     rec = Recorder()  # the port is closed now: nothing listens
-    async with running(f"ws://127.0.0.1:{port}/stocks", rec):
-        await rec.wait_for(lambda: rec.count(ConnState.OFFLINE) >= 3)
+    backoff = Backoff(base=0.01, cap=0.05, jitter=0.0)  # no jitter: the waits are exact
+    async with running(f"ws://127.0.0.1:{port}/stocks", rec, backoff=backoff):
+        await rec.wait_for(lambda: rec.count(ConnState.OFFLINE) >= 5)
     offline = [s for s in rec.states if s.state is ConnState.OFFLINE]
-    assert [s.attempt for s in offline[:3]] == [1, 2, 3]
-    assert all(s.retry_in is not None and 0 <= s.retry_in <= 0.05 for s in offline)
+    assert all("cannot reach 127.0.0.1" in s.reason for s in offline)
+    assert [(s.attempt, s.retry_in) for s in offline[:5]] == [
+        (1, 0.01),
+        (2, 0.02),
+        (3, 0.04),
+        (4, 0.05),  # the cap: the wait stops growing here
+        (5, 0.05),
+    ]
 
 
 CONNECTED = '[{"ev":"status","status":"connected","message":"Connected Successfully"}]'
@@ -395,14 +429,6 @@ async def test_batched_statuses_are_split_out_and_a_failing_consumer_is_survived
     ] * 2
 
 
-def test_long_subscription_lists_are_chunked() -> None:
-    many = [f"T.SYM{i:04d}" for i in range(3000)]
-    chunks = list(_chunks(many, 8000))
-    assert len(chunks) > 1
-    assert all(len(",".join(c)) <= 8000 for c in chunks)
-    assert [p for c in chunks for p in c] == many
-
-
 async def test_a_server_that_echoes_the_key_gets_it_masked_everywhere() -> None:
     echo = f'[{{"ev":"status","status":"force_disconnect","message":"bad session {KEY}"}}]'
     async with scripted([AUTH_OK, echo]) as url:
@@ -412,10 +438,3 @@ async def test_a_server_that_echoes_the_key_gets_it_masked_everywhere() -> None:
     seen = [st.message for st in rec.server] + [st.reason for st in rec.states]
     assert "the server forced a disconnect: bad session ****" in seen
     assert not [text for text in seen if KEY in text]
-
-
-def test_refused_params_reads_the_plan_refusal_and_nothing_else() -> None:
-    assert refused_params("You are not authorized to subscribe to: Q.TSLA") == ("Q.TSLA",)
-    assert refused_params("not authorized to subscribe to: Q.A, LULD.*") == ("Q.A", "LULD.*")
-    assert refused_params("subscribed to: Q.TSLA") == ()
-    assert refused_params("authentication failed") == ()

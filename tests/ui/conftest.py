@@ -138,10 +138,17 @@ def make_app(settings: Settings, market: MarketState) -> MakeApp:
     return make
 
 
-async def until(pilot: Pilot[object], cond: Callable[[], bool], within: float = 10.0) -> None:
-    """Wait for ``cond`` while letting the app run; fail after ``within`` seconds."""
+async def until(
+    pilot: Pilot[object],
+    cond: Callable[[], bool],
+    within: float = 10.0,
+    seen: Callable[[], object] | None = None,
+) -> None:
+    """Wait for ``cond`` while letting the app run; fail after ``within`` seconds, saying
+    what ``seen`` returns then (what the screen showed instead), if given."""
     deadline = time.monotonic() + within
     while not cond():
         if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
+            shown = "" if seen is None else f"; saw {seen()!r}"
+            raise AssertionError(f"condition not met in time{shown}")
         await pilot.pause(0.02)

@@ -33,14 +33,20 @@ async def test_the_minutes_an_outage_cost_are_fetched_when_the_feed_returns(
     make_app: MakeApp,
 ) -> None:
     clock = [NOW_MS]
-    # Live, on a market whose minutes end at NOW_MS: its own copy, since the backfill
-    # changes it and the shared one is drawn by the snapshot tests.
-    app = make_app(clock=lambda: clock[0], state=build_state())
+    # Starting up, as the app is before its first connection, on a market whose minutes
+    # end at NOW_MS: its own copy, since the backfill changes it and the shared one is
+    # drawn by the snapshot tests.
+    app = make_app(
+        clock=lambda: clock[0],
+        state=build_state(),
+        status=SessionStatus(ConnState.CONNECTING, "starting the feed"),
+    )
     async with app.run_test(size=(120, 36)) as pilot:
         rest = app.rest = FakeRest()  # type: ignore[assignment]
         app._session_status(SessionStatus(ConnState.LIVE, "subscribed"))
-        await pilot.pause()
-        assert rest.calls == []  # no outage, nothing to fill
+        await until(pilot, lambda: app.status is not None and app.status.state is ConnState.LIVE)
+        await app.workers.wait_for_complete()  # a backfill, had one started, is done now
+        assert rest.calls == []  # the first connection is no outage: nothing to fill
 
         def minutes() -> set[int]:
             return {b.start_ms for b in app.state.bars("AAPL", "1m")}

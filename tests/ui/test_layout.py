@@ -7,6 +7,7 @@ screen (a badge hiding titles, a toast hiding the clock), not on one widget.
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
 import pytest
@@ -48,11 +49,29 @@ async def test_switching_repaints_chart_and_tape_without_waiting_for_a_frame(
 
 async def test_frame_listeners_hear_every_frame_with_its_duration(make_app: MakeApp) -> None:
     app: TicktapeApp = make_app()
-    durations: list[float] = []
-    app.frame_listeners.append(durations.append)
+    heard: list[float] = []
+    worked: list[float] = []  # per frame: how long its watchlist repaint took, in ms
     async with app.run_test(size=(80, 24)) as pilot:
-        await until(pilot, lambda: len(durations) >= 3)
-    assert all(0 < d < 10_000 for d in durations)
+        watchlist = app.main.watchlist
+        repaint = watchlist.show
+
+        def slow_repaint(state: MarketState, now_ms: int) -> None:
+            # Every frame repaints the watchlist once; this one takes at least 3 ms of work.
+            started = time.perf_counter()
+            repaint(state, now_ms)
+            while time.perf_counter() - started < 0.003:
+                pass
+            worked.append((time.perf_counter() - started) * 1000.0)
+
+        # both at once, between two frames: from here on each frame is seen by both
+        watchlist.show = slow_repaint  # type: ignore[method-assign]
+        app.frame_listeners.append(heard.append)
+        await until(pilot, lambda: len(heard) >= 5)
+        app.frame_listeners.remove(heard.append)
+        watchlist.show = repaint  # type: ignore[method-assign]
+    assert len(heard) == len(worked)  # every frame, once
+    assert all(h >= w for h, w in zip(heard, worked, strict=True))  # the whole frame's time
+    assert all(h < 1_000 for h in heard)  # milliseconds, not microseconds or seconds
 
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 36)])
@@ -128,7 +147,7 @@ async def test_notifications_leave_the_status_bar_and_clock_visible(make_app: Ma
         assert toast.region.bottom <= bottom.y, (toast.region, bottom)
 
 
-async def test_watchlist_symbols_keep_deep_history_from_their_first_event(
+async def test_a_watched_symbols_quotes_view_reaches_back_to_its_first_events_when_picked(
     settings: Settings,
 ) -> None:
     """The quotes view of a watched symbol is full the moment it is picked; others stay shallow."""
@@ -148,9 +167,19 @@ async def test_watchlist_symbols_keep_deep_history_from_their_first_event(
         await pilot.press("a")  # add ZZZZ: from now on it is watched too
         await pilot.press(*"ZZZZ", "enter")
         await until(pilot, lambda: app.state.symbols["ZZZZ"].watched)
-        await pilot.press("t", "j")  # quotes view of MSFT: every quote so far is there
-        quotes = app.state.symbols["MSFT"].quotes
-        assert len(quotes) == 256  # the deep quote ring, full
+        await pilot.press("t", "k")  # from ZZZZ (just added) up to MSFT: its quotes view
+        tape = app.main.tape
+        await until(pilot, lambda: "MSFT quotes" in tape.label)
+
+        def rows() -> list[str]:
+            return [line for line in tape.visible_text[1:] if line.strip()]
+
+        await until(pilot, lambda: "19:00:00.300" in rows()[0], seen=rows)  # the newest quote
+        # Scrolled back to its end, the view reaches the 256th newest quote (ms 45 of 300),
+        # not just what arrived since the pick: the deep ring, kept from the first event.
+        await pilot.press("space")
+        tape.scroll_end(animate=False, immediate=True)
+        await until(pilot, lambda: "19:00:00.045" in rows()[-1], seen=rows)
 
 
 @pytest.mark.parametrize("size", [(60, 20), (80, 24), (120, 30)])

@@ -11,6 +11,8 @@ from ticktape.market import MarketState
 from ticktape.ui.chart import theme_colour
 from ticktape.ui.tape import TapeView
 
+from .conftest import NOW_MS, MakeApp, build_state, until
+
 T0 = 1_736_951_400_000  # 2025-01-15 09:30:00.000 New York
 
 
@@ -166,6 +168,43 @@ async def test_pause_freezes_rows_and_counts_new_trades() -> None:
         await pilot.pause()
         assert "PAUSED" not in tape.label
         assert "101.60" in tape.visible_text[1] and "101.50" in tape.visible_text[2]
+
+
+async def test_paused_filtered_tape_counts_only_the_trades_it_will_show(
+    make_app: MakeApp,
+) -> None:
+    """In the app, as a user meets it: ``f`` hides trades under 100 shares, ``space``
+    pauses; "N new" counts only what resuming will show, not the trades the filter hides."""
+    app = make_app(state=build_state())  # its own market: this test adds trades to it
+    async with app.run_test(size=(120, 36)) as pilot:
+        tape = app.main.tape
+        await pilot.press("f", "space")
+        await until(pilot, lambda: "PAUSED · 0 new" in tape.label, seen=lambda: tape.label)
+        assert "AAPL trades · ≥100" in tape.label
+        frozen = tape.visible_text
+        aapl = app.state.get("AAPL")
+        assert aapl is not None and aapl.last is not None
+        sizes = (5, 100, 50, 250, 99, 12_000)  # three hidden, three shown
+        app.state.apply(
+            [
+                Trade(symbol="AAPL", price=aapl.last, size=n, timestamp=NOW_MS + i, exchange=4)
+                for i, n in enumerate(sizes, 1)
+            ],
+            NOW_MS + 10,
+        )
+        await until(pilot, lambda: "0 new" not in tape.label, seen=lambda: tape.label)
+        drawn = screen_text(app)
+        assert "PAUSED · 3 new" in drawn, tape.label
+        assert tape.visible_text == frozen  # paused: the rows hold still
+        await pilot.press("space")
+        await until(pilot, lambda: "PAUSED" not in tape.label)
+        newest = [line.split()[2] for line in tape.visible_text[1:4]]
+        assert newest == ["12,000", "250", "100"]
+
+
+def screen_text(app: App[None]) -> str:
+    """Everything the screen draws (the tape's title sits on its border, not in its lines)."""
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
 
 
 async def test_paused_tape_scrolls_back() -> None:

@@ -140,7 +140,9 @@ def test_builtin_themes_and_a_broken_user_theme(tmp_path: Path) -> None:
     assert len(errors) == 1 and "broken.toml" in errors[0]
 
 
-def test_command_line(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_command_line_symbols_theme_fps_and_a_symbol_of_the_wrong_market(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setenv("TEXTUAL_FPS", "4")
     args = build_parser().parse_args(
         ["ibm", "--symbols", "aapl,IBM", "--config", str(tmp_path / "c.toml"), "--theme", "x"]
@@ -149,8 +151,10 @@ def test_command_line(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     assert settings.watchlist == ("IBM", "AAPL")
     assert settings.fps == 4  # a lower TEXTUAL_FPS wins when --fps is not given
     assert settings.theme == "x"
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit) as stopped:
         _settings(build_parser().parse_args(["--market", "forex", "AAPL"]))
+    # Python prints a string exit code to stderr and exits with status 1
+    assert stopped.value.code == "ticktape: 'AAPL' is not a valid forex symbol"
     forex = _settings(build_parser().parse_args(["--market", "crypto", "--fps", "20"]))
     assert forex.watchlist[0] == "BTC-USD" and forex.fps == 20
 
@@ -161,7 +165,7 @@ def test_an_unknown_time_zone_is_one_line_before_the_ui_starts(
     # It used to draw the UI, then die with a traceback from the status bar's clock.
     assert main(["--tz", "Mars/X", "--config", str(tmp_path / "c.toml")]) == 2
     err = capsys.readouterr().err
-    assert err.strip() == "ticktape: unknown time zone 'Mars/X' (try America/New_York or UTC)"
+    assert err.strip() == "ticktape: --tz Mars/X: unknown time zone (try America/New_York or UTC)"
 
 
 @pytest.mark.parametrize(

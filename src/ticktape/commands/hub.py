@@ -64,16 +64,12 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def _rest_relay(upstream: str, key: str, public: str) -> RestBackend | None:
-    """The REST relay, when this build has one (else clients use REST directly)."""
-    try:
-        from ticktape.hub.rest import RestRelay  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        return None
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "ticktape"
-    cache.mkdir(parents=True, exist_ok=True)
-    relay: RestBackend = RestRelay(upstream, key, public, cache / "hub-rest.sqlite3")
-    return relay
+def _rest_relay(upstream: str, key: str, public: str) -> RestBackend:
+    """The REST relay: finished history cached in sqlite under the XDG cache dir."""
+    from ticktape.hub.cache import default_path
+    from ticktape.hub.rest import RestRelay
+
+    return RestRelay(upstream, key, public, default_path())
 
 
 async def _serve(args: argparse.Namespace, directory: Path, token_file: Path) -> int:

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ticktape.config import DEFAULT_REST_URL, DEFAULT_WATCHLIST, MARKETS, Settings, load_settings
+from ticktape.feed.record import check_appendable
 from ticktape.hub import discovery
 from ticktape.hub.discovery import TOKEN_ENV
 from ticktape.sim.process import SimProcess
@@ -43,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="ticktape",
         description="Keyboard-driven market monitor. Press ? in the app for every key.",
-        epilog="Sub-commands: ticktape sim | bars | replay (ticktape help lists them).",
+        epilog="Sub-commands: ticktape sim | bars | replay | serve (ticktape help lists them).",
     )
     p.add_argument("symbols", nargs="*", metavar="SYMBOL", help="watchlist (default: saved)")
     p.add_argument("--symbols", dest="symbols_csv", metavar="A,B,C", help="watchlist, comma list")
@@ -61,6 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--ws-url", help="websocket base URL (the market path is appended)")
     p.add_argument("--rest-url", help="REST base URL")
+    # `ticktape serve`: --ws-url/--rest-url are its shared simulator; say SIMULATED.
+    p.add_argument("--shared-sim", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--fps", type=float, help="screen refreshes per second (default 10)")
     p.add_argument("--tz", help="clock and tape time zone (default America/New_York)")
     p.add_argument("--theme", help="ticktape-dark, ticktape-light, ticktape-contrast, or yours")
@@ -69,7 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--record",
         metavar="FILE",
-        help="record every frame received to FILE (gzip JSON lines; R in the app toggles it)",
+        help="record every frame received to FILE (gzip JSON lines; R in the app toggles it)."
+        " An existing ticktape recording is appended to; any other existing file is refused",
     )
     return p
 
@@ -111,6 +115,17 @@ def _settings(args: argparse.Namespace) -> Settings:
         with contextlib.suppress(ValueError):
             fps = min(fps, float(env_fps))
     return settings.with_(watchlist=symbols, fps=fps)
+
+
+def _record_problem(path: Path) -> str | None:
+    """Why recording to ``path`` cannot start (the app would only say it in a notice)."""
+    if not path.parent.is_dir():
+        return f"no directory {path.parent}"
+    try:
+        check_appendable(path)
+    except OSError as err:
+        return err.strerror or str(err)
+    return None
 
 
 def _quiet_logging() -> None:
@@ -157,17 +172,36 @@ def _hub(args: argparse.Namespace, settings: Settings) -> discovery.HubAddress |
     return found
 
 
+def _conflict(args: argparse.Namespace) -> str | None:
+    """Flags that ask for two different feeds at once (both typed now: neither can win)."""
+    named = [
+        flag for flag, value in (("--ws-url", args.ws_url), ("--rest-url", args.rest_url)) if value
+    ]
+    if args.sim and named:
+        return (
+            f"--sim runs the built-in simulator but {' and '.join(named)} names a server:"
+            " give one or the other"
+        )
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
+    conflict = _conflict(args)
+    if conflict is not None:
+        print(f"ticktape: {conflict}", file=sys.stderr)
+        return 2
     try:
         settings = _settings(args)
     except ValueError as err:
         print(f"ticktape: {err}", file=sys.stderr)
         return 2
     record = Path(args.record) if args.record else None
-    if record is not None and not record.parent.is_dir():  # say so now, not inside the app
-        print(f"ticktape: cannot record to {record}: no directory {record.parent}", file=sys.stderr)
-        return 2
+    if record is not None:  # say so now, not inside the app
+        problem = _record_problem(record)
+        if problem:
+            print(f"ticktape: cannot record to {record}: {problem}", file=sys.stderr)
+            return 2
     named = settings.ws_url or settings.rest_url != DEFAULT_REST_URL
     if not args.sim and not settings.has_key and named:
         # Without a key ticktape runs its own simulator; silently not using the server
@@ -182,11 +216,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     _quiet_logging()
     sim: SimProcess | None = None
     label = "DELAYED 15 min" if settings.feed == "delayed" else "LIVE"
+    if args.shared_sim:
+        label = "SIMULATED"
     if args.sim or not settings.has_key:
         sim_args = ["--seed", str(args.seed), "--symbols", ",".join(settings.watchlist)]
         sim = SimProcess(*sim_args, wait=False)  # boots while Textual is imported below
         settings, label = settings.with_(api_key=SIM_KEY), "SIMULATED"
-    elif args.hub != "off":
+    elif args.hub != "off" and not args.shared_sim:
         hub = _hub(args, settings)
         if hub is not None:
             settings = settings.with_(ws_url=hub.ws_url, rest_url=hub.rest_url, api_key=hub.token)
@@ -201,6 +237,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             ascii_only=args.ascii,
             record_path=record,
         )
+        if args.sim and named:  # a saved URL gives way to the flag typed now: say so
+            app.notice("--sim: on the built-in simulator; the configured server URL is not used")
         try:
             app.run()
         finally:

@@ -26,13 +26,19 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from email.utils import parsedate_to_datetime
 from types import TracebackType
-from typing import Final, Literal
+from typing import Final, Literal, TypeVar
 from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
 
 import httpx
 import msgspec
 
 from ticktape.feed.events import Agg, AggsResponse
+from ticktape.feed.marketstatus import (
+    MarketDay,
+    MarketStatusNow,
+    now_decoder,
+    upcoming_decoder,
+)
 from ticktape.timeutil import utc_to_ms
 
 TIMESPANS: Final = frozenset(
@@ -90,6 +96,7 @@ Sleep = Callable[[float], Awaitable[None]]
 DateLike = date | datetime | str | int
 
 _decoder: Final = msgspec.json.Decoder(AggsResponse)
+T = TypeVar("T")
 _error_body: Final = msgspec.json.Decoder(dict[str, object])
 
 
@@ -194,7 +201,7 @@ class RestClient:
         seen: set[str] = set()
         while url is not None and url not in seen:  # a repeated cursor would loop forever
             seen.add(url)
-            page = await self._get(url)
+            page = await self._get(url, _decoder)
             if page.results:
                 yield page.results
             url = self._follow(page.next_url) if page.next_url else None
@@ -239,8 +246,16 @@ class RestClient:
         scheme, netloc = self._origin
         return urlunsplit((scheme, netloc, parts.path, urlencode(query), ""))
 
-    async def _get(self, url: str) -> AggsResponse:
-        """One page, retrying what is worth retrying; raises a :class:`RestError` otherwise."""
+    async def market_status(self) -> MarketStatusNow:
+        """``/v1/marketstatus/now``: whether the market is open, in extended hours or closed."""
+        return await self._get(urljoin(self._base, "v1/marketstatus/now"), now_decoder)
+
+    async def upcoming_market_days(self) -> list[MarketDay]:
+        """``/v1/marketstatus/upcoming``: the coming closures and early closes."""
+        return await self._get(urljoin(self._base, "v1/marketstatus/upcoming"), upcoming_decoder)
+
+    async def _get(self, url: str, decoder: msgspec.json.Decoder[T]) -> T:
+        """One GET, retrying what is worth retrying; raises a :class:`RestError` otherwise."""
         retry = 0
         while True:
             reason: RetryReason
@@ -253,11 +268,11 @@ class RestClient:
                 reason, failure = "connection", f"the connection failed ({type(err).__name__})"
             else:
                 if resp.status_code == 200:
-                    return self._decode(resp)
+                    return self._decode(resp, decoder)
                 if resp.status_code == 429:
-                    reason, hint = "rate_limited", _retry_after(resp)
+                    reason, hint = "rate_limited", retry_after(resp)
                 elif resp.status_code >= 500:
-                    reason, hint = "server_error", _retry_after(resp)
+                    reason, hint = "server_error", retry_after(resp)
                 else:
                     raise self._client_error(resp)
                 failure = self._server_text(resp)
@@ -273,9 +288,9 @@ class RestClient:
         """Full jitter: uniform in [0, min(cap, base·2^(retry-1))] so clients spread out."""
         return self._rand() * min(self._backoff_cap, self._backoff_base * 2.0 ** (retry - 1))
 
-    def _decode(self, resp: httpx.Response) -> AggsResponse:
+    def _decode(self, resp: httpx.Response, decoder: msgspec.json.Decoder[T]) -> T:
         try:
-            return _decoder.decode(resp.content)
+            return decoder.decode(resp.content)
         except (msgspec.ValidationError, msgspec.DecodeError) as err:
             raise RestError(
                 f"the data server sent a response ticktape cannot read ({err})", status=200
@@ -329,7 +344,7 @@ class RestClient:
         return text[:300] or f"HTTP {resp.status_code}"
 
 
-def _retry_after(resp: httpx.Response) -> float | None:
+def retry_after(resp: httpx.Response) -> float | None:
     """``Retry-After`` in seconds (delta or HTTP date), capped; None when absent or unreadable."""
     value = resp.headers.get("Retry-After")
     if value is None:

@@ -48,6 +48,7 @@ from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
+from ticktape.feed import wire
 from ticktape.feed.events import Event, Status, encode
 from ticktape.server import protocol as proto
 
@@ -418,7 +419,7 @@ class ProtocolServer:
             async with asyncio.timeout(self._auth_timeout):
                 while True:
                     action = proto.parse_action(await ws.recv())
-                    if action is not None and action.action == "auth":
+                    if action is not None and action.action == wire.AUTH:
                         break
                     await ws.send(_AUTH_REQUIRED, text=True)
         except TimeoutError:
@@ -460,7 +461,7 @@ class ProtocolServer:
             self._push(client, proto.frame(proto.error("invalid message")), 0)
             return
         over: list[Status] = []
-        if action.action == "subscribe" and self._max_subs is not None:
+        if action.action == wire.SUBSCRIBE and self._max_subs is not None:
             action, over = self._within_limit(client, action, self._max_subs)
         before = client.subs.params()
         replies, _ = proto.apply_action(action, client.subs, client.cluster, self._refused)

@@ -1,9 +1,8 @@
-"""The Polygon WebSocket protocol, server side: actions in, status messages out.
+"""The Polygon websocket protocol, server side, without I/O: actions in, statuses out.
 
-Pure functions and one small class, no sockets, so every rule about *content*
-(which statuses, which wording, which channels a cluster has, what a
-subscription matches) is testable without a server; the engine
-(:mod:`ticktape.server.engine`) only moves bytes. See docs/hub.md.
+The words both sides use are in feed/wire.py; the client's side is feed/protocol.py.
+The engine (server/engine.py) only moves bytes and keeps per-connection state; the
+simulator, the replay server and the hub all serve through it. See docs/hub.md.
 """
 
 from __future__ import annotations
@@ -12,9 +11,11 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Final
 
-import msgspec
+from ticktape.feed import wire
+from ticktape.feed.events import BY_TAG, Event, Status
+from ticktape.feed.wire import Action, frame, parse_action
 
-from ticktape.feed.events import BY_TAG, Event, Status, encode
+__all__ = ["Action", "frame", "parse_action"]  # the wire's, re-exported for the server
 
 CLUSTERS: Final = ("stocks", "forex", "crypto")
 
@@ -27,20 +28,21 @@ CHANNELS: Final[dict[str, frozenset[str]]] = {
 
 #: Event Struct type → wire tag, so fan-out never asks msgspec for a tag per event.
 TAG_OF: Final[dict[type, str]] = {cls: tag for tag, cls in BY_TAG.items()}
+STATUS_TAG: Final = TAG_OF[Status]
 
-# Statuses whose wording follows the spec's examples (protocol.md lists the values).
-CONNECTED: Final = Status(status="connected", message="Connected Successfully")
-AUTH_SUCCESS: Final = Status(status="auth_success", message="authenticated")
-AUTH_FAILED: Final = Status(status="auth_failed", message="authentication failed")
-AUTH_TIMEOUT: Final = Status(status="auth_timeout", message="no authentication received in time")
-AUTH_REQUIRED: Final = Status(status="auth_required", message="you must authenticate first")
+# The simulator's wording of the statuses (docs/protocol.md lists the status words).
+CONNECTED: Final = Status(status=wire.CONNECTED, message="Connected Successfully")
+AUTH_SUCCESS: Final = Status(status=wire.AUTH_SUCCESS, message="authenticated")
+AUTH_FAILED: Final = Status(status=wire.AUTH_FAILED, message="authentication failed")
+AUTH_TIMEOUT: Final = Status(status=wire.AUTH_TIMEOUT, message="no authentication received in time")
+AUTH_REQUIRED: Final = Status(status=wire.AUTH_REQUIRED, message="you must authenticate first")
 MAX_CONNECTIONS: Final = Status(
-    status="max_connections",
+    status=wire.MAX_CONNECTIONS,
     message="Maximum number of websocket connections exceeded. You have reached the connection "
     "limit for your account. Please contact support to increase your limit.",
 )
 SLOW_CONSUMER: Final = Status(
-    status="slow_consumer",
+    status=wire.SLOW_CONSUMER,
     message="Your connection was closed because you were consuming messages too slowly.",
 )
 
@@ -50,31 +52,8 @@ _SYMBOL = re.compile(r"[A-Za-z0-9.:/^_-]{1,32}")
 _ECHO_LIMIT: Final = 64  # longest piece of client text echoed back in an error
 
 
-class Action(msgspec.Struct):
-    """A client message: ``{"action": "...", "params": "..."}``."""
-
-    action: str
-    params: str = ""
-
-
-_action_decoder: Final = msgspec.json.Decoder(Action)
-
-
-def parse_action(data: str | bytes) -> Action | None:
-    """Decode one client message, or ``None`` when it is not a well-formed action."""
-    try:
-        return _action_decoder.decode(data)
-    except msgspec.DecodeError:
-        return None
-
-
-def frame(*statuses: Status) -> bytes:
-    """Encode statuses as one wire frame (a JSON array)."""
-    return encode(list(statuses))
-
-
 def error(message: str) -> Status:
-    return Status(status="error", message=message)
+    return Status(status=wire.ERROR, message=message)
 
 
 def _echo(text: str) -> str:
@@ -111,22 +90,22 @@ class Subscriptions:
 
     def params(self) -> set[str]:
         """Every param held, as the wire spells it (``"T.*"``, ``"Q.AAPL"``)."""
-        return {f"{tag}.*" for tag in self.wild} | self.topics
+        return {wire.param(tag, "*") for tag in self.wild} | self.topics
 
     def has(self, tag: str, symbol: str) -> bool:
-        return tag in self.wild if symbol == "*" else f"{tag}.{symbol}" in self.topics
+        return tag in self.wild if symbol == "*" else wire.param(tag, symbol) in self.topics
 
     def add(self, tag: str, symbol: str) -> None:
         if symbol == "*":
             self.wild.add(tag)
         else:
-            self.topics.add(f"{tag}.{symbol}")
+            self.topics.add(wire.param(tag, symbol))
 
     def remove(self, tag: str, symbol: str) -> None:
         if symbol == "*":
             self.wild.discard(tag)
         else:
-            self.topics.discard(f"{tag}.{symbol}")
+            self.topics.discard(wire.param(tag, symbol))
 
     def select(
         self,
@@ -145,6 +124,8 @@ class Subscriptions:
         wild, wanted = self.wild, self.topics
         if present <= wild:
             return events
+        if STATUS_TAG in present:  # a status from the source (a replay's end) is for everyone
+            wild = wild | {STATUS_TAG}
         if not wanted:
             return [e for e, tag in zip(events, tags, strict=True) if tag in wild]
         return [
@@ -165,11 +146,11 @@ def apply_action(
     Returns the statuses to send (one per param for subscribe/unsubscribe) and
     the symbols newly subscribed to, which the caller makes exist in its market.
     """
-    if action.action == "auth":
+    if action.action == wire.AUTH:
         return [error("already authenticated")], []
-    if action.action not in ("subscribe", "unsubscribe"):
+    if action.action not in (wire.SUBSCRIBE, wire.UNSUBSCRIBE):
         return [error(f"unknown action: {_echo(action.action)}")], []
-    subscribing = action.action == "subscribe"
+    subscribing = action.action == wire.SUBSCRIBE
     channels = CHANNELS[cluster]
     refused_set = set(refused)
     replies: list[Status] = []
@@ -183,16 +164,16 @@ def apply_action(
             continue
         tag, symbol = parsed
         if subscribing and tag in refused_set:
-            replies.append(error(f"You are not authorized to subscribe to: {param}"))
+            replies.append(error(wire.refusal_message(param)))
             continue
         if subscribing:
             subs.add(tag, symbol)
             if symbol != "*":
                 symbols.append(symbol)
-            replies.append(Status(status="success", message=f"subscribed to: {param}"))
+            replies.append(Status(status=wire.SUCCESS, message=wire.subscribed_message(param)))
         else:
             subs.remove(tag, symbol)
-            replies.append(Status(status="success", message=f"unsubscribed to: {param}"))
+            replies.append(Status(status=wire.SUCCESS, message=wire.unsubscribed_message(param)))
     return replies, symbols
 
 

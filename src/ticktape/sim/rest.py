@@ -18,6 +18,7 @@ import base64
 import binascii
 import hmac
 import re
+import time
 import uuid
 from collections.abc import Callable, Collection
 from datetime import date, datetime, timedelta
@@ -30,6 +31,7 @@ from websockets.http11 import Request, Response
 
 from ticktape.feed.events import Agg, AggsResponse
 from ticktape.server.engine import json_response
+from ticktape.sim import market_status
 from ticktape.sim.faults import Faults
 from ticktape.sim.symbols import split_ticker
 from ticktape.timeutil import zone
@@ -133,8 +135,18 @@ def _error(status: int, message: str, *, key: str = "error", **extra: str) -> Re
     return json_response(status, body, list(extra.items()))
 
 
+_STATUS_BODIES: Final[dict[str, Callable[[int], bytes]]] = {
+    market_status.NOW_PATH: market_status.now_body,
+    market_status.UPCOMING_PATH: market_status.upcoming_body,
+}
+
+
+def _wall_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
 class RestApi:
-    """Answers REST requests from the markets' deterministic history."""
+    """Answers REST requests from the markets' deterministic history and the NYSE calendar."""
 
     def __init__(
         self,
@@ -143,8 +155,10 @@ class RestApi:
         api_key: str | None,
         faults: Faults,
         entitled: Collection[str] = ("stocks", "forex", "crypto"),
+        clock: Callable[[], int] | None = None,
     ) -> None:
         self._market = market
+        self._clock = clock or _wall_ms
         self._api_key = api_key
         self._faults = faults
         self._entitled = frozenset(entitled)
@@ -164,6 +178,8 @@ class RestApi:
             if status == 429:
                 return _error(429, _RATE_LIMITED, **{"Retry-After": str(round(retry_after))})
             return _error(status, "Internal server error")
+        if split.path in _STATUS_BODIES:
+            return json_response(200, msgspec.Raw(_STATUS_BODIES[split.path](self._clock())))
         match = _PATH.fullmatch(unquote(split.path))
         if match is None:
             return json_response(404, {"status": "NOT_FOUND", "message": "Not found"})

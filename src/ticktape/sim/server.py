@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import Final, Protocol
 
@@ -78,6 +78,7 @@ class Simulator:
     read (others get 403). ``max_queue`` bounds, in bytes, what may wait in the
     server for one connection before it counts as a slow consumer. ``sources``
     replaces the generated market of some clusters (e.g. with a replay).
+    ``market_clock`` (Unix ms) is the time the market-status endpoints answer for.
     """
 
     def __init__(
@@ -101,6 +102,7 @@ class Simulator:
         tick: float = 0.02,
         start_ms: int | None = None,
         sources: Mapping[str, Source] | None = None,
+        market_clock: Callable[[], int] | None = None,
     ) -> None:
         self._tick = tick
         start = _wall_ms() if start_ms is None else start_ms
@@ -126,7 +128,11 @@ class Simulator:
         self._markets: dict[str, Source] = {**generated, **(sources or {})}
         self.faults = Faults(seed=seed)
         self._rest = RestApi(
-            self.market, api_key=api_key, faults=self.faults, entitled=tuple(rest_markets)
+            self.market,
+            api_key=api_key,
+            faults=self.faults,
+            entitled=tuple(rest_markets),
+            clock=market_clock,
         )
         self.server = ProtocolServer(
             host=host,
