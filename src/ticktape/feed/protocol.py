@@ -184,7 +184,7 @@ class ClientProtocol:
         self._decoder = decoder if decoder is not None else Decoder()
         self._limit = max_params_chars
         self._desired: set[str] = {s.strip() for s in symbols if s.strip()}
-        self._params: frozenset[str] | None = None  # exact params, set by a relay
+        self._params: frozenset[str] | None = None  # exact params, once set_params is used
         self._sent: set[str] = set()  # params subscribed on the current connection
         self._out: list[Output] = []
         self.phase = Phase.CLOSED
@@ -222,9 +222,8 @@ class ClientProtocol:
         return True
 
     def set_params(self, params: Iterable[str]) -> bool:
-        """Make exactly ``params`` (``"T.AAPL"``, ``"T.*"``) the desired subscription,
-        instead of channels × symbols: a relay subscribes to what its clients ask for.
-        True if it changed; when live, the difference is queued as with set_symbols."""
+        """Make exactly ``params`` (``"T.AAPL"``, ``"T.*"``) the desired subscription instead
+        of channels × symbols (True if it changed); when live, the difference is queued."""
         new = frozenset(p.strip() for p in params if p.strip())
         if new == self._params:
             return False

@@ -191,8 +191,8 @@ class Session:
             self._dirty.set()
 
     def set_params(self, params: Iterable[str]) -> None:
-        """Make exactly ``params`` (``"T.AAPL"``, ``"T.*"``) the desired subscription
-        instead of channels × symbols (a relay); when live only the difference is sent."""
+        """Make exactly ``params`` (``"T.AAPL"``, ``"T.*"``) the desired subscription,
+        instead of channels × symbols; when live only the difference is sent."""
         if self._proto.set_params(params):
             self._dirty.set()
 

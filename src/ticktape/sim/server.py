@@ -127,7 +127,7 @@ class Simulator:
                 market.ensure(symbol)
         self._markets: dict[str, Source] = {**generated, **(sources or {})}
         self.faults = Faults(seed=seed)
-        self._rest = RestApi(
+        self.rest_api = self._rest = RestApi(  # public: sim/sessions.py words its status
             self.market,
             api_key=api_key,
             faults=self.faults,

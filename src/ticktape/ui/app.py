@@ -70,6 +70,7 @@ from ticktape.feed.wire import MONITOR_CHANNELS, TAPE_CHANNELS
 from ticktape.market import MarketState
 from ticktape.market.alerts import Fired
 from ticktape.market.history import History
+from ticktape.market.marketview import MARKET_WIDE, MarketBoards, watched_only
 from ticktape.ui.alerts import (
     AlertCommands,
     AlertToasts,
@@ -81,6 +82,7 @@ from ticktape.ui.format import one_line
 from ticktape.ui.palette import ActionCommands, SymbolCommands
 from ticktape.ui.screen import MainScreen
 from ticktape.ui.statusbar import (
+    REPLAY_LABEL,
     Severity,
     describe_rest_error,
     describe_retry,
@@ -98,7 +100,9 @@ from ticktape.ui.themes import (
 from ticktape.ui.watchlist import Watchlist
 
 if TYPE_CHECKING:  # REST (httpx) is imported only once prices are up: see _start_rest
+    from ticktape.feed.clockwatch import ClockWatch, PhaseLine
     from ticktape.feed.rest import RestClient, RetryWait
+    from ticktape.ui.marketview import MarketScreen
 
 #: The same notice is not re-notified within this window (a retry loop would spam).
 NOTICE_REPEAT_MS: Final = 10_000
@@ -131,6 +135,7 @@ class TicktapeApp(App[None]):
     COMMANDS: ClassVar = App.COMMANDS | {SymbolCommands, ActionCommands, AlertCommands}
     BINDINGS: ClassVar[list[Binding | tuple[str, str] | tuple[str, str, str]]] = [
         Binding("q", "quit", "Quit"),
+        Binding("m", "market_view", "Market", show=False),
     ]
 
     def __init__(
@@ -146,10 +151,12 @@ class TicktapeApp(App[None]):
         ascii_only: bool = False,
         feed_urls: Callable[[], Awaitable[tuple[str, str]]] | None = None,
         record_path: str | Path | None = None,
+        clock_watch: ClockWatch | None = None,
     ) -> None:
         """``feed_urls``, if given, is awaited before connecting for ``(ws_url, rest_url)``:
         a feed still starting up (the simulator's process) while the app starts too.
-        ``record_path``: record the feed there from the start (``R`` then toggles it)."""
+        ``record_path``: record the feed there from the start (``R`` then toggles it).
+        ``clock_watch``: the market clock (made from the calendar, then REST, when connecting)."""
         super().__init__()
         self.settings = settings
         self.state = state if state is not None else MarketState()
@@ -212,6 +219,17 @@ class TicktapeApp(App[None]):
             ascii_only=ascii_only,
         )
         self.theme_errors = self._register_themes()
+        #: The market's phase for the status bar; made with the REST client when connecting
+        #: (the calendar library costs ~40 ms to import: not before the first prices).
+        self.clock_watch = clock_watch
+        self._phase: tuple[int, PhaseLine | None] = (-1, None)
+        self.ascii_only = ascii_only
+        #: The whole-market view (``m``): its boards outlive it, its subscriptions do not.
+        self.boards: MarketBoards | None = None
+        self.market_screen: MarketScreen | None = None
+        self._market_wide: frozenset[str] | None = None  # the watched set, while it is shown
+        self._params_used = False
+        self._snapshot_at: int | None = None
 
     # -- setup ----------------------------------------------------------------------------------
 
@@ -306,15 +324,25 @@ class TicktapeApp(App[None]):
         if self.session is not None and now - self._stats_at >= STATS_EVERY_MS:
             self._stats_at = now
             self._stats = self.session.stats.snapshot()
+        phase = self._phase_line(now)
         status.show(
             self.status,
             self._stats,
             now,
             recording=self.recorder.active,
+            phase=phase,
             upstream=self.upstream,
             hub_clients=self.hub_clients,
         )
         self.alerts.frame(now)
+        market = self.market_screen
+        if market is not None and self.screen is market:  # repainted only while shown
+            recording = self.recorder.active
+            market.frame(
+                lambda bar: bar.show(
+                    self.status, self._stats, now, recording=recording, phase=phase
+                )
+            )
         self._frame_queued = False
         if self._awaiting_prices and self._prices_shown(watchlist.symbols):
             self._awaiting_prices = False
@@ -323,6 +351,14 @@ class TicktapeApp(App[None]):
             elapsed_ms = (time.perf_counter() - started) * 1000.0
             for listener in tuple(self.frame_listeners):
                 listener(elapsed_ms)
+
+    def _phase_line(self, now: int) -> PhaseLine | None:
+        """The market clock's words, worked out at most once a second."""
+        if self.clock_watch is None:
+            return None
+        if now // 1000 != self._phase[0]:
+            self._phase = (now // 1000, self.clock_watch.line(now))
+        return self._phase[1]
 
     def _show_selected(self, symbol: str | None) -> None:
         """Chart and tape for a newly selected symbol now, from memory, in the same screen
@@ -378,6 +414,10 @@ class TicktapeApp(App[None]):
 
     def _on_events(self, events: Sequence[Event], recv_ms: int) -> None:
         """One decoded frame into the state; until prices show, paint it at once."""
+        if self._market_wide is not None and self.boards is not None:
+            # The whole market feeds the boards; only watched symbols become state.
+            self.boards.feed(events)
+            events = watched_only(events, self._market_wide)
         self.state.apply(events, recv_ms)
         if self._awaiting_prices and self._screen_up and not self._frame_queued:
             self._frame_queued = True
@@ -394,7 +434,24 @@ class TicktapeApp(App[None]):
             self.rest = RestClient(
                 self.settings.rest_url, self.settings.api_key.reveal(), on_wait=self._rest_wait
             )
+            self._start_clock_watch(self.rest)
+            if self.market_screen is not None:  # opened before REST was up: seed it now
+                self._seed_movers()
             self._kick_seeding()
+
+    def _start_clock_watch(self, rest: RestClient) -> None:
+        """Poll the market status from now on (the calendar speaks when REST cannot)."""
+        from ticktape.feed.clockwatch import ClockWatch
+
+        if self.feed_label == REPLAY_LABEL:  # a recording's session is not today's
+            return
+        if self.clock_watch is None:
+            simulated = self.feed_label == "SIMULATED"
+            market = self.settings.market
+            self.clock_watch = ClockWatch(market, rest, clock=self.clock, simulated=simulated)
+        elif self.clock_watch.source is None:
+            self.clock_watch.source = rest
+        self.run_worker(self.clock_watch.run(), name="market-clock", group="rest")
 
     def _session_status(self, status: SessionStatus) -> None:
         self.call_later(self._apply_status, status)
@@ -513,7 +570,81 @@ class TicktapeApp(App[None]):
         self.alerts.book.set_watchlist(symbols)
         if self.session is not None:
             self.session.set_symbols(symbols)
+        if self._params_used:
+            self._resubscribe()
         self._queue_seed(symbols)
+
+    # -- the whole-market view -------------------------------------------------------------------
+
+    def action_market_view(self) -> None:
+        """``m``: the whole-market screen; it subscribes to the market-wide channels while shown."""
+        if self.settings.market != "stocks":
+            self.notify("the market view covers stocks", timeout=3, markup=False)
+            return
+        if self.market_screen is not None:
+            return
+        from ticktape.ui.marketview import MarketScreen  # only when first opened
+
+        if self.boards is None:
+            self.boards = MarketBoards(nbbo=self._nbbo)
+        self.market_screen = MarketScreen(
+            self.boards,
+            watched=self._watched,
+            tz=self.settings.tz,
+            feed_label=self.feed_label,
+            ascii_only=self.ascii_only,
+        )
+        self.push_screen(self.market_screen, self._market_closed)
+        self._market_wide = frozenset(self._watched())
+        self._resubscribe()
+        self._seed_movers()
+
+    def _market_closed(self, symbol: str | None) -> None:
+        """Back from the market view; Enter on a row brought ``symbol`` (added if new)."""
+        self.market_screen = None
+        self._market_wide = None
+        self._resubscribe()
+        if symbol in self._watched():
+            self.main.select_symbol(symbol)
+        elif symbol:
+            self.main.add_symbol(symbol)  # selects it; its history loads like any new symbol
+
+    def _resubscribe(self) -> None:
+        """The watchlist's channels, plus the market-wide ones while the view is shown."""
+        if self.session is None:
+            return
+        self._params_used = True
+        watched = self._watched()
+        if self._market_wide is not None:
+            self._market_wide = frozenset(watched)
+        params = {f"{ch}.{s}" for s in watched for ch in MONITOR_CHANNELS[self.settings.market]}
+        self.session.set_params(params | (set(MARKET_WIDE) if self._market_wide else set()))
+
+    def _nbbo(self, symbol: str) -> tuple[float, float] | None:
+        st = self.state.get(symbol)
+        if st is None or not (st.bid_px > 0 and st.ask_px > 0):  # NaN: no quote yet
+            return None
+        return st.bid_px, st.ask_px
+
+    def _seed_movers(self) -> None:
+        """Snapshots (gainers, losers, then every ticker) seed the movers, at most every 5 min."""
+        now = self.clock()
+        if self.rest is None or (
+            self._snapshot_at is not None and now - self._snapshot_at < 300_000
+        ):
+            return
+        self._snapshot_at = now
+        self.run_worker(self._load_snapshots(), name="snapshots", group="rest")
+
+    async def _load_snapshots(self) -> None:
+        assert self.rest is not None and self.boards is not None
+        try:
+            for direction in ("gainers", "losers"):
+                self.boards.seed(await self.rest.snapshot_direction(direction))
+            self.boards.seed(await self.rest.snapshot_all())
+        except Exception as err:  # the minute bars still fill the movers, only slower
+            self._snapshot_at = None
+            self.notice(*describe_rest_error(err, "market snapshot"))
 
     # -- REST seeding ----------------------------------------------------------------------------
 
@@ -609,11 +740,14 @@ class TicktapeApp(App[None]):
             status = self.main.status
         except NoMatches:
             return
+        now = self.clock()
+        phase = self._phase_line(now)
         status.show(
             self.status,
             self._stats,
-            self.clock(),
+            now,
             recording=self.recorder.active,
+            phase=phase,
             upstream=self.upstream,
             hub_clients=self.hub_clients,
         )

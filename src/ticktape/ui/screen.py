@@ -40,7 +40,10 @@ class AsciiScrollBarRender(ScrollBarRender):
     HORIZONTAL_BARS: ClassVar[list[str]] = [" "] * 8
 
 
-_BOUND_KEYS: Final = frozenset(k.strip() for _, b, _ in KEYMAP for k in b.key.split(",")) | {"q"}
+_BOUND_KEYS: Final = frozenset(k.strip() for _, b, _ in KEYMAP for k in b.key.split(",")) | {
+    "q",
+    "m",
+}
 
 
 class MainScreen(Screen[None]):

@@ -28,6 +28,7 @@ from ticktape.feed.upstream import is_hub_word
 from ticktape.ui.format import fmt_clock, fmt_ms, fmt_rate, one_line
 
 if TYPE_CHECKING:
+    from ticktape.feed.clockwatch import PhaseLine
     from ticktape.feed.rest import RetryWait
     from ticktape.feed.session import SessionStatus
     from ticktape.feed.stats import FeedSnapshot
@@ -43,6 +44,8 @@ NOTICE_MS: Final = 30_000
 REPLAY_LABEL: Final = "REPLAY"
 #: Seconds without a frame, while connected, before the bar says the feed went quiet.
 QUIET_S: Final = 5.0
+#: Silence while the market is closed is expected: said plainly, not counted.
+CLOSED_QUIET: Final = "no data — market closed"
 #: Lag p99 above this is drawn in the warning colour even before the trend check fires.
 LAG_WARN_MS: Final = 2_000.0
 
@@ -197,10 +200,12 @@ class StatusBar(Widget):
         now_ms: int,
         *,
         recording: bool = False,
+        phase: PhaseLine | None = None,
         upstream: str | None = None,
         hub_clients: int | None = None,
     ) -> None:
         """Rebuild the bar if anything it says changed; ``recording`` shows the REC mark;
+        ``phase`` is the market clock's word (and whether silence is expected);
         ``upstream`` is what a hub says is wrong with its own upstream, if anything;
         ``hub_clients`` how many clients share that hub."""
         if self.notice is not None and self.notice.until_ms <= now_ms:
@@ -214,6 +219,9 @@ class StatusBar(Widget):
         silent = None if stats is None else stats.silent_s
         if live and self.ended:
             state, severity, live = self.ended, "information", False
+        elif live and silent is not None and silent >= QUIET_S and phase and phase.closed:
+            state, severity = CLOSED_QUIET, "information"  # nothing trades: nothing is wrong
+            live = False
         elif live and silent is not None and silent >= QUIET_S:
             # Connected but nothing arrives: say so now (the watchdog waits far longer).
             state, severity = f"connected — no data for {silent:.0f} s", "warning"
@@ -229,16 +237,18 @@ class StatusBar(Widget):
             self.feed_label,
             self.market,
             recording,
+            phase,
             hub_clients,
         )
         if key == self._key:
             return
         self._key = key
         sev = "ok" if live else severity
+        words = None if phase is None else phase.text
         label = self.feed_label
         if hub_clients is not None:
             label += f" ({hub_clients} client{'s' if hub_clients != 1 else ''})"
-        self._left, self._right = self._build(state, sev, figures, clock, recording, label)
+        self._left, self._right = self._build(state, sev, figures, clock, recording, label, words)
         self.refresh()
 
     @property
@@ -271,6 +281,7 @@ class StatusBar(Widget):
         clock: str,
         recording: bool,
         label: str,
+        phase: str | None = None,
     ) -> tuple[Text, Text]:
         sev = {"information": "info"}.get(severity, severity)
         ok, bad, info, bar = self._marks
@@ -282,6 +293,8 @@ class StatusBar(Widget):
         left.append(*sep)
         left.append(f" {label} ", self._style("feed"))
         left.append(f" {self.market}", self._style("muted"))
+        if phase:
+            left.append(f" · {phase}", self._style("muted"))
         for text, warn in figures:
             left.append(*sep)
             left.append(text, self._style("warning") if warn else Style())
