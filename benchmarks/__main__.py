@@ -1,4 +1,4 @@
-"""``python -m benchmarks [decode e2e ui startup memory hub_rest alerts] [--quick] ...``.
+"""``python -m benchmarks [decode e2e ui startup memory hub hub_rest alerts] [--quick] ...``.
 
 Runs the chosen benchmarks (all by default), prints a table of every figure
 with its target, and merges the figures into ``benchmarks/results.json`` (a
@@ -25,7 +25,7 @@ from typing import Final
 from benchmarks import Result, Unavailable
 
 RESULTS: Final = Path(__file__).with_name("results.json")
-NAMES: Final = ("decode", "e2e", "ui", "startup", "memory", "hub_rest", "alerts")
+NAMES: Final = ("decode", "e2e", "ui", "startup", "memory", "hub", "hub_rest", "alerts")
 
 #: The figures each benchmark must produce (null when it cannot run).
 REQUIRED: Final[dict[str, tuple[str, ...]]] = {
@@ -41,6 +41,13 @@ REQUIRED: Final[dict[str, tuple[str, ...]]] = {
     "ui": ("switch_p95_ms", "frame_p95_ms"),
     "startup": ("first_paint_s",),
     "memory": ("rss_mb_1m", "rss_mb_10m", "mem_growth_pct"),
+    "hub": (
+        "hub_fanout_events_per_s_1",
+        "hub_fanout_events_per_s_4",
+        "hub_fanout_events_per_s_16",
+        "hub_subset_events_per_s_4",
+        "hub_added_latency_p99_ms",
+    ),
     "hub_rest": ("hub_rest_cached_ms",),
     "alerts": ("alerts_overhead_pct",),
 }
@@ -58,6 +65,9 @@ TARGETS: Final[tuple[tuple[str, str, float], ...]] = (
     ("ui_fps_20k", ">=", 9.0),  # the configured 10 fps, give or take timer jitter
     ("first_paint_s", "<=", 1.0),
     ("mem_growth_pct", "<=", 10.0),
+    ("hub_fanout_events_per_s_4", ">=", 1_000_000),
+    ("hub_subset_events_per_s_4", ">=", 300_000),
+    ("hub_added_latency_p99_ms", "<=", 5.0),
     ("hub_rest_cached_ms", "<=", 20.0),
     ("alerts_overhead_pct", "<=", 5.0),
 )
@@ -115,6 +125,16 @@ def _runners(args: argparse.Namespace) -> dict[str, Callable[[], Result]]:
 
         return bench_memory.run(corpus.load(), rounds=rounds(3))
 
+    def hub() -> Result:
+        from benchmarks import bench_hub
+
+        return bench_hub.run(
+            corpus.load(),
+            seconds=args.seconds or (3.0 if quick else 30.0),
+            probe=1.0 if quick else 4.0,
+            probes=1 if quick else 4,
+        )
+
     def hub_rest() -> Result:
         from benchmarks import bench_hub_rest
 
@@ -134,6 +154,7 @@ def _runners(args: argparse.Namespace) -> dict[str, Callable[[], Result]]:
         "ui": ui,
         "startup": startup,
         "memory": memory,
+        "hub": hub,
         "hub_rest": hub_rest,
     }
 

@@ -18,6 +18,7 @@ from benchmarks import (
     bench_alerts,
     bench_decode,
     bench_e2e,
+    bench_hub,
     bench_memory,
     bench_startup,
     bench_ui,
@@ -103,6 +104,15 @@ def test_laps_refuse_a_corpus_where_other_numbers_look_like_times() -> None:
 def test_e2e(tiny: corpus.Corpus) -> None:
     result = bench_e2e.run(tiny, seconds=0.4, warmup=0.1, rounds=1, probes=0, max_tries=1)
     assert_figures(result, (*runner.REQUIRED["e2e"], "official_e2e_events_per_s"))
+
+
+@pytest.mark.soak  # five processes and four runs: ~15 s, too long for every `make test`
+def test_hub(tiny: corpus.Corpus) -> None:
+    result = bench_hub.run(
+        tiny, seconds=0.4, probe=0.3, probes=1, fanouts=(1,), start_rate=20_000.0
+    )
+    assert_figures(result, ("hub_fanout_events_per_s_1", "hub_subset_events_per_s_4"))
+    assert isinstance(result["hub_added_latency_p99_ms"], float)
 
 
 async def test_ui(tiny: corpus.Corpus) -> None:

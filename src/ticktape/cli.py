@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "watch the configured alerts headless; print what fires",
     ),
     "serve": ("ticktape.commands.serve", "serve the app to web browsers, one app per tab"),
+    "hub": ("ticktape.commands.hub", "share one upstream connection with every local client"),
 }
 APP_MODULE = "ticktape.commands.run"
 

@@ -23,6 +23,8 @@ from pathlib import Path
 
 from ticktape.config import DEFAULT_REST_URL, DEFAULT_WATCHLIST, MARKETS, Settings, load_settings
 from ticktape.feed.record import check_appendable
+from ticktape.hub import discovery
+from ticktape.hub.discovery import TOKEN_ENV
 from ticktape.sim.process import SimProcess
 from ticktape.ui.symbols import normalize_symbol
 
@@ -57,6 +59,11 @@ def wants_ascii(env: Mapping[str, str], *, utf8_mode: bool = False) -> bool:
     return bool(locale) and charset != "utf8"
 
 
+#: An auto-started hub exits this long after its last client leaves (like ssh ControlPersist).
+HUB_IDLE_EXIT_S = 60.0
+HUB_START_TIMEOUT_S = 10.0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="ticktape",
@@ -69,6 +76,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--feed", choices=("realtime", "delayed"), help="real-time or 15-min delayed")
     p.add_argument("--sim", action="store_true", help="use the built-in simulator even with a key")
     p.add_argument("--seed", type=int, default=0, help="simulator random seed (with --sim)")
+    p.add_argument(
+        "--hub",
+        default=os.environ.get("TICKTAPE_HUB") or "auto",
+        metavar="auto|off|URL",
+        help="share one upstream connection through `ticktape hub`: auto (default) uses a"
+        " running hub or starts one; off connects directly; URL names a hub (token from"
+        f" ${TOKEN_ENV}); default from $TICKTAPE_HUB",
+    )
     p.add_argument("--ws-url", help="websocket base URL (the market path is appended)")
     p.add_argument("--rest-url", help="REST base URL")
     # `ticktape serve`: --ws-url/--rest-url are its shared simulator; say SIMULATED.
@@ -149,6 +164,43 @@ def _quiet_logging() -> None:
     logging.basicConfig(level=logging.INFO if path else logging.WARNING, handlers=[handler])
 
 
+def _hub(args: argparse.Namespace, settings: Settings) -> discovery.HubAddress | None:
+    """The hub to connect through: named, running, or started now (None: go direct)."""
+    if args.hub != "auto":
+        if not args.hub.startswith(("ws://", "wss://")):
+            raise SystemExit(f"ticktape: --hub must be auto, off or a ws:// URL, not {args.hub!r}")
+        token = os.environ.get(TOKEN_ENV, "")
+        if not token:
+            raise SystemExit(f"ticktape: --hub URL needs the hub's token in ${TOKEN_ENV}")
+        url = args.hub.rstrip("/")
+        return discovery.HubAddress(url, url.replace("ws", "http", 1), token)
+    found = discovery.find_hub()
+    if found is not None and found.feed not in (None, settings.feed):
+        print(
+            f"ticktape: the running hub serves the {found.feed} feed; connecting directly"
+            f" for {settings.feed}",
+            file=sys.stderr,
+        )
+        return None
+    if found is not None:
+        return found
+    hub_args = ["--idle-exit", f"{HUB_IDLE_EXIT_S:g}"]
+    for flag, value in (("--feed", settings.feed), ("--ws-url", args.ws_url)):
+        if value:
+            hub_args += [flag, value]
+    if args.rest_url:
+        hub_args += ["--rest-url", args.rest_url]
+    child = discovery.start_detached(hub_args)
+    found = discovery.wait_for_hub(HUB_START_TIMEOUT_S, child=child)
+    if found is None:
+        log_path = discovery.runtime_dir() / discovery.LOG_NAME
+        print(
+            f"ticktape: the hub did not start (see {log_path}); connecting directly",
+            file=sys.stderr,
+        )
+    return found
+
+
 def _conflict(args: argparse.Namespace) -> str | None:
     """Flags that ask for two different feeds at once (both typed now: neither can win)."""
     named = [
@@ -199,6 +251,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         sim_args = ["--seed", str(args.seed), "--symbols", ",".join(settings.watchlist)]
         sim = SimProcess(*sim_args, wait=False)  # boots while Textual is imported below
         settings, label = settings.with_(api_key=SIM_KEY), "SIMULATED"
+    elif args.hub != "off" and not args.shared_sim:
+        hub = _hub(args, settings)
+        if hub is not None:
+            settings = settings.with_(ws_url=hub.ws_url, rest_url=hub.rest_url, api_key=hub.token)
+            label += " via hub"
     auto_ascii = wants_ascii(os.environ, utf8_mode=bool(sys.flags.utf8_mode))
     with sim or contextlib.nullcontext():
         from ticktape.ui.app import TicktapeApp

@@ -16,14 +16,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-import email.utils
 import hmac
 import re
 import time
 import uuid
 from collections.abc import Callable, Collection
 from datetime import date, datetime, timedelta
-from http import HTTPStatus
 from typing import Final, Protocol
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
@@ -33,6 +31,7 @@ from websockets.http11 import Request, Response
 
 from ticktape.feed.events import Agg, AggsResponse
 from ticktape.feed.snapshot import SnapshotResponse
+from ticktape.server.engine import json_response
 from ticktape.sim import market_status, snapshots
 from ticktape.sim.faults import Faults
 from ticktape.sim.market import SimMarket
@@ -129,21 +128,6 @@ def _query_limit(query: dict[str, list[str]]) -> int:
     if not values[-1].isdigit() or int(values[-1]) < 1:
         raise _BadRequest("limit must be a positive integer")
     return min(int(values[-1]), MAX_LIMIT)
-
-
-def json_response(status: int, body: object, extra: Collection[tuple[str, str]] = ()) -> Response:
-    """An HTTP response with a JSON body; the connection closes after it."""
-    data = msgspec.json.encode(body)
-    headers = Headers(
-        [
-            ("Date", email.utils.formatdate(usegmt=True)),
-            ("Connection", "close"),
-            ("Content-Type", "application/json"),
-            ("Content-Length", str(len(data))),
-            *extra,
-        ]
-    )
-    return Response(status, HTTPStatus(status).phrase, headers, data)
 
 
 def _error(status: int, message: str, *, key: str = "error", **extra: str) -> Response:

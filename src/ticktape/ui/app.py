@@ -68,6 +68,7 @@ from ticktape.feed.session import (
     refused_params,
 )
 from ticktape.feed.stats import FeedSnapshot
+from ticktape.feed.upstream import client_count, is_upstream, upstream_ok
 from ticktape.feed.wire import MONITOR_CHANNELS, TAPE_CHANNELS
 from ticktape.market import MarketState
 from ticktape.market.alerts import Fired
@@ -171,6 +172,10 @@ class TicktapeApp(App[None]):
         if status is None and connect:
             status = SessionStatus(ConnState.CONNECTING, "starting the feed")
         self.status: SessionStatus | None = status
+        #: What a hub says is wrong with its upstream connection (None: nothing, or no hub).
+        self.upstream: str | None = None
+        #: How many clients share the hub (None: not through a hub).
+        self.hub_clients: int | None = None
         self._stats: FeedSnapshot | None = stats
         self._stats_at = -STATS_EVERY_MS
         self._connect = connect
@@ -356,6 +361,8 @@ class TicktapeApp(App[None]):
             recording=self.recorder.active,
             phase=phase,
             empty=not watchlist.symbols,
+            upstream=self.upstream,
+            hub_clients=self.hub_clients,
         )
         self.alerts.frame(now)
         market = self.market_screen
@@ -511,6 +518,14 @@ class TicktapeApp(App[None]):
             self.notify("reconnected", timeout=3, markup=False)
 
     def _server_status(self, status: Status) -> None:
+        count = client_count(status)
+        if count is not None:
+            self.hub_clients = count
+            return
+        if is_upstream(status.status):
+            # Through a hub: its upstream's state, said until it is well again.
+            self.upstream = None if upstream_ok(status.status) else status.message
+            return
         if status.status == REPLAY_FINISHED:
             self.call_later(self._feed_ended, "replay finished")
         refused = refused_params(status.message)
@@ -781,6 +796,8 @@ class TicktapeApp(App[None]):
             recording=self.recorder.active,
             phase=self._phase_line(now),
             empty=not watchlist.symbols,
+            upstream=self.upstream,
+            hub_clients=self.hub_clients,
         )
 
     # -- garbage collection ----------------------------------------------------------------------
