@@ -1,9 +1,6 @@
-"""Injected faults, so tests (and people) can watch a client survive a bad network.
+"""Injected faults (drops, bad frames, stalls, REST errors), so a client's recovery can be seen.
 
-The server asks this object questions on its hot paths (``stalled()``,
-``corrupt()``, ``should_drop()``, ``take_rest_error()``); tests and the CLI
-flip the switches. Malformed frames are chosen by a seeded RNG so a fault run
-is repeatable.
+See docs/simulator.md (faults).
 """
 
 from __future__ import annotations

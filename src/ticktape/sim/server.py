@@ -1,30 +1,6 @@
 """The simulator's network server: WebSocket clusters and REST on one port.
 
-Shape of the hot path, and why:
-
-* One tick task per cluster calls ``market.advance(now)`` every ``tick``
-  seconds. Events that happen within one tick go out together, as the live
-  server batches them, and the tag of every event (and its topic string, if
-  any connection subscribed to single topics) is computed once per tick for
-  all connections.
-* Each connection filters the tick's events through its own subscription sets
-  (one set lookup per event), encodes its selection once with the wire Structs
-  of ``feed/events.py`` and appends the frame to its own outgoing queue; a
-  writer task per connection drains the queue into the socket. The tick task
-  never waits on a socket, so one slow reader cannot hold up the others.
-* A connection's queue is bounded in bytes (``max_queue``, not counting the
-  newest frame, so one huge tick from a server running late is not blamed on
-  the client). A backlog past the bound is what a slow consumer is: the server
-  sends ``slow_consumer`` and closes with code 1008 (policy violation: reading
-  fast enough is the policy; the same code as ``max_connections``), and waits
-  at most ``close_timeout`` for the client to take the close before aborting
-  the TCP connection.
-* With a fast client and a busy machine the generator, not the socket, is the
-  limit; ``benchmarks/sim_throughput.py`` measures what one client receives.
-
-REST requests arrive as plain GETs on the same port; ``process_request``
-answers them from :class:`~ticktape.sim.rest.RestApi` before any WebSocket
-handshake happens.
+See docs/performance.md (the simulator's server hot path).
 """
 
 from __future__ import annotations
