@@ -17,7 +17,7 @@ _BAD_ELEMENT: Final = b'{"ev":"T","sym":"AAPL","p":"not-a-price","s":1,"t":0},'
 
 
 class Faults:
-    """Switches for the faults of issue 3; all off by default."""
+    """Fault switches (drop, damage, stall, REST errors, kick); all off by default."""
 
     def __init__(self, *, seed: int = 0, clock: Callable[[], float] = time.monotonic) -> None:
         self._rng = random.Random(seed)
