@@ -1,15 +1,6 @@
-"""Settings, from one precedence rule (highest first):
+"""Settings from flags, environment, ``.env``, the config file and defaults (highest first).
 
-CLI flags → process environment → ``.env`` (never overriding the real
-environment) → config file (``$XDG_CONFIG_HOME/ticktape/config.toml``) → defaults.
-
-Every value is checked where it is read, so a bad one is reported with its
-setting and its source (``fps = "fast" in …/config.toml: not a number``). A
-config file that cannot be parsed is not an error: the app runs on defaults
-and never writes to it. See docs/config.md for each store and its write rules.
-
-The API key is a secret: it is held in :class:`Secret`, whose ``repr``/``str``
-mask it, so printing or logging settings cannot leak it.
+The API key is held in a masking :class:`Secret`. See docs/config.md.
 """
 
 from __future__ import annotations

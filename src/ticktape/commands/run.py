@@ -1,14 +1,6 @@
-"""``ticktape [SYMBOLS...] [options]``: parse flags, pick the feed, run the app.
+"""``ticktape [SYMBOLS...]``: parse flags, pick the feed (or start the simulator), run the app.
 
-With no API key (or ``--sim``) the built-in simulator starts in a child
-process and the app connects to it through exactly the same Session and
-RestClient code as for the real feed — so what the user sees in the demo is
-what the real thing does — and the status bar says SIMULATED.
-
-Start-up order is chosen for time to first prices: settings (no Textual),
-then the simulator's process is spawned, and only then is the app (Textual,
-~0.3 s of imports) loaded — the simulator boots on the other core meanwhile,
-and the app awaits its URLs just before it connects.
+The simulator is spawned before Textual is imported. See docs/architecture.md.
 """
 
 from __future__ import annotations

@@ -1,10 +1,6 @@
-"""Live forex (``C`` quotes, ``CA`` minute bars) and crypto (``XT``, ``XQ``, ``XL2``, ``XA``).
+"""Live forex (``C``, ``CA``) and crypto (``XT``, ``XQ``, ``XL2``, ``XA``) events.
 
-Forex has no trades on the wire, so a ``CA`` bar is built from the quotes'
-mid prices and its volume is the number of quotes (as Polygon's forex
-aggregates count ticks). Crypto trades hit the last quote (``c`` = 2 buy at
-the ask, 1 sell at the bid) with lognormal fractional sizes, and every trade
-counts toward ``XA``.
+See docs/simulator.md.
 """
 
 from __future__ import annotations

@@ -1,15 +1,6 @@
-"""The REST aggregates endpoint, answered on the WebSocket port via ``process_request``.
+"""The REST aggregates endpoint, answered on the WebSocket port; opaque-cursor paging.
 
-``GET /v2/aggs/ticker/{ticker}/range/{multiplier}/{timespan}/{from}/{to}`` with
-``adjusted``, ``sort``, ``limit`` and ``cursor``; the body is
-:class:`~ticktape.feed.events.AggsResponse`, the same Struct the client
-decodes. Error bodies copy the live API's (protocol.md).
-
-Pagination: ``limit`` caps the bars in one page (the live API counts "base
-aggregates"; with multiplier 1 that is the same). When more bars remain the
-response carries ``next_url`` whose ``cursor`` is opaque (url-safe base64 of
-the query and where to resume), so a client must follow it rather than build
-the next request itself — and the key is never put in it.
+See docs/simulator.md and docs/protocol.md (REST aggregates).
 """
 
 from __future__ import annotations

@@ -1,13 +1,7 @@
 """The simulator's network server: generated markets fed into the protocol engine.
 
-One tick task per cluster calls ``market.advance(now)`` every ``tick``
-seconds; events that happen within one tick go out together, as the live
-server batches them, through :class:`~ticktape.server.engine.ProtocolServer`,
-which filters them per connection, queues and writes them, and cuts slow
-consumers. REST requests on the same port are answered by
-:class:`~ticktape.sim.rest.RestApi`. With a fast client and a busy machine the
-generator, not the socket, is the limit (``benchmarks/sim_throughput.py``).
-See docs/hub.md.
+Generated markets ticked into the protocol engine of ``ticktape.server``; REST on the same port.
+See docs/simulator.md and docs/hub.md (the engine).
 """
 
 from __future__ import annotations

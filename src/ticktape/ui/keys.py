@@ -1,8 +1,6 @@
-"""Every key binding of the main screen, grouped for the help screen, in one list.
+"""Every key binding of the main screen, in one list (bindings, help and palette use it).
 
-Why one list: the screen's ``BINDINGS``, the help screen and the command
-palette's action commands are all generated from :data:`KEYMAP`, so none of
-them can forget a key the others know about.
+See docs/ui.md (keys).
 """
 
 from __future__ import annotations

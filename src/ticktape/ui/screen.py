@@ -1,10 +1,6 @@
 """The main screen: layout, every key binding, and type-ahead symbol search.
 
-Layout: watchlist left; chart over tape on the right; status bar and Footer
-in one bottom container (two ``dock: bottom`` widgets would overlap and hide
-the status bar). The screen only turns keys into calls on its panes; feed
-work (session, REST seeding, persistence) belongs to the app, which hears
-about selection and list changes through the watchlist's bubbling messages.
+See docs/ui.md (keys).
 """
 
 from __future__ import annotations

@@ -1,16 +1,6 @@
-"""The status bar: the truth about the connection, in words a trader understands.
+"""The status bar: the truth about the connection, in words a trader can act on.
 
-One line: connection state (with what to do when it is bad), the feed
-(LIVE / DELAYED 15 min / SIMULATED) and market, events/s, lag p99, decode
-errors when there are any, the latest notice (server status, REST error), and
-at the right "● REC" while the feed is being recorded and the clock in the
-exchange's zone.
-
-Why the wording lives here: the session and the REST client report *what*
-happened (``AUTH_FAILED``, a 429); only the UI knows how to say it so a user
-can act on it. :func:`describe_state`, :func:`describe_server_status`,
-:func:`describe_rest_error` and :func:`describe_retry` are pure so tests can
-pin the words. Wire text is only ever put into ``rich.text.Text``, never markup.
+See docs/ui.md (panes: status bar).
 """
 
 from __future__ import annotations

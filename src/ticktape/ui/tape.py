@@ -1,28 +1,6 @@
-"""TapeView: time & sales (or quotes) for the selected symbol or all symbols, newest on top.
+"""TapeView: time & sales (or quotes), newest on top, a Line-API view over the tape rings.
 
-Why a Line-API ``ScrollView`` (the toolong shape) and not ``RichLog``/``DataTable``:
-trades arrive by the thousand per second, but only the few dozen visible rows
-are ever drawn. Each row's Strip is built once, the first time it is seen, and
-kept with the row; a frame only appends the ring entries whose sequence
-number is newer than the last one read (``ring.since(seq)``), so the cost of a
-frame is the new rows plus the visible lines, never the whole tape.
-
-Paused (``space``, or by scrolling away from the top), the rows stop moving
-so the user can read back, and the title counts the matching entries that
-arrived meanwhile ("N new"); resuming rebuilds from the ring, which holds the
-newest entries, and jumps back to the top.
-
-Layout: the title (what is shown, the filter, the pause badge) sits on the
-tape's top border, so it never covers a column title; the columns are one
-list (:data:`TRADE_COLUMNS`, :data:`QUOTE_COLUMNS`) that both the title line
-and the rows are built from, and a narrow pane drops whole columns by rank
-(:func:`fit_columns`) rather than cutting titles or numbers.
-
-Colours say where a trade hit the quote: at/above the ask (``B``) in the up
-colour, at/below the bid (``S``) in the down colour, in between (``M``) neutral;
-the side letter is printed too, so the tape reads without colour (``NO_COLOR``).
-Blocks (≥ 10,000 shares or ≥ $200k) are bold on a tinted background, odd lots dim.
-Wire text (symbols) goes into Segments verbatim: never parsed as markup.
+See docs/ui.md (panes: tape) and docs/performance.md.
 """
 
 from __future__ import annotations

@@ -1,13 +1,6 @@
 """The watchlist: a Line-API table of symbols that repaints only rows that changed.
 
-Why not ``DataTable``: one changed cell invalidates every cell's cache key, so a
-50-row table costs ~45 ms a frame under a busy feed (see textual-notes.md).
-Here each row is one cached :class:`Strip`, rebuilt only when that symbol's
-``SymbolState.version`` moves, its staleness flips or a change-highlight ends;
-the refresh timer calls :meth:`Watchlist.show` and only those lines repaint.
-
-The widget owns order, cursor and sort; the screen owns the key bindings and
-persistence (it listens for :class:`Watchlist.Changed`).
+Why not ``DataTable``: see docs/ui.md.
 """
 
 from __future__ import annotations
