@@ -1,4 +1,4 @@
-"""``python -m benchmarks [decode e2e ui startup memory hub_rest] [--quick] [--rounds N] ...``.
+"""``python -m benchmarks [decode e2e ui startup memory hub_rest terminal] [--quick] ...``.
 
 Runs the chosen benchmarks (all by default), prints a table of every figure
 with its target, and merges the figures into ``benchmarks/results.json`` (a
@@ -25,7 +25,7 @@ from typing import Final
 from benchmarks import Result, Unavailable
 
 RESULTS: Final = Path(__file__).with_name("results.json")
-NAMES: Final = ("decode", "e2e", "ui", "startup", "memory", "hub_rest")
+NAMES: Final = ("decode", "e2e", "ui", "startup", "memory", "hub_rest", "terminal")
 
 #: The figures each benchmark must produce (null when it cannot run).
 REQUIRED: Final[dict[str, tuple[str, ...]]] = {
@@ -42,6 +42,14 @@ REQUIRED: Final[dict[str, tuple[str, ...]]] = {
     "startup": ("first_paint_s",),
     "memory": ("rss_mb_1m", "rss_mb_10m", "mem_growth_pct"),
     "hub_rest": ("hub_rest_cached_ms",),
+    "terminal": (
+        "terminal_kb_per_s",
+        "terminal_kb_per_s_paused",
+        "terminal_kb_per_s_low",
+        "terminal_kb_per_s_80x24",
+        "terminal_kb_per_s_paused_80x24",
+        "terminal_kb_per_s_low_80x24",
+    ),
 }
 
 #: (figure, comparison, target) from issue 7.
@@ -58,6 +66,9 @@ TARGETS: Final[tuple[tuple[str, str, float], ...]] = (
     ("first_paint_s", "<=", 1.0),
     ("mem_growth_pct", "<=", 10.0),
     ("hub_rest_cached_ms", "<=", 20.0),
+    ("terminal_kb_per_s", "<=", 30.0),  # bytes to the terminal, 160x48, over SSH
+    ("terminal_kb_per_s_paused", "<=", 10.0),
+    ("terminal_kb_per_s_low", "<=", 10.0),
 )
 
 
@@ -65,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n")[0])
     p.add_argument("names", nargs="*", metavar="NAME", help=f"any of {', '.join(NAMES)} (all)")
     p.add_argument("--quick", action="store_true", help="short runs, one round: a smoke check")
-    p.add_argument("--seconds", type=float, help="end-to-end run length (default 30, quick 5)")
+    p.add_argument("--seconds", type=float, help="e2e, terminal run length (default 30, quick 5)")
     p.add_argument("--rounds", type=int, help="runs per figure (default 3-5, quick 1)")
     p.add_argument("--json", type=Path, default=RESULTS, help="results file to update")
     return p
@@ -118,6 +129,12 @@ def _runners(args: argparse.Namespace) -> dict[str, Callable[[], Result]]:
 
         return bench_hub_rest.run(rounds=rounds(20))
 
+    def terminal() -> Result:
+        from benchmarks import bench_terminal
+
+        seconds = args.seconds or (5.0 if quick else 30.0)
+        return bench_terminal.run(seconds=seconds, settle=3.0 if quick else 8.0, rounds=rounds(1))
+
     return {
         "decode": decode,
         "e2e": e2e,
@@ -125,6 +142,7 @@ def _runners(args: argparse.Namespace) -> dict[str, Callable[[], Result]]:
         "startup": startup,
         "memory": memory,
         "hub_rest": hub_rest,
+        "terminal": terminal,
     }
 
 
