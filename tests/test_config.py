@@ -152,10 +152,11 @@ def test_config_path_can_be_moved_by_env_or_cli(tmp_path: Path, config_file: Pat
     assert by_cli.theme == "ansi-dark"
 
 
-def test_broken_toml_names_the_file(config_file: Path) -> None:
+def test_broken_toml_names_the_file_and_line_and_is_skipped(config_file: Path) -> None:
     config_file.write_text("tz = \n", encoding="utf-8")
-    with pytest.raises(ValueError, match=r"config\.toml is not valid TOML"):
-        load_settings(env={}, dotenv_path=None)
+    settings = load_settings(env={}, dotenv_path=None)
+    assert f"{config_file}: line 1 is not valid TOML" in settings.config_problem
+    assert settings.tz == "America/New_York"
 
 
 def test_unknown_toml_keys_are_ignored(config_file: Path) -> None:

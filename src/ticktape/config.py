@@ -3,21 +3,33 @@
 CLI flags → process environment → ``.env`` (never overriding the real
 environment) → config file (``$XDG_CONFIG_HOME/ticktape/config.toml``) → defaults.
 
+Every value is checked where it is read, so a bad one is reported with its
+setting and its source (``fps = "fast" in …/config.toml: not a number``). A
+config file that cannot be parsed is not an error: the app runs on defaults
+and never writes to it. See docs/config.md for each store and its write rules.
+
 The API key is a secret: it is held in :class:`Secret`, whose ``repr``/``str``
 mask it, so printing or logging settings cannot leak it.
 """
 
 from __future__ import annotations
 
+import io
+import math
 import os
+import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Final
+from urllib.parse import urlsplit
 
+import tomlkit
 from dotenv import dotenv_values
+from tomlkit.items import AoT, Array, Comment, Table, Whitespace
 
+from ticktape.safefile import write_atomic
 from ticktape.timeutil import zone
 
 #: Defaults follow the official ``massive`` client's hosts.
@@ -26,6 +38,7 @@ DEFAULT_WS_DELAYED: Final = "wss://delayed.massive.com"
 DEFAULT_REST_URL: Final = "https://api.massive.com"
 MARKETS: Final = ("stocks", "forex", "crypto")
 DEFAULT_WATCHLIST: Final = ("AAPL", "MSFT", "NVDA", "AMZN", "GOOGL", "META", "TSLA", "SPY")
+BOM: Final = "\ufeff"
 
 #: Environment variable → settings field.
 ENV_VARS: Final[dict[str, str]] = {
@@ -41,6 +54,13 @@ ENV_VARS: Final[dict[str, str]] = {
     "TICKTAPE_THEME": "theme",
     "TICKTAPE_CONFIG": "config_path",
 }
+
+#: Settings field → the command-line flag that sets it (for messages).
+FLAGS: Final[dict[str, str]] = {"config_path": "--config"}
+
+
+class ConfigFileError(Exception):
+    """The config file cannot be read or parsed; the message names the file and line."""
 
 
 class Secret(str):
@@ -67,6 +87,93 @@ def default_config_path() -> Path:
     return Path(base) / "ticktape" / "config.toml"
 
 
+# -- one parser per setting: the value, or ValueError saying what is wrong with it ------------
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError("must be text")
+    return value
+
+
+def _choice(*allowed: str) -> Callable[[Any], str]:
+    def parse(value: Any) -> str:
+        if _text(value) not in allowed:
+            raise ValueError(f"must be one of {', '.join(allowed)}")
+        return str(value)
+
+    return parse
+
+
+def _url(*schemes: str) -> Callable[[Any], str]:
+    def parse(value: Any) -> str:
+        text = _text(value).strip()
+        if text and (urlsplit(text).scheme not in schemes or not urlsplit(text).netloc):
+            raise ValueError(f"not a {' or '.join(s + '://' for s in schemes)} URL")
+        return text
+
+    return parse
+
+
+def _tz(value: Any) -> str:
+    # A zone the clock cannot render would otherwise surface as a traceback in the UI.
+    text = _text(value)
+    try:
+        zone(text)
+    except (KeyError, ValueError):  # ZoneInfoNotFoundError is a KeyError
+        raise ValueError("unknown time zone (try America/New_York or UTC)") from None
+    return text
+
+
+def _fps(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError("not a number")
+    try:
+        fps = float(value)
+    except ValueError:
+        raise ValueError("not a number") from None
+    if not (math.isfinite(fps) and 0 < fps <= 60):
+        raise ValueError("fps must be above 0 and at most 60")
+    return fps
+
+
+def _watchlist(value: Any) -> tuple[str, ...]:
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list | tuple):
+        raise ValueError('must be a list of symbols, like ["AAPL", "MSFT"]')
+    for item in items:
+        if not isinstance(item, str):
+            raise ValueError(f'{_show(item)} is not a symbol (write it in quotes, like "AAPL")')
+    return tuple(s.strip().upper() for s in items if s.strip())
+
+
+def _theme(value: Any) -> str:
+    if not _text(value).strip():
+        raise ValueError("must name a theme")
+    return str(value).strip()
+
+
+def _config_path(value: Any) -> Path:
+    path = Path(value).expanduser()
+    if path.is_dir():
+        raise ValueError("is a directory; give the path of a TOML file")
+    return path
+
+
+PARSERS: Final[dict[str, Callable[[Any], Any]]] = {
+    "api_key": lambda v: Secret(_text(v).strip()),
+    "market": _choice(*MARKETS),
+    "feed": _choice("realtime", "delayed"),
+    "ws_url": _url("ws", "wss"),
+    "rest_url": _url("http", "https"),
+    "tz": _tz,
+    "fps": _fps,
+    "watchlist": _watchlist,
+    "theme": _theme,
+    "config_path": _config_path,
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Everything configurable. Build with :func:`load_settings`."""
@@ -81,22 +188,17 @@ class Settings:
     watchlist: tuple[str, ...] = DEFAULT_WATCHLIST
     theme: str = "ticktape-dark"
     config_path: Path = field(default_factory=default_config_path)
+    #: Why the config file was not used this run ("" when it was, or there is none).
+    config_problem: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
-        if self.market not in MARKETS:
-            raise ValueError(f"market must be one of {', '.join(MARKETS)}, not {self.market!r}")
-        if self.feed not in ("realtime", "delayed"):
-            raise ValueError(f"feed must be 'realtime' or 'delayed', not {self.feed!r}")
-        # Checked here, once, for every source (flag, env, .env, file): a zone the
-        # clock cannot render would otherwise surface as a traceback from inside the UI.
-        try:
-            zone(self.tz)
-        except (KeyError, ValueError):  # ZoneInfoNotFoundError is a KeyError
-            raise ValueError(
-                f"unknown time zone {self.tz!r} (try America/New_York or UTC)"
-            ) from None
-        if not 0 < self.fps <= 60:
-            raise ValueError(f"fps must be above 0 and at most 60, not {self.fps:g}")
+        # Built directly (tests, sub-commands) the values are checked by the same parsers.
+        for name in ("market", "feed", "tz", "fps"):
+            value = getattr(self, name)
+            try:
+                PARSERS[name](value)
+            except ValueError as err:
+                raise ValueError(f"{name} = {_show(value)}: {err}") from None
 
     @property
     def has_key(self) -> bool:
@@ -114,50 +216,116 @@ class Settings:
         return f"{self.ws_base}/{self.market}"
 
     def with_(self, **changes: Any) -> Settings:
-        """A copy with some fields changed (coerced like any other source)."""
-        return replace(self, **_coerce(changes))
+        """A copy with some fields changed (parsed like any other source)."""
+        raw = {
+            k: _Raw(v, k if k == "api_key" else f"{k} = {_show(v)}")  # never show the key
+            for k, v in changes.items()
+            if v is not None
+        }
+        return replace(self, **_parse_all(raw))
 
 
-def _coerce(values: Mapping[str, Any]) -> dict[str, Any]:
-    """Turn strings from env/.env/TOML/CLI into typed field values."""
+# -- sources --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Raw:
+    """A value as a source gave it, and how to name it in a message."""
+
+    value: Any
+    where: str
+
+
+def _show(value: Any) -> str:
+    """A value as the user would have typed it in TOML (strings quoted)."""
+    try:
+        return str(tomlkit.item(value).as_string())
+    except Exception:  # not representable in TOML: show it as Python would
+        return repr(value)
+
+
+def _parse_all(raw: Mapping[str, _Raw]) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for name, value in values.items():
-        if value is None:
-            continue
-        if name == "api_key":
-            out[name] = Secret(str(value).strip())
-        elif name == "fps":
-            out[name] = float(value)
-        elif name == "watchlist":
-            items = value.split(",") if isinstance(value, str) else list(value)
-            out[name] = tuple(s.strip().upper() for s in items if str(s).strip())
-        elif name == "config_path":
-            out[name] = Path(value).expanduser()
-        else:
-            out[name] = str(value)
+    for name, item in raw.items():
+        try:
+            out[name] = PARSERS[name](item.value) if name in PARSERS else item.value
+        except (ValueError, TypeError) as err:
+            raise ValueError(f"{item.where}: {err}") from None
     return out
 
 
-def _from_env(env: Mapping[str, str]) -> dict[str, str]:
-    out: dict[str, str] = {}
+def _from_env(env: Mapping[str, str], where: str) -> dict[str, _Raw]:
+    out: dict[str, _Raw] = {}
     # POLYGON_API_KEY wins over MASSIVE_API_KEY when both are set (listed first).
     for var, name in ENV_VARS.items():
         value = env.get(var)
         if value and name not in out:
-            out[name] = value
+            shown = var if name == "api_key" else f"{var}={_plain(value)}"  # never the key
+            out[name] = _Raw(value, f"{shown} {where}")
     return out
 
 
-def _from_toml(path: Path) -> dict[str, Any]:
-    """Read the config file; a missing file is no error, a broken one is."""
+def _plain(text: str) -> str:
+    return text if text.isprintable() and text.strip() == text else repr(text)
+
+
+def _from_dotenv(path: Path) -> dict[str, _Raw]:
+    where = f"in {path}"
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{path}: {_not_utf8(err.object, err)}") from None
+    except OSError as err:
+        raise ValueError(f"{path}: cannot read it ({err.strerror})") from None
+    values = dotenv_values(stream=io.StringIO(text))
+    return _from_env({k: v for k, v in values.items() if v is not None}, where)
+
+
+def _not_utf8(data: bytes, err: UnicodeDecodeError) -> str:
+    line = data[: err.start].count(b"\n") + 1
+    hint = (
+        "; it looks like UTF-16: save it as UTF-8" if data[:2] in (b"\xff\xfe", b"\xfe\xff") else ""
+    )
+    return f"line {line} is not UTF-8 text (byte 0x{data[err.start]:02x}){hint}"
+
+
+def read_config_text(path: Path) -> str:
+    """The config file's text (BOM removed), or :class:`ConfigFileError` naming file and line.
+
+    A missing file reads as empty. The file counts as readable only if ``tomllib``
+    parses it: that is the reader the app starts with.
+    """
+    try:
+        data = path.read_bytes()
     except FileNotFoundError:
-        return {}
+        return ""
+    except OSError as err:
+        raise ConfigFileError(f"config file {path}: cannot read it ({err.strerror})") from None
+    try:
+        text = data.decode("utf-8").removeprefix(BOM)
+    except UnicodeDecodeError as err:
+        raise ConfigFileError(f"config file {path}: {_not_utf8(data, err)}") from None
+    try:
+        tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
-        raise ValueError(f"config file {path} is not valid TOML: {err}") from err
-    known = {f.name for f in fields(Settings)}
-    return {k: v for k, v in data.items() if k in known and k != "config_path"}
+        raise ConfigFileError(f"config file {path}: {_toml_reason(err)}") from None
+    return text
+
+
+def _toml_reason(err: tomllib.TOMLDecodeError) -> str:
+    """``Invalid value (at line 2, column 6)`` → ``line 2: invalid value (column 6)``."""
+    found = re.fullmatch(r"(.*) \(at line (\d+), column (\d+)\)", str(err))
+    if found is None:
+        what = str(err).removesuffix(" (at end of document)")
+        return f"the end of the file is not valid TOML: {what[:1].lower()}{what[1:]}"
+    what, line, column = found.groups()
+    return f"line {line} is not valid TOML: {what[:1].lower()}{what[1:]} (column {column})"
+
+
+def _from_toml(path: Path) -> dict[str, _Raw]:
+    data = tomllib.loads(read_config_text(path))
+    known = {f.name for f in fields(Settings)} & PARSERS.keys() - {"config_path"}
+    return {k: _Raw(v, f"{k} = {_show(v)} in {path}") for k, v in data.items() if k in known}
 
 
 def load_settings(
@@ -166,38 +334,171 @@ def load_settings(
     env: Mapping[str, str] | None = None,
     dotenv_path: str | Path | None = ".env",
 ) -> Settings:
-    """Merge every source by the precedence rule in the module docstring."""
+    """Merge every source by the precedence rule in the module docstring.
+
+    Raises ``ValueError`` with a one-line message naming the setting and its source
+    for any bad value; a config file that cannot be parsed is instead reported in
+    :attr:`Settings.config_problem` and skipped.
+    """
     real_env = dict(os.environ if env is None else env)
-    dot: dict[str, str] = {}
+    dot: dict[str, _Raw] = {}
     if dotenv_path is not None and Path(dotenv_path).is_file():
-        dot = {k: v for k, v in dotenv_values(dotenv_path).items() if v is not None}
+        dot = _from_dotenv(Path(dotenv_path).resolve())
     # .env never overrides the real environment. Resolve each to fields first, so a
     # .env POLYGON_API_KEY cannot beat a real MASSIVE_API_KEY (the key is one setting).
-    env_values = {**_from_env(dot), **_from_env(real_env)}
-    cli_values = {k: v for k, v in (cli or {}).items() if v is not None}
-    config_path = Path(
-        cli_values.get("config_path") or env_values.get("config_path") or default_config_path()
-    ).expanduser()
-    layered: dict[str, Any] = {}
-    for layer in (_from_toml(config_path), env_values, cli_values):
-        layered.update(layer)
-    layered["config_path"] = config_path
-    return Settings(**_coerce(layered))
-
-
-def save_watchlist(settings: Settings, symbols: tuple[str, ...] | list[str]) -> None:
-    """Persist the watchlist in the config file, keeping the file's other keys."""
-    path = settings.config_path
+    env_values = {**dot, **_from_env(real_env, "in the environment")}
+    cli_values = {
+        k: _Raw(v, f"{FLAGS.get(k, '--' + k.replace('_', '-'))} {_plain(str(v))}")
+        for k, v in (cli or {}).items()
+        if v is not None
+    }
+    path_raw = cli_values.get("config_path") or env_values.get("config_path")
+    config_path = default_config_path()
+    if path_raw is not None:
+        config_path = _parse_all({"config_path": path_raw})["config_path"]
+    elif config_path.is_dir():
+        raise ValueError(f"config file {config_path}: is a directory; move it aside")
+    problem = ""
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        text = ""
-    lines = [ln for ln in text.splitlines() if not ln.strip().startswith("watchlist")]
-    items = ", ".join(f'"{s}"' for s in symbols)
-    # Top-level keys must precede any [table]; insert before the first one.
-    insert_at = next((i for i, ln in enumerate(lines) if ln.lstrip().startswith("[")), len(lines))
-    lines.insert(insert_at, f"watchlist = [{items}]")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".toml.tmp")
-    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    tmp.replace(path)
+        file_values = _from_toml(config_path)
+    except ConfigFileError as err:
+        file_values, problem = {}, f"{err}; running on defaults, the file is left as it is"
+    layered = {**file_values, **env_values, **cli_values}
+    layered.pop("config_path", None)
+    return Settings(**_parse_all(layered), config_path=config_path, config_problem=problem)
+
+
+# -- writing the config ---------------------------------------------------------------------
+
+
+def save_watchlist(settings: Settings, symbols: tuple[str, ...] | list[str]) -> bool:
+    """Persist the watchlist in the config file, touching the ``watchlist`` key only.
+
+    The file is edited in place with ``tomlkit`` (comments, order, layout, CRLF and
+    a BOM all survive), written atomically, and the previous version is kept as
+    ``config.toml.bak``. Returns False when nothing needed writing. Raises
+    :class:`ConfigFileError` — and writes nothing — when the file on disk cannot be
+    parsed now (the user's text is never replaced by the app's guess).
+    """
+    path = settings.config_path
+    old = read_config_text(path)
+    raw = path.read_bytes() if old else b""
+    new = edit_watchlist(old, list(symbols))
+    data = (BOM if raw.startswith(BOM.encode()) else "") + new
+    if data.encode("utf-8") == raw:
+        return False
+    write_atomic(path, data.encode("utf-8"), backup=True)
+    return True
+
+
+def edit_watchlist(text: str, symbols: list[str]) -> str:
+    """``text`` (a config file, BOM removed) with its watchlist set to ``symbols``.
+
+    Kept symbols keep their spelling, comment and line; a removed one goes with its
+    comment; a moved one takes its comment along; new ones are added where the user
+    would have typed them. The result is checked to say exactly what was meant.
+    """
+    crlf = "\r\n" in text and "\n" not in text.replace("\r\n", "")
+    doc = tomlkit.parse(text.replace("\r\n", "\n") if crlf else text)
+    current = doc.get("watchlist")
+    if isinstance(current, Array) and all(isinstance(v, str) for v in current):
+        _edit_array(current, symbols)
+    elif current is not None:  # the comma-separated string form: the list replaces it
+        doc["watchlist"] = symbols
+    else:
+        _add_top_level(doc, "watchlist", symbols)
+    out = tomlkit.dumps(doc)
+    if crlf:
+        out = out.replace("\n", "\r\n")
+    if not _only_watchlist_changed(tomllib.loads(text), tomllib.loads(out), symbols):
+        raise ConfigFileError("could not update the watchlist in place; the file is left as is")
+    return out
+
+
+def _only_watchlist_changed(
+    before: dict[str, Any], after: dict[str, Any], symbols: list[str]
+) -> bool:
+    """The check before any write: every other key is as it was, the list is as asked."""
+    rest_kept = {k: v for k, v in before.items() if k != "watchlist"} == {
+        k: v for k, v in after.items() if k != "watchlist"
+    }
+    return rest_kept and [_key(v) for v in after.get("watchlist", [])] == [_key(s) for s in symbols]
+
+
+def _add_top_level(doc: tomlkit.TOMLDocument, key: str, value: Any) -> None:
+    """Add a key where a person would type it: after the last top-level key, else above
+    the first table (and the comments that introduce it), else at the end."""
+    body = doc.body
+    tables = [i for i, (_, item) in enumerate(body) if isinstance(item, Table | AoT)]
+    keys = [i for i, (k, item) in enumerate(body[: tables[0] if tables else None]) if k is not None]
+    if keys:
+        at = keys[-1] + 1
+    elif tables:
+        at = tables[0]
+        while at > 0 and isinstance(body[at - 1][1], Comment):
+            at -= 1
+    else:
+        doc.append(key, value)
+        return
+    doc._insert_at(at, key, tomlkit.item(value))  # private: the public add() goes after tables
+
+
+def _key(symbol: Any) -> str:
+    return str(symbol).strip().upper()
+
+
+def _edit_array(array: Array, symbols: list[str]) -> None:
+    """The fewest edits that make ``array`` list ``symbols``, comments moving with items."""
+    style = _array_style(array)
+    wanted = [_key(s) for s in symbols]
+    for i in reversed(range(len(array))):
+        key = _key(array[i])
+        if key not in wanted or [_key(v) for v in array[:i]].count(key):
+            del array[i]
+    for j, key in enumerate(wanted):
+        have = [_key(v) for v in array]
+        if j < len(have) and have[j] == key:
+            continue
+        if key in have:
+            _move(array, have.index(key), j)
+        else:
+            array.insert(j, symbols[j])
+    _restore_style(array, *style)
+
+
+# tomlkit keeps an array as groups (indent, value, comma, comment) and has no public API
+# for an item's comment or its separators: these helpers are the only private access.
+
+
+def _groups(array: Array) -> list[Any]:
+    return [g for g in array._value if g.value is not None]
+
+
+def _array_style(array: Array) -> tuple[bool, bool]:
+    """(last item has a trailing comma, items after the first are spaced)."""
+    groups = _groups(array)
+    trailing = bool(groups) and groups[-1].comma is not None
+    spaced = any(g.indent is not None and g.indent.s.strip(",") for g in groups[1:])
+    return trailing, spaced
+
+
+def _restore_style(array: Array, trailing: bool, spaced: bool) -> None:
+    """Moves can leave a comma or a space where the user's style had none (or vice versa)."""
+    groups = _groups(array)
+    if not groups:
+        return
+    groups[-1].comma = Whitespace(",") if trailing else None
+    if spaced:
+        for group in groups[1:]:
+            if group.indent is None:
+                group.indent = Whitespace(" ")
+    array._reindex()
+
+
+def _move(array: Array, src: int, dst: int) -> None:
+    """Move one item, taking its trailing comment with it."""
+    comment = array._value[array._index_map[src]].comment
+    value = array[src]
+    del array[src]
+    array.insert(dst, value)
+    array._value[array._index_map[dst]].comment = comment

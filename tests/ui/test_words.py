@@ -165,7 +165,7 @@ def test_an_unknown_time_zone_is_one_line_before_the_ui_starts(
     # It used to draw the UI, then die with a traceback from the status bar's clock.
     assert main(["--tz", "Mars/X", "--config", str(tmp_path / "c.toml")]) == 2
     err = capsys.readouterr().err
-    assert err.strip() == "ticktape: unknown time zone 'Mars/X' (try America/New_York or UTC)"
+    assert err.strip() == "ticktape: --tz Mars/X: unknown time zone (try America/New_York or UTC)"
 
 
 @pytest.mark.parametrize(

@@ -107,8 +107,25 @@ def _quiet_logging() -> None:
     logging.basicConfig(level=logging.INFO if path else logging.WARNING, handlers=[handler])
 
 
+def _conflict(args: argparse.Namespace) -> str | None:
+    """Flags that ask for two different feeds at once (both typed now: neither can win)."""
+    named = [
+        flag for flag, value in (("--ws-url", args.ws_url), ("--rest-url", args.rest_url)) if value
+    ]
+    if args.sim and named:
+        return (
+            f"--sim runs the built-in simulator but {' and '.join(named)} names a server:"
+            " give one or the other"
+        )
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
+    conflict = _conflict(args)
+    if conflict is not None:
+        print(f"ticktape: {conflict}", file=sys.stderr)
+        return 2
     try:
         settings = _settings(args)
     except ValueError as err:
@@ -146,6 +163,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             ascii_only=args.ascii,
             record_path=record,
         )
+        if args.sim and named:  # a saved URL gives way to the flag typed now: say so
+            app.notice("--sim: on the built-in simulator; the configured server URL is not used")
         try:
             app.run()
         finally:

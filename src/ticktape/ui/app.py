@@ -53,7 +53,7 @@ from textual.driver import Driver
 from textual.screen import Screen
 from textual.worker import Worker
 
-from ticktape.config import Settings, save_watchlist
+from ticktape.config import ConfigFileError, Settings, save_watchlist
 from ticktape.feed.events import Event, Status
 from ticktape.feed.record import RecordSwitch
 from ticktape.feed.session import (
@@ -82,6 +82,7 @@ from ticktape.ui.themes import (
     BUILTIN_DIR,
     DEFAULT_THEME,
     VARIABLE_DEFAULTS,
+    css_problem,
     load_themes,
     user_theme_dir,
 )
@@ -248,6 +249,18 @@ class TicktapeApp(App[None]):
         """This terminal's driver, writing through :func:`squeezing`: fewer bytes per frame."""
         return squeezing(super().get_driver_class())
 
+    def validate_theme(self, theme_name: str) -> str:
+        """Refuse a theme the stylesheet cannot take (Textual calls this on every switch,
+        the command palette's included): the current theme stays and the user is told."""
+        theme = self.get_theme(theme_name)
+        problem = None if theme is None else css_problem(self, theme)
+        if problem is None:
+            return theme_name
+        self.notice(
+            f"theme {theme_name} cannot be used ({problem}); keeping {self.theme}", "warning"
+        )
+        return self.theme
+
     def get_theme_variable_defaults(self) -> dict[str, str]:
         return dict(VARIABLE_DEFAULTS)
 
@@ -279,6 +292,8 @@ class TicktapeApp(App[None]):
         self.main.watchlist.set_feed_live(
             self.status is None or self.status.state is ConnState.LIVE
         )
+        if self.settings.config_problem:  # this run is on defaults: say why
+            self.notice(self.settings.config_problem, "error")
         for error in self.theme_errors:
             self.notify(error, severity="warning", markup=False)
         early, self._early_notices = self._early_notices, []
@@ -489,6 +504,8 @@ class TicktapeApp(App[None]):
         symbols = message.symbols
         try:
             save_watchlist(self.settings, symbols)
+        except ConfigFileError as err:  # the user's file is never replaced by the app's guess
+            self.notice(f"watchlist not saved — {err}", "warning")
         except OSError as err:
             self.notice(f"could not save the watchlist: {err}", "warning")
         self.state.watch(symbols)

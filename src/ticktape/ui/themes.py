@@ -10,12 +10,15 @@ the theme picker can switch to any of them.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Final
 
+from textual.app import App
 from textual.color import Color, ColorParseError
+from textual.css.constants import VALID_STYLE_FLAGS
 from textual.theme import Theme
 
 BUILTIN_DIR: Final = Path(__file__).resolve().parent.parent / "themes"
@@ -49,37 +52,82 @@ class ThemeFileError(ValueError):
 
 
 def _check_color(path: Path, key: str, value: Any) -> str:
-    if not isinstance(value, str):
-        raise ThemeFileError(f"{path.name}: {key} must be a colour string")
+    if not isinstance(value, str) or not _is_color(value):
+        raise ThemeFileError(f"{path.name}: {key} = {_show(value)} is not a colour; theme skipped")
+    return value
+
+
+def _is_color(value: str) -> bool:
+    """What Textual's CSS accepts for a colour variable: a colour, maybe with ``NN%`` alpha."""
+    colour = re.sub(r"\s+\d{1,3}(\.\d+)?%$", "", value.strip())
+    if colour == "ansi_default":  # valid in a Theme but not a parseable Color
+        return True
     try:
-        Color.parse(value)
+        Color.parse(colour)
     except ColorParseError:
-        # ansi_default is valid in a Theme but not a parseable Color.
-        if value != "ansi_default":
-            raise ThemeFileError(f"{path.name}: {key} = {value!r} is not a colour") from None
+        return False
+    return True
+
+
+def _check_variable(path: Path, key: str, value: Any) -> str:
+    """Every variable is checked before the theme is registered: one that Textual's CSS
+    cannot parse would crash the app when the theme is applied (at start or live)."""
+    where = f"[variables] {key}"
+    if key.endswith("text-style") or key.startswith("link-style"):
+        words = value.split() if isinstance(value, str) else [None]
+        if not words or any(word not in VALID_STYLE_FLAGS for word in words):
+            raise ThemeFileError(
+                f"{path.name}: {where} = {_show(value)} is not a text style (like bold, "
+                "underline or none); theme skipped"
+            )
+        return str(value)
+    return _check_color(path, where, value)
+
+
+def _show(value: Any) -> str:
+    return f'"{value}"' if isinstance(value, str) else repr(value)
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise ThemeFileError(f"{path.name}: cannot read it ({err.strerror}); skipped") from err
+    try:
+        text = data.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        raise ThemeFileError(f"{path.name}: line {line} is not UTF-8 text; skipped") from err
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ThemeFileError(f"{path.name}: not valid TOML ({err}); skipped") from err
+
+
+def _flag(path: Path, data: dict[str, Any], key: str, default: bool) -> bool:
+    value = data.get(key, default)
+    if not isinstance(value, bool):
+        raise ThemeFileError(f"{path.name}: {key} must be true or false; theme skipped")
     return value
 
 
 def load_theme(path: Path) -> Theme:
     """Read one theme file; raises :class:`ThemeFileError` with a readable reason."""
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as err:
-        raise ThemeFileError(f"{path.name}: {err}") from err
+    data = _read(path)
     name = data.get("name") or path.stem
     if not isinstance(name, str):
-        raise ThemeFileError(f"{path.name}: name must be a string")
+        raise ThemeFileError(f"{path.name}: name must be a string; theme skipped")
     if "primary" not in data:
-        raise ThemeFileError(f"{path.name}: a theme needs at least 'primary'")
+        raise ThemeFileError(f"{path.name}: a theme needs at least 'primary'; skipped")
     colors: dict[str, Any] = {k: _check_color(path, k, data[k]) for k in _COLOR_KEYS if k in data}
     variables = data.get("variables", {})
     if not isinstance(variables, dict):
-        raise ThemeFileError(f"{path.name}: [variables] must be a table")
+        raise ThemeFileError(f"{path.name}: [variables] must be a table; theme skipped")
     return Theme(
         name=name,
-        dark=bool(data.get("dark", True)),
-        ansi=bool(data.get("ansi", False)),
-        variables={str(k): str(v) for k, v in variables.items()},
+        dark=_flag(path, data, "dark", True),
+        ansi=_flag(path, data, "ansi", False),
+        variables={str(k): _check_variable(path, str(k), v) for k, v in variables.items()},
         **colors,
     )
 
@@ -100,6 +148,29 @@ def load_themes(dirs: Iterable[Path]) -> tuple[list[Theme], list[str]]:
             except ThemeFileError as err:
                 errors.append(str(err))
     return themes, errors
+
+
+def css_problem(app: App[Any], theme: Theme) -> str | None:
+    """Why ``theme`` cannot be applied to ``app``'s stylesheet, or None if it can.
+
+    The last line of defence before a theme is switched to (themes registered in code,
+    or a value the file checks let through): the app's CSS is parsed with the theme's
+    variables on a copy, so a failure is a message instead of a crash.
+    """
+    try:
+        variables = {
+            **app.get_theme_variable_defaults(),
+            **theme.to_color_system().generate(),
+            **theme.variables,
+        }
+        for name in VARIABLE_DEFAULTS:  # the panes parse these themselves
+            Color.parse(variables[name])
+        sheet = app.stylesheet.copy()
+        sheet.set_variables(variables)
+        sheet.reparse()
+    except Exception as err:  # any failure to parse means "cannot be applied"
+        return " ".join(str(err).split())[:160] or type(err).__name__
+    return None
 
 
 def user_theme_dir(config_path: Path) -> Path:
