@@ -26,7 +26,6 @@ import contextlib
 import fcntl
 import os
 import pty
-import re
 import select
 import shutil
 import struct
@@ -42,7 +41,15 @@ from pathlib import Path
 from typing import Final
 
 from benchmarks import Result, Unavailable, median, require
-from benchmarks.bench_startup import _PRICED, WATCHLIST, _quit, ticktape_command
+from benchmarks.bench_startup import (
+    _MOVE,
+    _PRICED,
+    _TOKENS,
+    WATCHLIST,
+    ScreenText,
+    _quit,
+    ticktape_command,
+)
 
 SIZES: Final = {"": (160, 48), "_80x24": (80, 24)}
 #: figure suffix → (extra command-line arguments, pause the tape before counting)
@@ -51,13 +58,6 @@ PROFILES: Final[dict[str, tuple[tuple[str, ...], bool]]] = {
     "_paused": ((), True),
     "_low": (("--bandwidth", "low"), False),
 }
-_ESCAPES: Final = re.compile(rb"\x1b\[[0-9;?<>=$]*[ -/]*[@-~]|\x1b\][^\x07]*\x07")
-#: Escape sequences (CSI, OSC) or a run of plain bytes: the stream's tokens.
-_TOKENS: Final = re.compile(
-    rb"(\x1b\[[0-9;?<>=$]*[ -/]*[@-~])|(\x1b\][^\x07\x1b]*(?:\x07|\x1b\\))|(\x1b.)|([^\x1b]+)",
-    re.S,
-)
-_MOVE: Final = re.compile(rb"\x1b\[(\d*);?(\d*)H")
 _SPACE: Final = b" "
 KB: Final = 1000.0
 
@@ -113,12 +113,12 @@ def capture(
     )
     os.close(slave)
     try:
-        seen = _until_price(proc, master, timeout)
-        if not _PRICED.search(_ESCAPES.sub(b"", seen)):
-            tail = _ESCAPES.sub(b"", seen + b"".join(_drain(master, 0.5)))[-300:]
+        seen = _until_price(proc, master, timeout, cols, rows)
+        if not _PRICED.search(seen):
+            tail = b" ".join(seen.split())[-300:]
             raise Unavailable(
                 f"no price painted within {timeout:g} s (exit code {proc.poll()}): "
-                + tail.decode(errors="replace").strip()
+                + tail.decode(errors="replace")
             )
         for _ in _drain(master, settle):
             pass
@@ -141,10 +141,12 @@ def capture(
     return Capture(elapsed, b"".join(chunks), cols, rows, stamps)
 
 
-def _until_price(proc: subprocess.Popen[bytes], master: int, timeout: float) -> bytes:
-    """The output up to the first painted price (or all of it, if none came)."""
+def _until_price(
+    proc: subprocess.Popen[bytes], master: int, timeout: float, cols: int = 160, rows: int = 48
+) -> bytes:
+    """The screen once it shows the first price (or as it is when none came)."""
     t0 = time.perf_counter()
-    seen = b""
+    screen = ScreenText(cols, rows)
     while time.perf_counter() - t0 < timeout:
         ready, _, _ = select.select([master], [], [], 0.05)
         if not ready:
@@ -152,12 +154,12 @@ def _until_price(proc: subprocess.Popen[bytes], master: int, timeout: float) -> 
                 break
             continue
         try:
-            seen = (seen + os.read(master, 1 << 16))[-(1 << 20) :]
+            screen.feed(os.read(master, 1 << 16))
         except OSError:
             break
-        if _PRICED.search(_ESCAPES.sub(b"", seen)):
+        if _PRICED.search(screen.text):
             break
-    return seen
+    return screen.text
 
 
 def _drain(master: int, seconds: float) -> list[bytes]:
@@ -192,6 +194,8 @@ def bytes_by_cell(data: bytes) -> Counter[tuple[int, int]]:
             if move is not None:
                 row = int(move.group(1) or 1) - 1  # a move is charged to where it goes
                 col = int(move.group(2) or 1) - 1
+            elif csi.endswith(b"C"):
+                col += int(csi[2:-1] or 1)
             counts[row, col] += len(csi)
         elif text is not None:
             for line_no, line in enumerate(text.split(b"\n")):

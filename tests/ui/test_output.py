@@ -1,4 +1,4 @@
-"""The squeezed terminal stream draws exactly what Textual's own stream draws, in fewer bytes.
+"""The diffed terminal stream draws exactly what Textual's own stream draws, in fewer bytes.
 
 A small terminal model (cursor moves, text, SGR, erase) replays both streams
 and the resulting screens, every cell's character and style, must be equal.
@@ -13,7 +13,7 @@ from rich.segment import Segment
 from rich.style import Style
 from textual.strip import Strip
 
-from ticktape.ui.output import SgrSqueeze, transition
+from ticktape.ui.output import ScreenDiff, transition
 
 
 class Screen:
@@ -44,6 +44,8 @@ class Screen:
             elif final == "H":
                 row, _, col = params.partition(";")
                 self.y, self.x = int(row or 1) - 1, int(col or 1) - 1
+            elif final == "C":
+                self.x = min(self.x + int(params or 1), self.cols - 1)
             elif final == "K":  # erase to the end of the line, in the current background
                 for x in range(self.x, self.cols):
                     self.cells[self.y][x] = (" ", frozenset({f"fg={self.fg}", f"bg={self.bg}"}))
@@ -107,9 +109,20 @@ def _console():  # type: ignore[no-untyped-def]
 
 
 def drawn(data: str) -> list[list[tuple[str, frozenset[str]]]]:
+    """What each cell shows: a blank shows its background (and reverse or underline), not
+    its foreground colour or boldness."""
     screen = Screen()
     screen.feed(data)
-    return screen.cells
+    hidden = {"bold", "dim", "italic"}
+    return [
+        [
+            (ch, style - hidden - {s for s in style if s.startswith("fg=")})
+            if ch == " " and "reverse" not in style
+            else (ch, style)
+            for ch, style in row
+        ]
+        for row in screen.cells
+    ]
 
 
 BG = Style(bgcolor="#0d1117")
@@ -132,7 +145,7 @@ FRAMES = [
 
 
 def test_every_frame_draws_the_same_screen_in_fewer_bytes() -> None:
-    squeeze = SgrSqueeze()
+    squeeze = ScreenDiff()
     original = squeezed = ""
     for frame in FRAMES:
         original += frame
@@ -143,13 +156,33 @@ def test_every_frame_draws_the_same_screen_in_fewer_bytes() -> None:
 
 def test_runs_of_one_style_cost_one_style_change() -> None:
     frame = render((0, 0, [Segment("a", UP), Segment("b", UP), Segment("c", UP)]))
-    squeezed = SgrSqueeze()(frame)
+    squeezed = ScreenDiff()(frame)
     assert squeezed.count("\x1b[") == 3  # the move, the style, the final reset
     assert drawn(squeezed) == drawn(frame)
 
 
+def test_only_changed_cells_are_sent_again() -> None:
+    diff = ScreenDiff()
+    row = [Segment(" AAPL   ", BG), Segment("  226.31", UP), Segment(" ", BG), Segment("1.2M", BG)]
+    first = diff(render((0, 0, row)))
+    assert "AAPL" in first
+    assert diff(render((0, 0, row))) == "", "the same row again: nothing to send"
+    row[1] = Segment("  226.35", UP)
+    again = diff(render((0, 0, row)))
+    assert re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", again) == "5", "one digit changed"
+    assert drawn(first + again) == drawn(render((0, 0, row)))
+
+
+def test_a_resized_terminal_gets_the_whole_frame() -> None:
+    diff = ScreenDiff()
+    frame = render((0, 0, [Segment("AAPL", UP)]))
+    diff(frame)
+    diff.forget()
+    assert "AAPL" in diff(frame)
+
+
 def test_each_write_leaves_the_terminal_in_the_style_the_original_left() -> None:
-    squeeze = SgrSqueeze()
+    squeeze = ScreenDiff()
     squeeze(render((0, 0, [Segment("a", UP)])))
     # the next write starts with unstyled text: it must not inherit UP
     later = "\x1b[2;1Hplain"
@@ -182,8 +215,9 @@ def test_transitions_reach_the_wanted_style(
 
 def test_escapes_it_does_not_model_pass_through_and_force_a_full_style() -> None:
     # a cursor restore (ESC 8) restores a style it cannot know: passed on as written...
-    unknown = "\x1b[38;5;1mA\x1b7\x1b[0mB\x1b8\x1b[38;5;1mC\x1b[0m"
-    squeeze = SgrSqueeze()
+    unknown = "\x1b[1;1H\x1b[38;5;1mA\x1b7\x1b[0mB\x1b8\x1b[38;5;1mC\x1b[0m"
+    squeeze = ScreenDiff()
     assert squeeze(unknown) == unknown
-    # ...until a reset makes the style known again: from there on, changes only
-    assert squeeze("\x1b[38;5;1;1mD\x1b[1;38;5;1mE\x1b[0m") == "\x1b[1;38;5;1mDE\x1b[0m"
+    # ...and the next write is sent whole, its styles as changes again
+    out = squeeze("\x1b[1;1H\x1b[38;5;1;1mD\x1b[1;38;5;1mE\x1b[0m")
+    assert out == "\x1b[1;1H\x1b[1;38;5;1mDE\x1b[0m"
