@@ -71,6 +71,7 @@ class Capture:
     cols: int
     rows: int
     chunks: list[tuple[float, int]] = field(default_factory=list)
+    cpu_cores: float | None = None  # the app's process (not the simulator's), over the window
 
     @property
     def kb_per_s(self) -> float:
@@ -126,6 +127,7 @@ def capture(
             os.write(master, _SPACE)
             for _ in _drain(master, 1.0):  # the pause itself repaints the tape's title
                 pass
+        cpu0 = _cpu_seconds(proc.pid)
         t0 = time.perf_counter()
         chunks: list[bytes] = []
         stamps: list[tuple[float, int]] = []
@@ -133,12 +135,23 @@ def capture(
             chunks.append(chunk)
             stamps.append((time.perf_counter() - t0, len(chunk)))
         elapsed = time.perf_counter() - t0
+        cpu1 = _cpu_seconds(proc.pid)
         if proc.poll() is not None:
             raise Unavailable(f"the app exited during the window (code {proc.returncode})")
     finally:
         _quit(proc, master)
         shutil.rmtree(config, ignore_errors=True)
-    return Capture(elapsed, b"".join(chunks), cols, rows, stamps)
+    cores = None if cpu0 is None or cpu1 is None else (cpu1 - cpu0) / elapsed
+    return Capture(elapsed, b"".join(chunks), cols, rows, stamps, cores)
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds of process ``pid`` so far (Linux; None elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _until_price(
@@ -305,7 +318,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             src=src,
         )
         label = str(src or "this checkout")
-        print(f"{label}: {cap.kb_per_s:.1f} KB/s at {cols}x{rows} {' '.join(args.app_args)}")
+        cpu = "" if cap.cpu_cores is None else f", app CPU {cap.cpu_cores:.2f} cores"
+        print(f"{label}: {cap.kb_per_s:.1f} KB/s{cpu} at {cols}x{rows} {' '.join(args.app_args)}")
         if args.breakdown:
             for name, kbs in breakdown(cap, regions).items():
                 print(f"  {name:<10} {kbs:8.2f} KB/s")

@@ -42,7 +42,23 @@ DEFAULT: Final[State] = (frozenset(), "", "", "")
 UNKNOWN: Final = None
 
 
+_PARSED: dict[tuple[str, State | None], State | None] = {}
+
+
 def _parse(params: str, state: State | None) -> State | None:
+    """The style after ``ESC[params m`` from ``state`` (memoised: a theme has few styles)."""
+    key = (params, state)
+    try:
+        return _PARSED[key]
+    except KeyError:
+        pass
+    if len(_PARSED) > 4096:
+        _PARSED.clear()
+    parsed = _PARSED[key] = _parse_sgr(params, state)
+    return parsed
+
+
+def _parse_sgr(params: str, state: State | None) -> State | None:
     """The style after ``ESC[params m`` from ``state``; None if it cannot be followed."""
     codes = params.split(";") if params else ["0"]
     if state is None and codes[0] not in ("", "0"):
@@ -231,18 +247,21 @@ class ScreenDiff:
             if len(row) < end:
                 row.extend([None] * (end - len(row)))
             blank = _blank_key(want)
-            for i, ch in enumerate(piece):
-                cell = (ch, blank if ch == " " else want)
+            cells = [(ch, blank if ch == " " else want) for ch in piece]
+            self._pos = (r, end)
+            done += len(piece)
+            if row[c:end] == cells:  # the common case: a run that did not change
+                continue
+            for i, cell in enumerate(cells):
                 x = c + i
                 if row[x] == cell:
                     continue
+                ch = cell[0]
                 self._goto(emit, r, x, row)
                 self._style(emit, cell[1], blank=ch == " ")
                 emit(ch)
                 row[x] = cell
                 self._at = (r, x + 1)
-            self._pos = (r, end)
-            done += len(piece)
         return ""
 
     def _goto(self, emit: Any, r: int, x: int, row: list[Cell | None]) -> None:
