@@ -52,6 +52,7 @@ ENV_VARS: Final[dict[str, str]] = {
     "TICKTAPE_FPS": "fps",
     "TICKTAPE_WATCHLIST": "watchlist",
     "TICKTAPE_THEME": "theme",
+    "TICKTAPE_BANDWIDTH": "bandwidth",
     "TICKTAPE_CONFIG": "config_path",
 }
 
@@ -170,6 +171,7 @@ PARSERS: Final[dict[str, Callable[[Any], Any]]] = {
     "fps": _fps,
     "watchlist": _watchlist,
     "theme": _theme,
+    "bandwidth": _choice("auto", "low", "normal"),
     "config_path": _config_path,
 }
 
@@ -187,13 +189,14 @@ class Settings:
     fps: float = 10.0
     watchlist: tuple[str, ...] = DEFAULT_WATCHLIST
     theme: str = "ticktape-dark"
+    bandwidth: str = "auto"  # low | normal | auto (normal; over SSH, low is offered once)
     config_path: Path = field(default_factory=default_config_path)
     #: Why the config file was not used this run ("" when it was, or there is none).
     config_problem: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
         # Built directly (tests, sub-commands) the values are checked by the same parsers.
-        for name in ("market", "feed", "tz", "fps"):
+        for name in ("market", "feed", "tz", "fps", "bandwidth"):
             value = getattr(self, name)
             try:
                 PARSERS[name](value)

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from ticktape.config import DEFAULT_REST_URL, DEFAULT_WATCHLIST, MARKETS, Settings, load_settings
 from ticktape.sim.process import SimProcess
+from ticktape.ui.bandwidth import colour_system
 from ticktape.ui.symbols import normalize_symbol
 
 #: Starting lists when the saved one does not suit the chosen market.
@@ -52,6 +53,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tz", help="clock and tape time zone (default America/New_York)")
     p.add_argument("--theme", help="ticktape-dark, ticktape-light, ticktape-contrast, or yours")
     p.add_argument("--ascii", action="store_true", help="no box-drawing or block glyphs")
+    p.add_argument(
+        "--bandwidth",
+        choices=("low", "normal"),
+        help="low: fewer bytes for slow links (tape once a second, 256 colours, no flashes)",
+    )
     p.add_argument("--config", dest="config_path", help="config file path")
     p.add_argument(
         "--record",
@@ -85,6 +91,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         "fps": args.fps,
         "tz": args.tz,
         "theme": args.theme,
+        "bandwidth": args.bandwidth,
         "config_path": args.config_path,
     }
     settings = load_settings(cli=cli)
@@ -153,6 +160,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         sim_args = ["--seed", str(args.seed), "--symbols", ",".join(settings.watchlist)]
         sim = SimProcess(*sim_args, wait=False)  # boots while Textual is imported below
         settings, label = settings.with_(api_key=SIM_KEY), "SIMULATED"
+    colours = colour_system(settings.bandwidth, os.environ)
+    if colours is not None:  # read by Textual when it is imported, just below
+        os.environ["TEXTUAL_COLOR_SYSTEM"] = colours
     with sim or contextlib.nullcontext():
         from ticktape.ui.app import TicktapeApp
 

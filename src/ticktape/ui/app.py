@@ -40,6 +40,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import os
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
@@ -67,6 +68,7 @@ from ticktape.feed.stats import FeedSnapshot
 from ticktape.market import Bar, MarketState
 from ticktape.market.bars import MINUTE_MS
 from ticktape.timeutil import EXCHANGE_TZ, ms_to_zone
+from ticktape.ui.bandwidth import AUTO, OFFER, over_ssh, profile
 from ticktape.ui.format import one_line
 from ticktape.ui.output import squeezing
 from ticktape.ui.palette import ActionCommands, SymbolCommands
@@ -302,11 +304,23 @@ class TicktapeApp(App[None]):
         if self.recorder.recorder is not None:
             where = self.recorder.recorder.path.resolve()
             self.notify(f"recording to {where}", timeout=6, markup=False)
+        self._apply_bandwidth()
         self._queue_seed(self.main.watchlist.symbols)  # "loading" now, fetched after prices
         if not self._connect:  # the state came whole (tests, benchmarks): settle it now
             self.call_after_refresh(self._settle_gc)
         self.set_interval(1 / max(0.5, self.settings.fps), self._frame)
         self._frame()
+
+    def _apply_bandwidth(self) -> None:
+        """Set the panes to the bandwidth profile; over SSH, offer the low one (once a run)."""
+        chosen = profile(self.settings.bandwidth)
+        main = self.main
+        main.tape.interval = chosen.tape_interval_s
+        main.chart.throttle.interval = chosen.chart_interval_s
+        main.watchlist.flashes = chosen.flashes
+        main.status.profile = chosen.label
+        if self.settings.bandwidth == AUTO and over_ssh(os.environ):
+            self.notify(OFFER, title="Slow link?", timeout=12, markup=False)
 
     # -- the frame -------------------------------------------------------------------------------
 

@@ -173,6 +173,8 @@ class StatusBar(Widget):
         self.market = market
         self.tz = tz
         self.notice: Notice | None = None
+        #: The bandwidth profile, said after the market when it is not the normal one.
+        self.profile = ""
         # state marks (ok / bad / info) and the separator, plain ASCII with --ascii
         self._marks = ("*", "!", "o", " | ") if ascii_only else ("●", "▲", "○", " │ ")
         self._key: tuple[object, ...] = ()
@@ -212,6 +214,7 @@ class StatusBar(Widget):
             clock,
             self.feed_label,
             self.market,
+            self.profile,
             recording,
         )
         if key == self._key:
@@ -261,6 +264,9 @@ class StatusBar(Widget):
         left.append(*sep)
         left.append(f" {self.feed_label} ", self._style("feed"))
         left.append(f" {self.market}", self._style("muted"))
+        if self.profile:
+            left.append(*sep)
+            left.append(self.profile, self._style("muted"))
         for text, warn in figures:
             left.append(*sep)
             left.append(text, self._style("warning") if warn else Style())

@@ -27,6 +27,7 @@ Wire text (symbols) goes into Segments verbatim: never parsed as markup.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Final, NamedTuple, Protocol
 
@@ -279,6 +280,11 @@ class TapeView(ScrollView, can_focus=True):
         # "x", ">=" and "|" stand in for "×", "≥" and "·" with --ascii
         self._times, self._ge, self._dot = ("x", ">=", "|") if ascii_only else ("×", "≥", "·")
         self.max_rows = max_rows  # rows kept for scroll-back: the newest N of the ring
+        #: Live rows repaint at most this often (seconds; 0: every frame). What arrives in
+        #: between waits in the ring and lands in one batch (the low-bandwidth profile).
+        self.interval = 0.0
+        self.clock: Callable[[], float] = time.monotonic
+        self._painted_at = float("-inf")
         self.pending = 0  # matching entries that arrived while paused
         self._rows: list[Any] = []  # oldest first
         self._strips: list[Strip | None] = []
@@ -349,6 +355,10 @@ class TapeView(ScrollView, can_focus=True):
             self._seq = ring.seq
             self._update_label()  # "N new" in the title; the rows are not touched
             return
+        now = self.clock()
+        if now - self._painted_at < self.interval:
+            return  # not yet: the ring keeps what came, the next paint takes it all
+        self._painted_at = now
         # Live: only the newest max_rows can ever be shown, so never decode more than that.
         skip = max(self._seq, ring.seq - self.max_rows)
         fresh = self._matches(ring.entries_since(skip))

@@ -163,6 +163,8 @@ class Watchlist(ScrollView, can_focus=True, inherit_bindings=False):
         self._header: Strip | None = None
         self._selected_sent: str | None = None
         self._feed_live = True
+        #: Changed cells flash for :data:`FLASH_MS` (off in the low-bandwidth profile).
+        self.flashes = True
         #: Called at once, before :class:`Selected` is posted, when the selection changes.
         #: Why not only the message: it reaches the app after the screen has painted the
         #: cursor, so a chart and tape repainted from it wait a whole screen update (~17 ms).
@@ -472,7 +474,7 @@ class Watchlist(ScrollView, can_focus=True, inherit_bindings=False):
             "volume": fmt_volume(values["volume"]),
             "vwap": fmt_price(values["vwap"], d),
         }
-        if row.has_data:
+        if row.has_data and self.flashes:
             for key, text in texts.items():
                 old, new = row.values.get(key), values[key]
                 if text != row.texts.get(key) and old is not None and new is not None:
