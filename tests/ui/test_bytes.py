@@ -186,3 +186,13 @@ def test_low_profile_picks_256_colours_only_over_truecolor() -> None:
     assert colour_system("low", {"TERM": "xterm"}) is None  # fewer colours: left alone
     assert colour_system("low", {**truecolor, "TEXTUAL_COLOR_SYSTEM": "truecolor"}) is None
     assert over_ssh({"SSH_CONNECTION": "1 2 3 4"}) and not over_ssh({})
+
+
+async def test_ctrl_l_sends_the_whole_screen_again(make_app: MakeApp) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        frame = "\x1b[1;1H\x1b[1mAAPL\x1b[0m"
+        app.screen_diff(frame)
+        assert "AAPL" not in app.screen_diff(frame), "unchanged: not sent again"
+        await pilot.press("ctrl+l")
+        assert "AAPL" in app.screen_diff(frame)

@@ -70,7 +70,7 @@ from ticktape.market.bars import MINUTE_MS
 from ticktape.timeutil import EXCHANGE_TZ, ms_to_zone
 from ticktape.ui.bandwidth import AUTO, OFFER, over_ssh, profile
 from ticktape.ui.format import one_line
-from ticktape.ui.output import squeezing
+from ticktape.ui.output import ScreenDiff, squeezing
 from ticktape.ui.palette import ActionCommands, SymbolCommands
 from ticktape.ui.screen import MainScreen
 from ticktape.ui.statusbar import (
@@ -170,7 +170,11 @@ class TicktapeApp(App[None]):
     COMMANDS: ClassVar = App.COMMANDS | {SymbolCommands, ActionCommands}
     BINDINGS: ClassVar[list[Binding | tuple[str, str] | tuple[str, str, str]]] = [
         Binding("q", "quit", "Quit"),
+        # The terminal convention for "my screen is garbled": everything goes out again.
+        Binding("ctrl+l", "redraw", "Redraw", show=False),
     ]
+    #: What the terminal shows, as far as the app knows: the driver sends only changes.
+    screen_diff: ScreenDiff
 
     def __init__(
         self,
@@ -248,8 +252,14 @@ class TicktapeApp(App[None]):
         return errors
 
     def get_driver_class(self) -> type[Driver]:
-        """This terminal's driver, writing through :func:`squeezing`: fewer bytes per frame."""
-        return squeezing(super().get_driver_class())
+        """This terminal's driver, sending only what changed on screen (see ui/output.py)."""
+        self.screen_diff = ScreenDiff()  # Textual asks for the driver class once, in __init__
+        return squeezing(super().get_driver_class(), self.screen_diff)
+
+    def action_redraw(self) -> None:
+        """Send the whole screen again (something else wrote to the terminal, say)."""
+        self.screen_diff.forget()
+        self.screen.refresh()
 
     def validate_theme(self, theme_name: str) -> str:
         """Refuse a theme the stylesheet cannot take (Textual calls this on every switch,

@@ -336,8 +336,8 @@ def _terminal_size() -> os.terminal_size | None:
         return None
 
 
-def squeezing(driver_class: type[Driver]) -> type[Driver]:
-    """``driver_class`` writing through a :class:`ScreenDiff`.
+def squeezing(driver_class: type[Driver], diff: ScreenDiff | None = None) -> type[Driver]:
+    """``driver_class`` writing through ``diff`` (a new :class:`ScreenDiff` if not given).
 
     The terminal's size is checked before each write: a resized terminal has
     reflowed what it shows, so the picture is forgotten and the write goes whole.
@@ -346,7 +346,7 @@ def squeezing(driver_class: type[Driver]) -> type[Driver]:
     class Squeezing(driver_class):  # type: ignore[valid-type,misc]
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
-            self.screen_diff = ScreenDiff()
+            self.screen_diff = diff or ScreenDiff()
             self._size = _terminal_size()
 
         def write(self, data: str) -> None:
