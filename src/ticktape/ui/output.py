@@ -206,6 +206,7 @@ class ScreenDiff:
                     self._moved.clear()
                 elif _SCREEN_SWITCH(csi):
                     self._cursor(emit)
+                    self._style(emit, self.want)  # an erase paints the background in force
                     emit(csi)
                     self.forget()
                     self._at = self._pos = None
