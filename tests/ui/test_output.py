@@ -141,6 +141,12 @@ FRAMES = [
     render((3, 0, [Segment("bold", Style(bold=True, dim=True, italic=True, reverse=True))]))
     + render((3, 5, [Segment("plain", Style(bold=True)), Segment("u", Style(underline=True))])),
     "\x1b[1;1H\x1b[1;38;5;196;48;5;16mX\x1b[0m\r\n\x1b[2;1H\x1b[38;5;196;48;5;16mY\x1b[0mZ\x1b[K",
+    # reversed blanks show their foreground (and bold): they are drawn in full
+    render((3, 10, [Segment("  ", Style(reverse=True, bold=True, color="red")), Segment("x", UP)])),
+    render((3, 10, [Segment("  ", Style(reverse=True, color="red")), Segment("x", UP)])),
+    # a wide character is not modelled: the rest of that write goes as it is
+    render((2, 20, [Segment("A", UP), Segment("株", DOWN), Segment("B", UP)])),
+    render((2, 20, [Segment("A", UP), Segment("C", DOWN), Segment("B", UP)])),
 ]
 
 
