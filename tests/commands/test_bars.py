@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import fcntl
 import io
 import os
+import pty
 import signal
 import socket
+import struct
+import subprocess
 import sys
+import termios
 from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
@@ -80,6 +85,8 @@ async def test_csv_file_has_every_bar_served_across_pages(
         capsys=capsys,
     )
     assert (code, stdout, err) == (0, "", "")
+    assert out.stat().st_mode & 0o777 == 0o666 & ~_umask()  # as any new file, not 0600
+    assert parts(out) == []  # the temporary file became the file
     text = out.read_text()
     assert text.splitlines()[0] == ",".join(COLUMNS)
     rows = read_csv(text)
@@ -357,33 +364,18 @@ async def test_rate_limit_waits_then_completes(
 # --------------------------------------------------------------------------- Ctrl-C
 
 
-async def test_ctrl_c_leaves_a_valid_file_of_whole_pages(sim: Simulator, tmp_path: Path) -> None:
-    out = tmp_path / "long.csv"
-    limit = 300
+async def _interrupt_a_download(sim: Simulator, out: Path, *extra: str) -> tuple[int, bytes]:
+    """Start a long download to ``out`` in a real process, Ctrl-C it after its first page."""
     env = {**os.environ, "POLYGON_API_KEY": KEY, "TICKTAPE_REST_URL": sim.rest_url}
     proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "ticktape",
-        "bars",
-        "AAPL",
-        "--from",
-        "2024-01-01",
-        "--to",
-        "2024-06-30",
-        "--limit",
-        str(limit),
-        "--out",
-        str(out),
-        cwd=tmp_path,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+        sys.executable, "-m", "ticktape", "bars", "AAPL", "--from", "2024-01-01",
+        "--to", "2024-06-30", "--limit", str(LIMIT), "--out", str(out), *extra,
+        cwd=out.parent, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
     try:
         async with asyncio.timeout(20):
             # Polled: a file growing in another process has no event to await.
-            while not (out.exists() and out.stat().st_size > 0):  # noqa: ASYNC110
+            while not any(p.stat().st_size for p in parts(out)):  # noqa: ASYNC110
                 await asyncio.sleep(0.02)
         # Hold the download at its next request (the server asks it to wait 30 s), then Ctrl-C.
         sim.faults.rest_errors(429, 1000, retry_after=30.0)
@@ -394,15 +386,151 @@ async def test_ctrl_c_leaves_a_valid_file_of_whole_pages(sim: Simulator, tmp_pat
         if proc.returncode is None:
             proc.kill()
             await proc.wait()
-    assert proc.returncode == bars.EXIT_INTERRUPTED
-    assert b"interrupted:" in err
-    text = out.read_text()
+    assert proc.returncode is not None
+    return proc.returncode, err
+
+
+def parts(out: Path) -> list[Path]:
+    """The temporary files a download to ``out`` writes beside it."""
+    return sorted(out.parent.glob(f"{out.name}.*.part"))
+
+
+def assert_whole_pages(text: str) -> None:
     assert text.endswith("\n")
     rows = list(csv.reader(io.StringIO(text)))
     assert rows[0] == list(COLUMNS)
     data = rows[1:]
-    assert data and len(data) % limit == 0  # whole pages only
+    assert data and len(data) % LIMIT == 0  # whole pages only
     assert all(len(r) == len(COLUMNS) for r in data)
     for r in data:
         datetime.fromisoformat(r[0])
         [float(x) for x in r[1:6]]
+
+
+LIMIT = 300
+
+
+async def test_ctrl_c_leaves_a_valid_file_of_whole_pages(sim: Simulator, tmp_path: Path) -> None:
+    out = tmp_path / "long.csv"
+    code, err = await _interrupt_a_download(sim, out)
+    assert code == bars.EXIT_INTERRUPTED
+    assert f"pages written to {out}\n".encode() in err
+    assert_whole_pages(out.read_text())  # a new file: every page so far is moved into place
+    assert parts(out) == []
+
+
+async def test_ctrl_c_with_force_never_leaves_a_half_file_over_a_good_one(
+    sim: Simulator, tmp_path: Path
+) -> None:
+    out = tmp_path / "long.csv"
+    out.write_text("the good file\n")
+    code, err = await _interrupt_a_download(sim, out, "--force")
+    assert code == bars.EXIT_INTERRUPTED
+    assert out.read_text() == "the good file\n"
+    (part,) = parts(out)
+    assert f"written to {part} ({out} was left as it was)".encode() in err
+    assert_whole_pages(part.read_text())  # nothing downloaded is lost either
+
+
+# --------------------------------------------------------------------------- existing files
+
+
+async def test_an_existing_out_file_is_refused_without_force(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "mine.csv"
+    out.write_text("my work\n")
+    code, stdout, err = await run_bars(
+        None, "AAPL", "--from", "2024-01-02", "--to", "2024-01-02", "--sim", "--out", str(out),
+        capsys=capsys,
+    )  # fmt: skip
+    assert code == bars.EXIT_USAGE and stdout == ""
+    said = f"{out} exists: add --force to replace it (once the download is complete)"
+    assert err == f"ticktape bars: {said}\n"
+    assert out.read_text() == "my work\n"
+    assert "--force" in bars._parser().format_help()
+
+
+async def test_force_replaces_an_existing_file_with_the_whole_download(
+    sim: Simulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "mine.csv"
+    out.write_text("old\n")
+    out.chmod(0o640)
+    code, _, err = await run_bars(
+        sim, "AAPL", "--from", "2024-01-02", "--to", "2024-01-02", "--out", str(out), "--force",
+        capsys=capsys,
+    )  # fmt: skip
+    assert (code, err) == (0, "")
+    rows = read_csv(out.read_text())
+    assert len(rows) == len(served(sim, "AAPL", "2024-01-02", "2024-01-02"))
+    assert out.stat().st_mode & 0o777 == 0o640  # the replaced file's mode, not the temp's 0600
+    assert parts(out) == []
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+async def test_a_directory_or_device_is_never_an_out_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for out in (str(tmp_path), "/dev/null"):
+        code, _, err = await run_bars(
+            None, "AAPL", "--from", "2024-01-02", "--to", "2024-01-02", "--sim", "--out", out,
+            "--force", capsys=capsys,
+        )  # fmt: skip
+        assert code == bars.EXIT_USAGE
+        assert err == f"ticktape bars: cannot write {out}: not a regular file (--out - is stdout)\n"
+
+
+# --------------------------------------------------------------------------- --plot in a terminal
+
+
+def plot_in_a_terminal(cols: int, lines: int, cwd: Path) -> tuple[int, list[str], str]:
+    """``bars --plot --sim`` with stdout on a pseudo-terminal of this size: (code, lines, err)."""
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", lines, cols, 0, 0))
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+    argv = ["bars", "AAPL", "--from", "2024-01-02", "--to", "2024-01-03", "--plot", "--sim"]
+    with subprocess.Popen(
+        [sys.executable, "-m", "ticktape", *argv],
+        stdin=subprocess.DEVNULL, stdout=slave, stderr=subprocess.PIPE,
+        env={**env, "NO_COLOR": "1"}, cwd=cwd,
+    ) as proc:  # fmt: skip
+        os.close(slave)
+        out = b""
+        while True:  # until the child's end of the terminal closes (EIO on Linux)
+            try:
+                data = os.read(master, 65536)
+            except OSError:
+                break
+            if not data:
+                break
+            out += data
+        os.close(master)
+        assert proc.stderr is not None
+        err = proc.stderr.read().decode()
+        code = proc.wait(timeout=60)
+    return code, out.decode().split("\r\n"), err
+
+
+@pytest.mark.parametrize(("cols", "rows"), [(60, 16), (50, 11)])
+def test_plot_fits_the_terminal_it_is_drawn_in(cols: int, rows: int, tmp_path: Path) -> None:
+    code, lines, err = plot_in_a_terminal(cols, rows, tmp_path)
+    assert (code, err) == (0, "")
+    drawn = [line for line in lines if line.strip()]
+    assert any("AAPL 1 minute" in line for line in drawn)
+    assert max(len(line) for line in lines) <= cols  # no line wraps
+    assert len(drawn) <= rows - 1  # and the prompt after it does not scroll the title away
+
+
+def test_plot_in_a_terminal_too_small_says_so_before_downloading(tmp_path: Path) -> None:
+    code, lines, err = plot_in_a_terminal(30, 8, tmp_path)
+    assert code == bars.EXIT_USAGE and "".join(lines) == ""
+    assert err == (
+        "ticktape bars: the terminal is 30×8: --plot needs at least 40×11"
+        " (make it bigger, or drop --plot)\n"
+    )

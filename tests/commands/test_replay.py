@@ -19,11 +19,23 @@ from ticktape.commands.replay import _parser as replay_parser
 from ticktape.commands.replay import max_gap_ms
 from ticktape.feed.decode import Decoder
 from ticktape.feed.events import Event, MinuteAgg, Status, Trade, encode
-from ticktape.feed.record import Recorder, RecordSwitch, is_recording, iter_frames
-from ticktape.feed.session import Session
+from ticktape.feed.record import (
+    NotOurFileError,
+    Recorder,
+    RecordSwitch,
+    is_recording,
+    iter_frames,
+)
+from ticktape.feed.session import REPLAY_FINISHED, Session
 from ticktape.market.state import MarketState
 from ticktape.market.symbol import SymbolState
-from ticktape.sim.replay_source import ReplaySource, csv_timeline, recording_timeline
+from ticktape.sim.replay_source import (
+    CsvReport,
+    ReplaySource,
+    check_recording,
+    csv_timeline,
+    recording_timeline,
+)
 from ticktape.sim.server import Simulator
 
 KEY = "sEcReT-kEy-0123456789"
@@ -95,6 +107,47 @@ def test_recording_again_appends(tmp_path: Path) -> None:
     assert [t for t, _ in iter_frames(path)] == [0, 1]
 
 
+def _cut_recording(path: Path) -> bytes:
+    """What a crash leaves: a recording's bytes without the end of its gzip member."""
+    with Recorder(path) as rec:
+        for i in range(50):
+            rec.write(_trade_frame(i), i)
+    return path.read_bytes()[:-12]
+
+
+@pytest.mark.parametrize(
+    ("content", "why"),
+    [
+        (lambda _: b"my notes\n", "not a ticktape recording"),
+        (lambda _: gzip.compress(b"datetime,open\n"), "not a ticktape recording"),
+        (_cut_recording, "cut short"),
+    ],
+    ids=["text", "other-gzip", "cut-recording"],
+)
+def test_recording_never_writes_into_a_file_that_is_not_a_whole_recording(
+    tmp_path: Path, content: object, why: str
+) -> None:
+    """Appending gzip to notes.txt ruined it; appending to a cut recording hid the new frames."""
+    path = tmp_path / "notes.txt"
+    before = content(tmp_path / "other.jsonl.gz")  # type: ignore[operator]
+    path.write_bytes(before)
+    with pytest.raises(NotOurFileError, match=why):
+        Recorder(path)
+    switch = RecordSwitch()
+    with pytest.raises(OSError, match=why):  # the app's R path: an OSError it shows as a notice
+        switch.start(path)
+    assert not switch.active
+    assert path.read_bytes() == before
+
+
+def test_an_empty_file_is_recorded_into(tmp_path: Path) -> None:
+    path = tmp_path / "new.jsonl.gz"
+    path.touch()  # e.g. made by mktemp: nothing in it to lose
+    with Recorder(path) as rec:
+        rec.write(_trade_frame(0), 0)
+    assert list(iter_frames(path)) == [(0, _trade_frame(0))]
+
+
 def test_record_switch_records_only_while_on(tmp_path: Path) -> None:
     path = tmp_path / "rec.jsonl.gz"
     switch = RecordSwitch(redact=[KEY])
@@ -127,7 +180,23 @@ def test_replay_source_paces_by_receive_time_and_waits_for_a_subscriber(tmp_path
     assert [e.price for e in src.advance(10_250)] == [101.0]  # 500 ms recorded at 2x
     assert [e.price for e in src.advance(10_500)] == [102.0]
     assert src.advance(11_000) == []  # the 58 s gap is capped to 2 s (1 s at 2x)
-    assert [e.price for e in src.advance(11_500)] == [103.0]
+    *last, end = src.advance(11_500)
+    assert [e.price for e in last if isinstance(e, Trade)] == [103.0]
+    assert end == Status(status=REPLAY_FINISHED, message="end of replay")  # then its own end
+    assert src.finished and src.advance(20_000) == []  # said once
+
+
+def test_a_file_recorded_twice_replays_both_sessions(tmp_path: Path) -> None:
+    """Appending makes a second gzip member; the replay reads on through it."""
+    path = tmp_path / "rec.jsonl.gz"
+    for session in range(2):
+        with Recorder(path) as rec:
+            rec.write(_trade_frame(session), 1_000 * session)
+    check_recording(path)
+    src = ReplaySource(recording_timeline(path), max_gap_ms=10)
+    src.start()
+    events = src.advance(0) + src.advance(1_000)
+    assert [e.price for e in events if isinstance(e, Trade)] == [100.0, 101.0]
     assert src.finished
 
 
@@ -175,6 +244,82 @@ def test_a_bars_csv_replays_at_the_speed_asked(tmp_path: Path) -> None:
     assert max_gap_ms(args) > 60_000
     given = replay_parser().parse_args([str(tmp_path / "x.csv"), "--max-gap", "2"])
     assert max_gap_ms(given) == 2_000
+
+
+JUNK_CSV = (
+    "datetime,open,high,low,close,volume,vwap,transactions\n"
+    "2024-01-02T09:30:00-05:00,10.0,11.0,9.5,10.5,1200,10.4,30\n"  # line 2: good
+    "2024-01-02T09:31:00-05:00,abc,11.0,9.5,10.5,1200,,\n"  # 3: not a number
+    "2024-01-02T09:32:00-05:00,10.0,11.0,9.5,10.5,-5,,\n"  # 4: negative volume
+    "2024-01-02T09:33:00-05:00,10.0,9.0,9.5,9.2,100,,\n"  # 5: high below low
+    "2024-01-02T09:34:00-05:00,10.0,11.0,9.5,12.0,100,,\n"  # 6: close above high
+    "2024-01-02T09:35:00-05:00,nan,11.0,9.5,10.5,100,,\n"  # 7: nan
+    "2024-01-02T09:36:00-05:00,10.0,inf,9.5,10.5,100,,\n"  # 8: inf
+    "2024-01-02T09:37:00-05:00,-1.0,11.0,-2.0,10.5,100,,\n"  # 9: a negative price
+    "garbage line\n"  # 10: not a row at all
+    "2024-01-02T09:39:00-05:00,10.5,10.9,10.1,10.2,800,,\n"  # 11: good
+)
+
+
+def test_bars_csv_rows_that_are_not_possible_bars_are_skipped_and_counted(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "AAPL.csv"
+    path.write_text(JUNK_CSV)
+    report = CsvReport()
+    events = [e for _, evs in csv_timeline(path, "AAPL", report) for e in evs]
+    assert [(e.open, e.close) for e in events if isinstance(e, MinuteAgg)] == [
+        (10.0, 10.5),
+        (10.5, 10.2),
+    ]
+    assert events[-1].day_volume == 2000  # the skipped rows count for nothing
+    assert (report.rows, report.skipped) == (10, 8)
+    assert report.describe() == (
+        "8 of 10 rows skipped (line 3: not a bar (a field missing or not a number);"
+        " line 4: negative volume; line 5: high below low; …)"
+    )
+    second = CsvReport()
+    for _ in csv_timeline(path, "AAPL", second):
+        pass
+    more = [r.partition(": ")[2] for r in second.reasons]
+    assert more[:3] == ["not a bar (a field missing or not a number)", "negative volume",
+                        "high below low"]  # fmt: skip
+
+
+def test_replay_cli_says_which_csv_rows_it_skips_before_serving(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ticktape.commands import replay
+
+    path = tmp_path / "AAPL.csv"
+    path.write_text(JUNK_CSV)
+    monkeypatch.setattr(replay, "_serve", _no_serve)
+    assert replay.main([str(path)]) == 0
+    err = capsys.readouterr().err
+    assert err.startswith(f"ticktape replay: {path}: 8 of 10 rows skipped (line 3: ")
+
+
+def test_replay_cli_refuses_a_csv_without_one_possible_bar(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ticktape.commands import replay
+
+    path = tmp_path / "AAPL.csv"
+    path.write_text(
+        "datetime,open,high,low,close,volume\n2024-01-02T09:33:00-05:00,10.0,9.0,9.5,9.2,100\n"
+    )
+    served: list[object] = []
+    monkeypatch.setattr(replay, "_serve", lambda *a, **k: served.append(a))
+    assert replay.main([str(path)]) == 2
+    assert not served
+    assert capsys.readouterr().err == (
+        f"ticktape replay: {path} is not a ticktape recording or bars CSV:"
+        " 1 of 1 rows skipped (line 2: high below low)\n"
+    )
+
+
+async def _no_serve(*args: object) -> None:
+    """Stands in for the server: main's checks and messages run, nothing is served."""
 
 
 @pytest.mark.parametrize(
@@ -431,3 +576,89 @@ def test_replay_accepts_a_recording_with_a_frame(
     monkeypatch.setattr(replay, "_serve", fake_serve)
     assert replay.main([str(path)]) == 0
     assert served == ["recording good.jsonl.gz (stocks)"]
+
+
+async def test_every_client_hears_replay_finished_after_the_last_event(tmp_path: Path) -> None:
+    """Whatever it subscribed to: the end is the replay's, not a channel's."""
+    path = tmp_path / "rec.jsonl.gz"
+    with Recorder(path) as rec:
+        for i in range(5):
+            rec.write(_trade_frame(i), 10 * i)
+    sink, heard = Sink(), asyncio.Event()
+    counted: list[int] = []
+
+    def on_server_status(status: Status) -> None:
+        if status.status == REPLAY_FINISHED:
+            counted.append(sink.count)  # how many events had arrived when the end was said
+            heard.set()
+
+    source = ReplaySource(recording_timeline(path), speed=10.0, on_end=lambda: "the end")
+    async with Simulator(sources={"stocks": source}) as replay:
+        session = Session(
+            f"{replay.ws_url}/stocks", "k", channels=("T",), symbols=["AAPL"],
+            on_events=sink.on_events, on_server_status=on_server_status,
+        )  # fmt: skip
+        task = asyncio.create_task(session.run())
+        async with asyncio.timeout(20):
+            await heard.wait()
+        await session.stop()
+        await task
+    assert counted == [5]
+
+
+async def test_replay_cli_counts_a_cut_recording_and_says_it_was_cut(tmp_path: Path) -> None:
+    """A crash leaves a recording without its end: the replay serves what is there and says so."""
+    path = tmp_path / "cut.jsonl.gz"
+    path.write_bytes(_cut_recording(tmp_path / "whole.jsonl.gz"))
+    whole = len(list(iter_frames(tmp_path / "whole.jsonl.gz")))
+    frames = len(list(iter_frames(path)))
+    assert 0 < frames < whole  # the cut lost the last frames
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "ticktape", "replay", str(path), "--speed", "1000",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    sink, finished = Sink(), asyncio.Event()
+    said: list[str] = []
+
+    def on_server_status(status: Status) -> None:
+        if status.status == REPLAY_FINISHED:
+            said.append(status.message)
+            finished.set()
+
+    try:
+        assert proc.stdout is not None
+        async with asyncio.timeout(20):
+            url = (await proc.stdout.readline()).decode().strip()
+        session = Session(
+            url, "replay-key", channels=("T",), symbols=["AAPL"], on_events=sink.on_events,
+            on_server_status=on_server_status,
+        )  # fmt: skip
+        task = asyncio.create_task(session.run())
+        async with asyncio.timeout(20):
+            await finished.wait()
+        await session.stop()
+        await task
+        proc.send_signal(signal.SIGINT)
+        async with asyncio.timeout(20):
+            _, err = await proc.communicate()
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    end = (
+        f"end of recording cut.jsonl.gz (stocks): {frames} events replayed; the file was cut short"
+    )
+    assert sink.count == frames
+    assert said and said[0].startswith(end)
+    assert f"ticktape replay: {end}".encode() in err
+
+
+def test_the_apps_replay_key_is_no_word_of_what_a_replay_says() -> None:
+    """The app masks its API key in server statuses: a key that is a common word masks words."""
+    from ticktape.commands.replay import REPLAY_KEY
+
+    for said in (
+        REPLAY_FINISHED,
+        "end of recording my-replay.jsonl.gz (stocks): 6 events replayed",
+    ):
+        assert REPLAY_KEY not in said

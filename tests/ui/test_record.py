@@ -1,4 +1,5 @@
-"""Recording from the app: ``R`` toggles it, ``--record FILE`` starts it, quitting closes it.
+"""Recording from the app: ``R`` toggles it, ``--record FILE`` starts it, quitting closes it;
+and the app watching a replay of a recording to its end.
 
 Against the real simulator on 127.0.0.1, read back with ``feed.record`` as
 ``ticktape replay`` would: what a user relies on is a file that holds the
@@ -19,10 +20,12 @@ import ticktape.ui.app as app_module
 from ticktape.commands.run import build_parser, main
 from ticktape.config import Settings
 from ticktape.feed.decode import Decoder
-from ticktape.feed.events import Quote, Trade
-from ticktape.feed.record import RecordSwitch, iter_frames, iter_lines
+from ticktape.feed.events import Quote, Trade, encode
+from ticktape.feed.record import Recorder, RecordSwitch, iter_frames, iter_lines
 from ticktape.feed.session import ConnState
+from ticktape.sim.replay_source import ReplaySource, recording_timeline
 from ticktape.sim.server import Simulator
+from ticktape.ui import statusbar
 from ticktape.ui.app import TicktapeApp
 
 from .conftest import MakeApp, until
@@ -41,6 +44,12 @@ def live_app(settings: Settings, sim: Simulator, **kwargs: Any) -> TicktapeApp:
 
 def is_live(app: TicktapeApp) -> bool:
     return app.status is not None and app.status.state is ConnState.LIVE
+
+
+def silent_s(app: TicktapeApp) -> float:
+    """Seconds since the app's feed last sent anything, as its status bar last saw it."""
+    stats = app._stats
+    return 0.0 if stats is None or stats.silent_s is None else stats.silent_s
 
 
 def file_text(path: Path) -> str:
@@ -147,3 +156,61 @@ def test_record_flag_reaches_the_app(
     # a directory that does not exist is refused before the screen is taken over
     assert main(["--record", str(tmp_path / "nope" / "x.gz"), *config]) == 2
     assert "cannot record" in capsys.readouterr().err
+
+
+async def test_r_refuses_a_file_that_is_not_a_recording_and_leaves_it_alone(
+    make_app: MakeApp, tmp_path: Path
+) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my notes\n")
+    app = make_app(record_path=notes)
+    async with app.run_test(size=SIZE) as pilot:
+        said = f"cannot record to {notes}: it exists and is not a ticktape recording"
+        await until(pilot, lambda: any(said in n.message for n in app._notifications))
+        await pilot.press("R")  # R tries the same file again (handled before press returns)
+        assert not app.recorder.active and "REC" not in app.main.status.plain
+    assert notes.read_text() == "my notes\n"
+
+
+def test_record_flag_refuses_a_file_that_is_not_a_recording(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no stray .env
+    monkeypatch.setenv("POLYGON_API_KEY", "k")  # a key: no simulator process is started
+    monkeypatch.setattr(app_module, "TicktapeApp", None)  # the app must not even start
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my notes\n")
+    assert main(["--record", str(notes), "--config", str(tmp_path / "c.toml")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"ticktape: cannot record to {notes}: it exists and is not a ticktape")
+    assert err.count("\n") == 1
+    assert notes.read_text() == "my notes\n"
+    assert "existing ticktape recording is appended to" in " ".join(
+        build_parser().format_help().split()
+    )
+
+
+async def test_after_a_replay_the_bar_says_replay_finished_not_no_data(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The quiet after a replay's end is expected: "no data for N s" would read as a fault."""
+    monkeypatch.setattr(statusbar, "QUIET_S", 0.3)  # the "no data" line would come at once
+    path = tmp_path / "rec.jsonl.gz"
+    with Recorder(path) as rec:
+        for i in range(3):
+            rec.write(encode([Trade("AAPL", 100.0 + i, 10, 1_700_000_000_000 + i)]), 10 * i)
+    source = ReplaySource(recording_timeline(path), speed=50.0, on_end=lambda: "3 events replayed")
+    async with Simulator(sources={"stocks": source}) as replay:
+        app = TicktapeApp(
+            settings.with_(
+                ws_url=replay.ws_url, rest_url=replay.rest_url, api_key="replay-key",
+                watchlist=SYMBOLS, fps=20,
+            ),
+            feed_label=statusbar.REPLAY_LABEL,
+        )  # fmt: skip
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: source.finished)
+            await until(pilot, lambda: silent_s(app) > 1)  # well past QUIET_S
+            bar = app.main.status.plain
+            assert "replay finished" in bar and "no data" not in bar
+            assert any("3 events replayed" in n.message for n in app._notifications)

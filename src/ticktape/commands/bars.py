@@ -7,7 +7,8 @@ it" as one command. Why it is built this way:
   flushed before the next is requested, so a six-month range of minute bars
   never sits in memory, and Ctrl-C leaves a valid file of every page so far.
   The output file is only created when the first page arrives, so a failed
-  request leaves no empty file behind.
+  request leaves no empty file behind. It is written beside its name and moved
+  there at the end, so no file that was there is replaced by a partial one.
 * stdout carries data only. The progress bar goes to stderr and only when
   stderr is a terminal, so ``ticktape bars ... | other-tool`` gets clean CSV.
 * Failures are one line on stderr with an exit code per cause (listed in
@@ -27,15 +28,19 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import IO
 
+from ticktape.commands.argtypes import int_at_least, int_between
 from ticktape.commands.bars_output import (
     COLUMNS,
     CandleReducer,
+    FileTarget,
     ProgressView,
     Sink,
     open_sink,
     plot,
     plot_size,
+    plot_too_small,
 )
 from ticktape.config import load_settings
 from ticktape.feed.rest import (
@@ -66,6 +71,10 @@ output: CSV with columns {",".join(COLUMNS)};
   datetime is ISO 8601 with the UTC offset of --tz. A FILE ending in .parquet
   gets Parquet (needs the optional extra: pip install 'ticktape[parquet]').
   With --plot and no --out, only the chart is printed.
+  An existing FILE is refused unless --force; either way the bars are written to
+  FILE.XXXX.part beside it and moved over FILE only once the download is complete,
+  so an interrupted download never replaces a file that was there (a new FILE
+  gets every complete page so far).
 tickers: stocks AAPL, forex C:EURUSD, crypto X:BTCUSD.
 key: POLYGON_API_KEY or MASSIVE_API_KEY (environment or .env); without one,
   --sim serves simulated bars so you can try it.
@@ -77,7 +86,8 @@ exit codes:
   {EXIT_AUTH}    no API key, or the key was rejected
   {EXIT_NOT_ENTITLED}    your plan does not include this data
   {EXIT_NETWORK}    network or server down, or rate limited, after retries
-  {EXIT_INTERRUPTED}  interrupted (Ctrl-C); the file holds every complete page so far
+  {EXIT_INTERRUPTED}  interrupted (Ctrl-C); the file (or, with --force, the .part file beside
+       it) holds every complete page so far
 """
 
 
@@ -103,7 +113,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--from", dest="from_", required=True, metavar="DATE", help="YYYY-MM-DD")
     p.add_argument("--to", required=True, metavar="DATE", help="YYYY-MM-DD (inclusive)")
     p.add_argument(
-        "--multiplier", type=int, default=1, metavar="N", help="bar size in timespans (1)"
+        "--multiplier",
+        type=int_at_least(1),
+        default=1,
+        metavar="N",
+        help="bar size in timespans (1)",
     )
     p.add_argument("--timespan", default="minute", choices=sorted(TIMESPANS), help="(minute)")
     adj = p.add_mutually_exclusive_group()
@@ -117,6 +131,11 @@ def _parser() -> argparse.ArgumentParser:
     adj.add_argument("--unadjusted", dest="adjusted", action="store_false", help="prices as traded")
     p.add_argument("--out", metavar="FILE", help="output file, or - for stdout (the default)")
     p.add_argument(
+        "--force",
+        action="store_true",
+        help="replace an existing --out FILE (only once the download is complete)",
+    )
+    p.add_argument(
         "--tz",
         default=EXCHANGE_TZ,
         metavar="ZONE",
@@ -128,10 +147,18 @@ def _parser() -> argparse.ArgumentParser:
         "--rest-url", metavar="URL", help="REST base URL (default: settings / TICKTAPE_REST_URL)"
     )
     p.add_argument(
-        "--limit", type=int, default=MAX_LIMIT, metavar="N", help=f"bars per page ({MAX_LIMIT})"
+        "--limit",
+        type=int_between(1, MAX_LIMIT),
+        default=MAX_LIMIT,
+        metavar="N",
+        help=f"bars per page ({MAX_LIMIT})",
     )
     p.add_argument(
-        "--retries", type=int, default=6, metavar="N", help="retries per page before giving up (6)"
+        "--retries",
+        type=int_at_least(0),
+        default=6,
+        metavar="N",
+        help="retries per page before giving up (6)",
     )
     return p
 
@@ -147,6 +174,7 @@ class Request:
     timespan: str
     adjusted: bool
     out: str | None  # None: no data output (only with --plot); "-": stdout
+    force: bool  # an existing ``out`` may be replaced
     tz: str
     plot: bool
     limit: int
@@ -170,10 +198,6 @@ def _validate(ns: argparse.Namespace) -> Request:
     symbol = ns.symbol.strip().upper()
     if not _TICKER.fullmatch(symbol):
         raise CliError(f"{ns.symbol!r} is not a ticker (e.g. AAPL, C:EURUSD, X:BTCUSD)", EXIT_USAGE)
-    if ns.multiplier < 1:
-        raise CliError("--multiplier must be at least 1", EXIT_USAGE)
-    if not 1 <= ns.limit <= MAX_LIMIT:
-        raise CliError(f"--limit must be between 1 and {MAX_LIMIT}", EXIT_USAGE)
     try:
         zone(ns.tz)
     except (KeyError, ValueError):
@@ -182,9 +206,7 @@ def _validate(ns: argparse.Namespace) -> Request:
         ) from None
     out = ns.out if ns.out is not None else (None if ns.plot else "-")
     if out not in (None, "-"):
-        parent = Path(out).parent
-        if not parent.is_dir():
-            raise CliError(f"cannot write {out}: {parent} is not a directory", EXIT_USAGE)
+        _check_out(Path(out), ns.force)
         if Path(out).suffix.lower() == ".parquet":
             try:
                 import pyarrow  # noqa: F401
@@ -202,11 +224,25 @@ def _validate(ns: argparse.Namespace) -> Request:
         ns.timespan,
         ns.adjusted,
         out,
+        ns.force,
         ns.tz,
         ns.plot,
         ns.limit,
-        max(0, ns.retries),
+        ns.retries,
     )
+
+
+def _check_out(path: Path, force: bool) -> None:
+    """Refuse an output path that cannot be written, or that holds a file not to be lost."""
+    if not path.parent.is_dir():
+        raise CliError(f"cannot write {path}: {path.parent} is not a directory", EXIT_USAGE)
+    if path.exists() and not path.is_file():
+        raise CliError(f"cannot write {path}: not a regular file (--out - is stdout)", EXIT_USAGE)
+    if path.exists() and not force:
+        raise CliError(
+            f"{path} exists: add --force to replace it (once the download is complete)",
+            EXIT_USAGE,
+        )
 
 
 def _range_ms(req: Request) -> tuple[int, int]:
@@ -218,11 +254,29 @@ def _range_ms(req: Request) -> tuple[int, int]:
     return int(lo.timestamp() * 1000), int(hi.timestamp() * 1000)
 
 
-def _open(out: str, tz: str) -> Sink:
+def _open(req: Request, outcome: Outcome) -> Sink:
+    assert req.out is not None
     try:
-        return open_sink(out, tz)
+        if req.out != "-":
+            outcome.target = FileTarget(Path(req.out), replace=req.force)
+        return open_sink(req.out, req.tz, outcome.target)
     except OSError as err:
-        raise CliError(f"cannot write {out}: {err.strerror}", EXIT_USAGE) from None
+        raise CliError(f"cannot write {req.out}: {err.strerror}", EXIT_USAGE) from None
+
+
+def _settle(outcome: Outcome) -> str:
+    """Put the output file in place (see FileTarget); say where the bars went, if anywhere."""
+    target, outcome.target = outcome.target, None
+    if target is None:
+        return ""
+    if outcome.bars == 0:  # nothing but a header: no file is better than an empty one
+        target.part.unlink(missing_ok=True)
+        return ""
+    where = target.finish(complete=outcome.complete)
+    if where == target.path:
+        return f" to {where}"
+    outcome.kept_aside = True
+    return f" to {where} ({target.path} was left as it was)"
 
 
 # --------------------------------------------------------------------------- download
@@ -235,6 +289,9 @@ class Outcome:
     pages: int = 0
     bars: int = 0
     sink: Sink | None = None
+    target: FileTarget | None = None
+    complete: bool = False  # every page of the range arrived
+    kept_aside: bool = False  # the bars are in a .part file; the file at --out was kept
 
 
 async def _countdown(view: ProgressView) -> None:
@@ -267,7 +324,7 @@ async def _download(
             async for page in pages:
                 if req.out is not None:
                     if outcome.sink is None:
-                        outcome.sink = _open(req.out, req.tz)
+                        outcome.sink = _open(req, outcome)
                     outcome.sink.write_page(page)
                 if reducer is not None:
                     for bar in page:
@@ -276,6 +333,7 @@ async def _download(
                 outcome.bars += len(page)
                 if view is not None:
                     view.page(page)
+            outcome.complete = True
     finally:
         if ticker is not None:
             ticker.cancel()
@@ -334,6 +392,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ns = _parser().parse_args(argv)
     try:
         req = _validate(ns)
+        if req.plot and (small := plot_too_small(_plot_stream(req))):
+            raise CliError(small, EXIT_USAGE)  # now, not after the download
         rest_url: str | None = None
         key = ""
         if not ns.sim:
@@ -354,7 +414,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _execute(req: Request, rest_url: str | None, key: str, use_sim: bool) -> int:
     outcome = Outcome()
-    plot_stream = sys.stderr if req.out == "-" else sys.stdout
+    plot_stream = _plot_stream(req)
     reducer = CandleReducer(cap=max(10, plot_size(plot_stream)[0] // 2 - 8)) if req.plot else None
     view = ProgressView(req.symbol, *_range_ms(req)) if sys.stderr.isatty() else None
     try:
@@ -365,27 +425,41 @@ def _execute(req: Request, rest_url: str | None, key: str, use_sim: bool) -> int
         else:
             asyncio.run(_run(req, rest_url, key, use_sim, outcome, reducer, view))
     except KeyboardInterrupt:
-        where = "" if req.out in (None, "-") else f" to {req.out}"
+        where = _settle(outcome)
         return _fail(
             f"interrupted: {outcome.bars} bars in {outcome.pages} pages written{where}",
             EXIT_INTERRUPTED,
         )
     except RestError as err:
-        return _fail(str(err), _error_code(err))
+        return _fail(f"{err}{_partial(outcome)}", _error_code(err))
     except CliError as err:
-        return _fail(str(err), err.code)
+        return _fail(f"{err}{_partial(outcome)}", err.code)
     except BrokenPipeError:
         # The reader (e.g. `head`) stopped early: not an error; keep Python quiet at exit.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
+    where = _settle(outcome)
     if outcome.bars == 0:
         return _fail(_no_data_message(req), EXIT_NO_DATA)
+    if outcome.kept_aside:  # the file appeared during the download: not ours to replace
+        return _fail(f"{outcome.bars} bars written{where}", EXIT_ERROR)
     if reducer is not None:
         title = f"{req.symbol} {req.multiplier} {req.timespan} {req.start} → {req.end}"
         if reducer.per_candle > 1:
             title += f" ({reducer.per_candle} bars per candle)"
         plot(reducer.candles, title, req.tz, plot_stream)
     return EXIT_OK
+
+
+def _partial(outcome: Outcome) -> str:
+    """After a failure: what was saved before it, if anything."""
+    where = _settle(outcome)
+    return f" ({outcome.bars} bars written{where} first)" if where else ""
+
+
+def _plot_stream(req: Request) -> IO[str]:
+    """Where --plot draws: stdout, unless the data goes there."""
+    return sys.stderr if req.out == "-" else sys.stdout
 
 
 def _fail(message: str, code: int) -> int:

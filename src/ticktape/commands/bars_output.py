@@ -5,6 +5,9 @@ of this knows about arguments or exit codes.
 
 * Sinks write whole rows and flush once per page: an interrupted download
   leaves a valid file of every page so far.
+* A file is written under a temporary name beside its target and moved over it
+  in one step (:class:`FileTarget`), so a file that was there is only ever
+  replaced by a complete download, never by half of one.
 * The plot keeps a bounded number of candles however long the download
   (:class:`CandleReducer`), so ``--plot`` never holds the range in memory.
 * The progress bar renders the ticker without markup (it is user input) and
@@ -13,16 +16,19 @@ of this knows about arguments or exit codes.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import math
 import os
+import shutil
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import IO, Any, Final, Protocol
 
 from ticktape.feed.events import Agg
 from ticktape.feed.rest import RetryWait
@@ -111,13 +117,58 @@ class ParquetSink:
         self._writer.close()
 
 
-def open_sink(out: str, tz: str) -> Sink:
-    """A sink for ``out``: ``-`` (stdout), ``*.parquet``, or a CSV file; raises OSError."""
+class FileTarget:
+    """An output file written as ``NAME.XXXX.part`` beside it, then moved into place.
+
+    Not ``safefile.write_atomic``: that writes bytes held whole in memory, and a
+    download is streamed page by page.
+
+    :meth:`finish` moves it with ``os.replace`` (atomic on one file system) when
+    nothing is at the target, or when the download is complete and replacing was
+    asked for (``--force``). Otherwise the existing file stays as it was and the
+    bars stay in the ``.part`` file, whose name :meth:`finish` returns.
+    """
+
+    def __init__(self, path: Path, *, replace: bool) -> None:
+        fd, name = tempfile.mkstemp(dir=path.parent, prefix=f"{path.name}.", suffix=".part")
+        os.close(fd)
+        os.chmod(name, 0o666 & ~_umask())  # mkstemp makes 0600; a saved file gets the usual mode
+        self.path, self.part, self._replace = path, Path(name), replace
+
+    def finish(self, *, complete: bool) -> Path:
+        """Put the written file in place if that loses nothing; returns where the bars are.
+
+        As every whole-file write of ticktape (see docs/config.md): the data is on disk
+        before the rename, and a replaced file's permission bits carry over."""
+        if self.path.exists() and not (complete and self._replace):
+            return self.part
+        fd = os.open(self.part, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        if self.path.exists():
+            shutil.copymode(self.path, self.part)
+        os.replace(self.part, self.path)
+        return self.path
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def open_sink(out: str, tz: str, target: FileTarget | None = None) -> Sink:
+    """A sink for ``out``: ``-`` (stdout), ``*.parquet``, or a CSV file; raises OSError.
+
+    With ``target``, the bars go to its ``.part`` file, in ``out``'s format."""
     if out == "-":
         return CsvSink(sys.stdout, tz, owned=False)
+    path = str(target.part) if target is not None else out
     if Path(out).suffix.lower() == ".parquet":
-        return ParquetSink(out, tz)
-    stream = open(out, "w", encoding="utf-8", newline="")  # noqa: SIM115 - owned by the sink
+        return ParquetSink(path, tz)
+    stream = open(path, "w", encoding="utf-8", newline="")  # noqa: SIM115 - owned by the sink
     return CsvSink(stream, tz, owned=True)
 
 
@@ -171,20 +222,56 @@ class CandleReducer:
             self.candles.append(c)
 
 
-def plot_size(stream: IO[str]) -> tuple[int, int]:
-    """The chart's width and height: the terminal's, or 100×30 when not a terminal."""
-    cols, lines = 0, 0
+#: The smallest chart that still shows candles, a price axis and volume.
+MIN_PLOT: Final = (40, 10)
+#: The chart's size when ``stream`` is not a terminal (a file or a pipe has no width).
+PIPE_PLOT: Final = (100, 30)
+
+
+def terminal_size(stream: IO[str]) -> tuple[int, int] | None:
+    """``stream``'s terminal size as ``shutil.get_terminal_size`` reads it (``COLUMNS`` and
+    ``LINES`` first), but of this stream; None for a pipe or file, or a size-less terminal."""
+    cols, lines = (_env_int(name) for name in ("COLUMNS", "LINES"))
     if stream.isatty():
-        cols, lines = os.get_terminal_size(stream.fileno())
-    if cols < 40 or lines < 12:  # not a terminal, or one that does not know its size
-        return 100, 30
-    return cols, min(lines - 2, 40)
+        with contextlib.suppress(OSError):
+            size = os.get_terminal_size(stream.fileno())
+            if size.columns and size.lines:  # 0×0: a terminal that does not know its size
+                return cols or size.columns, lines or size.lines
+    return (cols, lines) if cols and lines else None
+
+
+def _env_int(name: str) -> int:
+    text = os.environ.get(name, "")
+    return int(text) if text.isdigit() else 0
+
+
+def plot_size(stream: IO[str]) -> tuple[int, int]:
+    """The chart's width and height: the whole terminal but a line (for the prompt), at
+    most 40 lines high; :data:`PIPE_PLOT` when not a terminal."""
+    size = terminal_size(stream)
+    if size is None:
+        return PIPE_PLOT
+    return size[0], min(size[1] - 1, 40)
+
+
+def plot_too_small(stream: IO[str]) -> str | None:
+    """Why the chart cannot be drawn on ``stream``'s terminal without wrapping, or None."""
+    width, height = plot_size(stream)
+    if width >= MIN_PLOT[0] and height >= MIN_PLOT[1]:
+        return None
+    size = terminal_size(stream) or (width, height)
+    return (
+        f"the terminal is {size[0]}×{size[1]}: --plot needs at least"
+        f" {MIN_PLOT[0]}×{MIN_PLOT[1] + 1} (make it bigger, or drop --plot)"
+    )
 
 
 def plot(candles: Sequence[Candle], title: str, tz: str, stream: IO[str]) -> None:
     from ticktape.ui.candles import plot_bars_plotext
 
     width, height = plot_size(stream)
+    if len(title) > width - 2:  # plotext drops a title that does not fit: keep its start
+        title = title[: width - 3] + "…"
     color = stream.isatty() and not os.environ.get("NO_COLOR")
     chart = plot_bars_plotext(candles, width, height, title=title, color=color, tz=tz)
     print(chart, file=stream)

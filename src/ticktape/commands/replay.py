@@ -13,6 +13,12 @@ so it comes from ``--symbol`` or else the file name (``AAPL.csv``,
 ``AAPL_2024.csv`` → ``AAPL``).
 
 ``--app`` runs the server on a background thread and opens the app on it.
+
+Nothing is skipped silently: a CSV's unreadable rows and impossible bars are
+counted and said before serving (a CSV without one good bar is refused), and
+the end of the replay says how many events went out and whether the recording
+was cut short. Clients get that as a ``replay_finished`` status, which the
+app's status bar shows as "replay finished".
 """
 
 from __future__ import annotations
@@ -23,25 +29,31 @@ import re
 import signal
 import sys
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
-from ticktape.feed.record import is_recording
+from ticktape.commands.argtypes import non_negative_float, port, positive_float
+from ticktape.feed.record import ReadReport, is_recording
 from ticktape.sim.protocol import CLUSTERS
 from ticktape.sim.replay_source import (
     MAX_GAP_MS,
+    CsvReport,
     Entry,
     ReplaySource,
     check_recording,
     csv_timeline,
+    describe_read,
     recording_cluster,
     recording_timeline,
 )
 from ticktape.sim.server import Simulator
 from ticktape.sim.symbols import split_ticker
 
-#: Any non-empty key is accepted by the replay server; the app sends this one.
-REPLAY_KEY = "replay"
+#: Any non-empty key is accepted by the replay server; the app sends this one. The app
+#: masks its key wherever a server's status repeats it, so it must be no word a replay
+#: says ("replay" turned "6 events replayed" into "6 events ****ed").
+REPLAY_KEY = "ticktape-replay-app-key"
 CSV_SPEED = 60.0  # a minute bar a second
 #: A bars CSV is one row a minute: a gap cap shorter than that would replay every bar
 #: faster than --speed says. Longer gaps (overnight, a halt) are still cut to this.
@@ -61,14 +73,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("file", type=Path, help="recording (.jsonl.gz) or bars CSV")
     p.add_argument(
-        "--speed", type=float, help=f"time scale (1 for recordings, {CSV_SPEED:g} for CSV)"
+        "--speed", type=positive_float, help=f"time scale (1 for recordings, {CSV_SPEED:g} for CSV)"
     )
     p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=0, help="0 lets the OS choose (default)")
+    p.add_argument("--port", type=port, default=0, help="0 lets the OS choose (default)")
     p.add_argument("--symbol", help="ticker of a bars CSV (default: from the file name)")
     p.add_argument(
         "--max-gap",
-        type=float,
+        type=non_negative_float,
         metavar="S",
         help=f"shorten quiet stretches to S seconds of recorded time (default {MAX_GAP_MS / 1000:g}"
         f" for recordings, {CSV_MAX_GAP_S:g} for CSV: longer than a bar, so --speed holds)",
@@ -86,8 +98,19 @@ def _not_replayable(path: Path, why: str) -> str:
     return f"{path} is not a ticktape recording or bars CSV: {why}"
 
 
-def _timeline(args: argparse.Namespace) -> tuple[Iterable[Entry], str, float, str]:
-    """(timeline, cluster, speed, what) for FILE; raises ValueError/OSError when unusable."""
+@dataclass(frozen=True)
+class Plan:
+    """What to replay, from FILE and the flags."""
+
+    timeline: Iterable[Entry]
+    cluster: str
+    speed: float
+    what: str  #: e.g. "recording s.jsonl.gz (stocks)", "AAPL bars"
+    skipped: Callable[[], str]  #: what reading FILE skipped so far, '' if nothing
+
+
+def _timeline(args: argparse.Namespace) -> Plan:
+    """The replay of FILE; raises ValueError/OSError when it is unusable."""
     path: Path = args.file
     if is_recording(path):
         try:
@@ -96,7 +119,14 @@ def _timeline(args: argparse.Namespace) -> tuple[Iterable[Entry], str, float, st
             raise ValueError(_not_replayable(path, str(err))) from None
         cluster = recording_cluster(path)
         speed = args.speed or 1.0
-        return recording_timeline(path), cluster, speed, f"recording {path.name} ({cluster})"
+        report = ReadReport()  # filled as the replay reads: complete at its end
+        return Plan(
+            recording_timeline(path, report),
+            cluster,
+            speed,
+            f"recording {path.name} ({cluster})",
+            lambda: describe_read(report),
+        )
     symbol = (args.symbol or _symbol_from_name(path)).upper()
     if not symbol:
         raise ValueError("name the ticker with --symbol")
@@ -104,8 +134,14 @@ def _timeline(args: argparse.Namespace) -> tuple[Iterable[Entry], str, float, st
         header = fh.readline().strip().split(",")
     if header[:1] != ["datetime"] or not {"open", "high", "low", "close"} <= set(header):
         raise ValueError(_not_replayable(path, "no `datetime,open,high,low,close` header"))
+    scan = CsvReport()  # read whole now: a CSV is small, and bad rows are best told up front
+    for _ in csv_timeline(path, symbol, scan):
+        pass
+    if scan.rows == scan.skipped:
+        raise ValueError(_not_replayable(path, scan.describe() or "no rows after the header"))
     speed = args.speed or CSV_SPEED
-    return csv_timeline(path, symbol), split_ticker(symbol)[0], speed, f"{symbol} bars"
+    cluster = split_ticker(symbol)[0]
+    return Plan(csv_timeline(path, symbol), cluster, speed, f"{symbol} bars", scan.describe)
 
 
 def _simulator(args: argparse.Namespace, source: ReplaySource, cluster: str) -> Simulator:
@@ -189,9 +225,8 @@ def _run_app(args: argparse.Namespace, source: ReplaySource, cluster: str, what:
 
 def _peek_symbols(args: argparse.Namespace, cluster: str, limit: int = 20) -> tuple[str, ...]:
     """The first symbols that appear in FILE, for the app's watchlist."""
-    timeline, _, _, _ = _timeline(args)
     seen: dict[str, None] = {}
-    for _, events in timeline:
+    for _, events in _timeline(args).timeline:
         for event in events:
             if event.key:
                 seen.setdefault(event.key)
@@ -209,29 +244,34 @@ def max_gap_ms(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    if args.speed is not None and args.speed <= 0:
-        print("ticktape replay: --speed must be positive", file=sys.stderr)
-        return 2
     try:
-        timeline, cluster, speed, what = _timeline(args)
+        plan = _timeline(args)
     except (OSError, ValueError, UnicodeDecodeError) as err:
         print(f"ticktape replay: {err}", file=sys.stderr)
         return 2
+    if early := plan.skipped():  # a CSV's bad rows, known before serving
+        print(f"ticktape replay: {args.file}: {early}", file=sys.stderr)
 
-    def on_end() -> None:
-        print(f"ticktape replay: end of {what}; still serving, Ctrl-C to stop", file=sys.stderr)
+    def on_end() -> str:
+        """The end, counted: the message of the replay_finished status (and said here)."""
+        text = f"end of {plan.what}: {source.emitted:,} events replayed"
+        if skipped := plan.skipped():
+            text += f"; {skipped}"
+        if not args.app:  # with --app the screen is the app's: its status bar says it
+            print(f"ticktape replay: {text}; still serving, Ctrl-C to stop", file=sys.stderr)
+        return text
 
     source = ReplaySource(
-        timeline,
-        cluster=cluster,
-        speed=speed,
+        plan.timeline,
+        cluster=plan.cluster,
+        speed=plan.speed,
         max_gap_ms=max_gap_ms(args),
-        on_end=None if args.app else on_end,
+        on_end=on_end,
     )
     if args.app:
-        return _run_app(args, source, cluster, what)
+        return _run_app(args, source, plan.cluster, plan.what)
     try:
-        asyncio.run(_serve(args, source, cluster, what))
+        asyncio.run(_serve(args, source, plan.cluster, plan.what))
     except OSError as err:  # e.g. the port is taken
         print(f"ticktape replay: {err}", file=sys.stderr)
         return 1

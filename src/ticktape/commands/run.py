@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ticktape.config import DEFAULT_REST_URL, DEFAULT_WATCHLIST, MARKETS, Settings, load_settings
+from ticktape.feed.record import check_appendable
 from ticktape.sim.process import SimProcess
 from ticktape.ui.bandwidth import colour_system
 from ticktape.ui.symbols import normalize_symbol
@@ -62,7 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--record",
         metavar="FILE",
-        help="record every frame received to FILE (gzip JSON lines; R in the app toggles it)",
+        help="record every frame received to FILE (gzip JSON lines; R in the app toggles it)."
+        " An existing ticktape recording is appended to; any other existing file is refused",
     )
     return p
 
@@ -107,6 +109,17 @@ def _settings(args: argparse.Namespace) -> Settings:
     return settings.with_(watchlist=symbols, fps=fps)
 
 
+def _record_problem(path: Path) -> str | None:
+    """Why recording to ``path`` cannot start (the app would only say it in a notice)."""
+    if not path.parent.is_dir():
+        return f"no directory {path.parent}"
+    try:
+        check_appendable(path)
+    except OSError as err:
+        return err.strerror or str(err)
+    return None
+
+
 def _quiet_logging() -> None:
     """Log to $TICKTAPE_LOG if set; never to the terminal the app is drawing on."""
     path = os.environ.get("TICKTAPE_LOG")
@@ -139,9 +152,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"ticktape: {err}", file=sys.stderr)
         return 2
     record = Path(args.record) if args.record else None
-    if record is not None and not record.parent.is_dir():  # say so now, not inside the app
-        print(f"ticktape: cannot record to {record}: no directory {record.parent}", file=sys.stderr)
-        return 2
+    if record is not None:  # say so now, not inside the app
+        problem = _record_problem(record)
+        if problem:
+            print(f"ticktape: cannot record to {record}: {problem}", file=sys.stderr)
+            return 2
     named = settings.ws_url or settings.rest_url != DEFAULT_REST_URL
     if not args.sim and not settings.has_key and named:
         # Without a key ticktape runs its own simulator; silently not using the server

@@ -17,8 +17,19 @@ import signal
 import sys
 from collections.abc import Sequence
 
+from ticktape.commands.argtypes import (
+    fraction,
+    non_negative_float,
+    port,
+    positive_float,
+    positive_float_up_to,
+)
 from ticktape.sim.process import KEY_ENV
 from ticktape.sim.server import Simulator
+
+#: Beyond these the generator cannot keep up and the server stops answering.
+MAX_RATE = 1_000_000.0
+MAX_SPEED = 100_000.0
 
 
 def _csv(text: str) -> list[str]:
@@ -42,11 +53,18 @@ def build_parser() -> argparse.ArgumentParser:
         description="Serve a simulated Polygon/Massive market (WebSocket + REST) on one port.",
     )
     p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=0, help="0 lets the OS choose (default)")
+    p.add_argument("--port", type=port, default=0, help="0 lets the OS choose (default)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--symbols", type=_csv, default=[], help="e.g. AAPL,MSFT,EUR/USD,BTC-USD")
-    p.add_argument("--rate", type=float, default=2000.0, help="events per second per cluster")
-    p.add_argument("--speed", type=float, default=1.0, help="market clock speed-up")
+    p.add_argument(
+        "--rate",
+        type=positive_float_up_to(MAX_RATE),
+        default=2000.0,
+        help="events per second per cluster",
+    )
+    p.add_argument(
+        "--speed", type=positive_float_up_to(MAX_SPEED), default=1.0, help="market clock speed-up"
+    )
     p.add_argument(
         "--api-key",
         default=os.environ.get(KEY_ENV) or None,
@@ -55,13 +73,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--delayed", action="store_true", help="serve a 15-minute delayed feed")
     p.add_argument("--refuse", type=_csv, default=[], help="channels the plan lacks, e.g. Q,LULD")
     p.add_argument("--rest-markets", type=_csv, default=["stocks", "forex", "crypto"])
-    p.add_argument("--auth-timeout", type=float, default=10.0)
+    p.add_argument("--auth-timeout", type=positive_float, default=10.0)
     faults = p.add_argument_group("faults")
-    faults.add_argument("--drop-after", type=float, metavar="S", help="drop connections S s old")
-    faults.add_argument("--malformed", type=float, metavar="F", help="fraction of bad frames")
-    faults.add_argument("--stall", type=float, metavar="S", help="stall sending for S seconds")
     faults.add_argument(
-        "--stall-every", type=float, default=30.0, metavar="P", help="repeat --stall every P s"
+        "--drop-after", type=positive_float, metavar="S", help="drop connections S s old"
+    )
+    faults.add_argument("--malformed", type=fraction, metavar="F", help="fraction of bad frames")
+    faults.add_argument(
+        "--stall", type=non_negative_float, metavar="S", help="stall sending for S seconds"
+    )
+    faults.add_argument(
+        "--stall-every",
+        type=positive_float,
+        default=30.0,
+        metavar="P",
+        help="repeat --stall every P s",
     )
     faults.add_argument(
         "--rest-errors", type=_rest_errors, metavar="STATUS:N", help="next N REST answers fail"

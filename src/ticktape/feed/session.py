@@ -133,6 +133,11 @@ def _clip(text: str) -> str:
     return text if len(text) <= _REASON_LIMIT else text[:_REASON_LIMIT] + "…"
 
 
+#: What ``ticktape replay`` sends after the last recorded event: the feed is quiet from
+#: now on by design. Not an ending (the server keeps the connection open); the UI says
+#: "replay finished" instead of reporting a silent feed.
+REPLAY_FINISHED: Final = "replay_finished"
+
 #: Server statuses that end the connection, and the state the session goes to.
 _ENDINGS: Final = {
     "max_connections": ConnState.KICKED,

@@ -28,6 +28,7 @@ CHANNELS: Final[dict[str, frozenset[str]]] = {
 
 #: Event Struct type → wire tag, so fan-out never asks msgspec for a tag per event.
 TAG_OF: Final[dict[type, str]] = {cls: tag for tag, cls in BY_TAG.items()}
+STATUS_TAG: Final = TAG_OF[Status]
 
 # Statuses whose wording follows the spec's examples (protocol.md lists the values).
 CONNECTED: Final = Status(status="connected", message="Connected Successfully")
@@ -136,6 +137,8 @@ class Subscriptions:
         wild, wanted = self.wild, self.topics
         if present <= wild:
             return events
+        if STATUS_TAG in present:  # a status from the source (a replay's end) is for everyone
+            wild = wild | {STATUS_TAG}
         if not wanted:
             return [e for e, tag in zip(events, tags, strict=True) if tag in wild]
         return [

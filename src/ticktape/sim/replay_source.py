@@ -18,6 +18,13 @@ Why these choices:
   file) is shortened to it, so a replay never seems to hang.
 * Statuses in the recording are dropped: the replay server speaks its own
   handshake, and replaying an old ``auth_success`` would confuse a client.
+  After the last event every client gets one status of its own,
+  ``replay_finished``, so a client can tell "the replay ended" from "the
+  feed went silent".
+* Nothing is skipped silently: a recording's damaged lines and a cut at its
+  end are counted in a :class:`~ticktape.feed.record.ReadReport`, a bars CSV's
+  unreadable rows and impossible bars (high below low, a close outside the
+  bar, a negative volume, nan) in a :class:`CsvReport`.
 * Events are read lazily from the file, so a long recording never sits in
   memory; only the minute bars emitted so far are kept (bounded), to answer
   REST ``history`` the way the live simulator does (REST equals what was sent).
@@ -26,8 +33,10 @@ Why these choices:
 from __future__ import annotations
 
 import csv
+import math
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Final
@@ -41,7 +50,8 @@ from ticktape.feed.events import (
     MinuteAgg,
     Status,
 )
-from ticktape.feed.record import HEADER_TAG, iter_frames, iter_lines
+from ticktape.feed.record import HEADER_TAG, ReadReport, iter_frames, iter_lines
+from ticktape.feed.session import REPLAY_FINISHED
 from ticktape.sim.protocol import CHANNELS, TAG_OF
 from ticktape.sim.symbols import split_ticker
 from ticktape.timeutil import EXCHANGE_TZ, zone
@@ -81,10 +91,10 @@ def check_recording(path: str | Path) -> None:
         raise ValueError("no frame after the header")
 
 
-def recording_timeline(path: str | Path) -> Iterator[Entry]:
+def recording_timeline(path: str | Path, report: ReadReport | None = None) -> Iterator[Entry]:
     """``(recv_ms, events)`` for each recorded frame, statuses and bad elements dropped."""
     decoder = Decoder()
-    for recv_ms, frame in iter_frames(path):
+    for recv_ms, frame in iter_frames(path, report):
         events: list[Event] = [e for e in decoder.decode(frame) if not isinstance(e, Status)]
         if events:
             yield recv_ms, events
@@ -100,19 +110,60 @@ def recording_cluster(path: str | Path) -> str:
     return "stocks"
 
 
-def csv_timeline(path: str | Path, ticker: str) -> Iterator[Entry]:
+def describe_read(report: ReadReport) -> str:
+    """What reading a recording skipped, as a clause for the end message ('' if nothing)."""
+    parts = []
+    if report.cut_short:
+        parts.append("the file was cut short (it ends mid-write, as after a crash)")
+    if report.damaged:
+        parts.append(f"{report.damaged:,} damaged lines skipped")
+    return "; ".join(parts)
+
+
+@dataclass
+class CsvReport:
+    """Rows of a bars CSV read so far, and the ones skipped (with the first reasons)."""
+
+    rows: int = 0
+    skipped: int = 0
+    reasons: list[str] = field(default_factory=list)
+
+    def skip(self, line: int, why: str) -> None:
+        self.skipped += 1
+        if len(self.reasons) < 3:
+            self.reasons.append(f"line {line}: {why}")
+
+    def describe(self) -> str:
+        """``'2 of 390 rows skipped (line 5: high below low; …)'``, or '' if none was."""
+        if not self.skipped:
+            return ""
+        more = "; …" if self.skipped > len(self.reasons) else ""
+        why = "; ".join(self.reasons)
+        return f"{self.skipped:,} of {self.rows:,} rows skipped ({why}{more})"
+
+
+def csv_timeline(path: str | Path, ticker: str, report: CsvReport | None = None) -> Iterator[Entry]:
     """Rows of a ``ticktape bars`` CSV as minute-bar events of ``ticker``, by bar start.
 
     Stocks become ``AM``, ``C:`` tickers ``CA`` and ``X:`` tickers ``XA``, so
-    the bars reach whoever subscribed to that symbol's minute bars.
+    the bars reach whoever subscribed to that symbol's minute bars. A row that
+    is not a bar, or not a possible one, is skipped and counted in ``report``.
     """
+    report = report if report is not None else CsvReport()
     day, volume, pv = None, 0, 0.0  # the exchange day so far, as a live AM bar carries it
     with open(path, encoding="utf-8", newline="") as fh:
-        for row in csv.DictReader(fh):
+        reader = csv.DictReader(fh)
+        for row in reader:
+            report.rows += 1
             try:
                 event = _bar_event(row, ticker)
-            except (KeyError, TypeError, ValueError):
-                continue  # a damaged row: skip it, as the decoder skips a bad element
+            except (KeyError, TypeError, ValueError, OverflowError):
+                report.skip(reader.line_num, "not a bar (a field missing or not a number)")
+                continue
+            why = impossible(event)
+            if why:
+                report.skip(reader.line_num, why)
+                continue
             if isinstance(event, MinuteAgg):
                 # Live AM bars carry the day's volume and VWAP (av, a); without them a
                 # client has no day volume at all from a bars-only feed.
@@ -140,6 +191,23 @@ def _bar_event(row: dict[str, str], ticker: str) -> MinuteAgg | ForexMinuteAgg |
     return MinuteAgg(symbol, o, h, low, c, round(volume), start, end, vwap=vwap)
 
 
+def impossible(bar: MinuteAgg | ForexMinuteAgg | CryptoMinuteAgg) -> str | None:
+    """Why this bar cannot have happened, or None: served, it would draw a false chart."""
+    o, h, low, c = bar.open, bar.high, bar.low, bar.close
+    numbers = (o, h, low, c, bar.volume, bar.vwap if bar.vwap is not None else 1.0)
+    if not all(math.isfinite(x) for x in numbers):
+        return "a number is not finite"
+    if min(o, h, low, c) <= 0 or (bar.vwap is not None and bar.vwap <= 0):
+        return "a price is not above 0"
+    if bar.volume < 0:
+        return "negative volume"
+    if h < low:
+        return "high below low"
+    if not (low <= o <= h and low <= c <= h):
+        return "open or close outside low..high"
+    return None
+
+
 def _as_agg(event: Event) -> Agg | None:
     if isinstance(event, MinuteAgg | ForexMinuteAgg | CryptoMinuteAgg):
         return Agg(
@@ -158,9 +226,10 @@ class ReplaySource:
         cluster: str = "stocks",
         speed: float = 1.0,
         max_gap_ms: int = MAX_GAP_MS,
-        on_end: Callable[[], None] | None = None,
+        on_end: Callable[[], str] | None = None,
     ) -> None:
-        """``on_end`` is called once, from :meth:`advance`, after the last event is emitted."""
+        """``on_end`` is called once, from :meth:`advance`, after the last event is emitted;
+        what it returns is the message of the ``replay_finished`` status sent then."""
         if speed <= 0:
             raise ValueError("speed must be positive")
         self.cluster = cluster
@@ -176,6 +245,7 @@ class ReplaySource:
         self._offset = 0  # its replay offset (ms on the replay clock, gaps capped)
         self._bars: dict[str, deque[Agg]] = {}
         self._on_end = on_end
+        self._ended = False  # the replay_finished status went out
 
     @property
     def finished(self) -> bool:
@@ -218,9 +288,10 @@ class ReplaySource:
                 else:
                     bars.append(agg)
         self.emitted += len(out)
-        if self._next is None and self._on_end is not None:
-            on_end, self._on_end = self._on_end, None
-            on_end()
+        if self._next is None and not self._ended:
+            self._ended = True
+            message = self._on_end() if self._on_end is not None else ""
+            out.append(Status(status=REPLAY_FINISHED, message=message or "end of replay"))
         return out
 
     def history(

@@ -58,6 +58,7 @@ from ticktape.config import ConfigFileError, Settings, save_watchlist
 from ticktape.feed.events import Event, Status
 from ticktape.feed.record import RecordSwitch
 from ticktape.feed.session import (
+    REPLAY_FINISHED,
     ConnState,
     Session,
     SessionStatus,
@@ -462,6 +463,8 @@ class TicktapeApp(App[None]):
             self.notify("reconnected", timeout=3, markup=False)
 
     def _server_status(self, status: Status) -> None:
+        if status.status == REPLAY_FINISHED:
+            self.call_later(self._feed_ended, "replay finished")
         refused = refused_params(status.message)
         if refused:
             # The plan lacks a channel: the tape says so for every symbol it refuses, and
@@ -477,6 +480,12 @@ class TicktapeApp(App[None]):
             # same words as its toast, so the toast is not repeated either).
             bar = ending_state(status.status, status.message) not in _ALARMING
             self.call_later(self.notice, *described, bar=bar)
+
+    def _feed_ended(self, text: str) -> None:
+        """The feed has nothing more to send: the bar says so, not "no data for N s"."""
+        with contextlib.suppress(NoMatches):  # exiting: no bar left to tell
+            self.main.status.ended = text
+            self._refresh_status()
 
     def refused_param(self, mode: str, symbol: str) -> str | None:
         """The subscription the server refused for this tape ``mode`` and ``symbol``, if any."""

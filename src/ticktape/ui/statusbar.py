@@ -23,7 +23,7 @@ from rich.style import Style
 from rich.text import Text
 from textual.widget import Widget
 
-from ticktape.feed.session import ConnState, ending_state
+from ticktape.feed.session import REPLAY_FINISHED, ConnState, ending_state
 from ticktape.ui.format import fmt_clock, fmt_ms, fmt_rate, one_line
 
 if TYPE_CHECKING:
@@ -102,6 +102,8 @@ def describe_server_status(status: str, message: str) -> tuple[str, Severity] | 
     s = status.lower()
     if s in ("connected", "auth_success", "success"):
         return None
+    if s == REPLAY_FINISHED:
+        return message or "replay finished", "information"
     match ending_state(status, message):
         case ConnState.AUTH_FAILED:
             return KEY_REJECTED, "error"
@@ -175,6 +177,9 @@ class StatusBar(Widget):
         self.notice: Notice | None = None
         #: The bandwidth profile, said after the market when it is not the normal one.
         self.profile = ""
+        #: Set when the feed said it has nothing more to send ("replay finished"): shown
+        #: instead of "no data for N s", which would read as a fault.
+        self.ended: str | None = None
         # state marks (ok / bad / info) and the separator, plain ASCII with --ascii
         self._marks = ("*", "!", "o", " | ") if ascii_only else ("●", "▲", "○", " │ ")
         self._key: tuple[object, ...] = ()
@@ -200,7 +205,9 @@ class StatusBar(Widget):
         state, severity = describe_state(status, now_ms) if status else ("no feed", "warning")
         live = status is not None and status.state is ConnState.LIVE
         silent = None if stats is None else stats.silent_s
-        if live and silent is not None and silent >= QUIET_S:
+        if live and self.ended:
+            state, severity, live = self.ended, "information", False
+        elif live and silent is not None and silent >= QUIET_S:
             # Connected but nothing arrives: say so now (the watchdog waits far longer).
             state, severity = f"connected — no data for {silent:.0f} s", "warning"
             live = False  # not the "all well" mark
