@@ -3,8 +3,9 @@
 The real command, as a user runs it: a fresh interpreter, the imports, the
 simulator's child process, the websocket handshake, the first frames and the
 first paint that shows a price. The clock starts just before the process is
-spawned and stops when the terminal output (escape sequences stripped) shows
-a watchlist symbol followed by a price. Each launch then quits with ctrl+q,
+spawned and stops when the screen (rebuilt from the terminal output by
+following the cursor: the app sends only the cells that change) shows a
+watchlist symbol followed by a price. Each launch then quits with ctrl+q,
 as a user would, so the simulator child is shut down by the app itself.
 
 The configuration directory is a fresh temporary one (no saved watchlist, no
