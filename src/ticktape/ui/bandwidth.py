@@ -1,10 +1,7 @@
-"""The bandwidth profiles: ``normal``, and ``low`` for slow links (SSH over a phone or a train).
+"""Bandwidth profiles: ``normal``, and ``low`` for slow links (the tape repaints less often
+than prices, no flashes, 256 colours). Textual-free: the launcher reads it before Textual.
 
-Textual-free, so the launcher can pick the colour system before Textual is
-imported. The low profile trades freshness where it matters least: the tape
-repaints less often than prices (its rows arrive together), the chart less
-often still, changed prices do not flash, and colours are sent as 256-colour
-codes. See docs/ui.md ("How a frame becomes bytes").
+See docs/ui.md ("Over SSH: how a frame becomes bytes").
 """
 
 from __future__ import annotations

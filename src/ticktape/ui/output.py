@@ -1,10 +1,7 @@
-"""The same screen in fewer bytes: rewrites what Textual sends so style changes cost less.
+"""The same screen in fewer bytes: the driver sends only the cells that change on screen,
+and styles as changes from the style in force.
 
-Textual renders every styled run as ``ESC[<all of its style>m text ESC[0m``;
-:class:`SgrSqueeze` tracks the style the terminal has and sends only the
-change to the next run's style (nothing when runs share a style, one colour
-when only the colour changes). What the terminal shows is exactly what it
-would have shown. See docs/ui.md ("How a frame becomes bytes").
+See docs/ui.md ("Over SSH: how a frame becomes bytes").
 """
 
 from __future__ import annotations
