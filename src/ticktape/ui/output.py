@@ -338,7 +338,8 @@ def squeezing(driver_class: type[Driver], diff: ScreenDiff | None = None) -> typ
     """``driver_class`` writing through ``diff`` (a new :class:`ScreenDiff` if not given).
 
     The terminal's size is checked before each write: a resized terminal has
-    reflowed what it shows, so the picture is forgotten and the write goes whole.
+    reflowed what it shows, so the picture is forgotten and the write goes whole
+    (every write, when the output is not a terminal whose size can be read).
     """
 
     class Squeezing(driver_class):  # type: ignore[valid-type,misc]
@@ -349,7 +350,7 @@ def squeezing(driver_class: type[Driver], diff: ScreenDiff | None = None) -> typ
 
         def write(self, data: str) -> None:
             size = _terminal_size()
-            if size != self._size:
+            if size is None or size != self._size:  # not a terminal (a web page?): send all
                 self._size = size
                 self.screen_diff.forget()
             super().write(self.screen_diff(data))
