@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test lint typecheck pytest bench soak sim clean snapshots
+.PHONY: run test lint typecheck pytest bench soak sim clean snapshots chromium browser
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -37,6 +37,13 @@ snapshots: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks $(ARGS)
+
+# Debian's chromium for the `ticktape serve` browser tests (needs root, as CI has).
+chromium:
+	test -x /usr/bin/chromium || (apt-get update && apt-get install -y chromium)
+
+browser: $(STAMP) chromium
+	$(BIN)/pytest -q tests/web/test_browser.py
 
 soak: $(STAMP)
 	$(BIN)/pytest -q -m soak

@@ -1,4 +1,4 @@
-"""``python -m benchmarks [decode e2e ui startup memory hub_rest terminal] [--quick] ...``.
+"""``python -m benchmarks [decode e2e ui startup memory hub_rest alerts terminal] ...``.
 
 Runs the chosen benchmarks (all by default), prints a table of every figure
 with its target, and merges the figures into ``benchmarks/results.json`` (a
@@ -25,7 +25,7 @@ from typing import Final
 from benchmarks import Result, Unavailable
 
 RESULTS: Final = Path(__file__).with_name("results.json")
-NAMES: Final = ("decode", "e2e", "ui", "startup", "memory", "hub_rest", "terminal")
+NAMES: Final = ("decode", "e2e", "ui", "startup", "memory", "hub_rest", "alerts", "terminal")
 
 #: The figures each benchmark must produce (null when it cannot run).
 REQUIRED: Final[dict[str, tuple[str, ...]]] = {
@@ -42,6 +42,7 @@ REQUIRED: Final[dict[str, tuple[str, ...]]] = {
     "startup": ("first_paint_s",),
     "memory": ("rss_mb_1m", "rss_mb_10m", "mem_growth_pct"),
     "hub_rest": ("hub_rest_cached_ms",),
+    "alerts": ("alerts_overhead_pct",),
     "terminal": (
         "terminal_kb_per_s",
         "terminal_kb_per_s_paused",
@@ -66,6 +67,7 @@ TARGETS: Final[tuple[tuple[str, str, float], ...]] = (
     ("first_paint_s", "<=", 1.0),
     ("mem_growth_pct", "<=", 10.0),
     ("hub_rest_cached_ms", "<=", 20.0),
+    ("alerts_overhead_pct", "<=", 5.0),
     ("terminal_kb_per_s", "<=", 30.0),  # bytes to the terminal, 160x48, over SSH
     ("terminal_kb_per_s_paused", "<=", 10.0),
     ("terminal_kb_per_s_low", "<=", 10.0),
@@ -129,6 +131,13 @@ def _runners(args: argparse.Namespace) -> dict[str, Callable[[], Result]]:
 
         return bench_hub_rest.run(rounds=rounds(20))
 
+    def alerts() -> Result:
+        from benchmarks import bench_alerts
+
+        events = 100_000 if quick else 400_000
+        stream = corpus.load(events=events, symbols=bench_alerts.SYMBOLS)
+        return bench_alerts.run(stream, rounds=rounds(7))
+
     def terminal() -> Result:
         from benchmarks import bench_terminal
 
@@ -136,6 +145,7 @@ def _runners(args: argparse.Namespace) -> dict[str, Callable[[], Result]]:
         return bench_terminal.run(seconds=seconds, settle=3.0 if quick else 8.0, rounds=rounds(1))
 
     return {
+        "alerts": alerts,
         "decode": decode,
         "e2e": e2e,
         "ui": ui,

@@ -62,8 +62,8 @@ def busiest_symbols(corpus: Corpus, n: int) -> list[str]:
 def seeded_state(symbols: list[str], seed: int) -> Any:
     """A MarketState holding five days of minute history per symbol, ending at the corpus start."""
     from ticktape.market import Bar, MarketState
+    from ticktape.market.history import previous_close
     from ticktape.sim.market import SimMarket
-    from ticktape.ui.app import previous_close
 
     market = SimMarket("stocks", seed=seed, start_ms=START_MS)
     state = MarketState()

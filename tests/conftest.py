@@ -24,4 +24,5 @@ def _no_real_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None
             if var in os.environ:
                 mp.delenv(var)
         mp.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("xdg-config")))
+        mp.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("xdg-data")))  # the alert log
         yield

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from benchmarks import (
     Result,
+    bench_alerts,
     bench_decode,
     bench_e2e,
     bench_memory,
@@ -49,6 +50,13 @@ def test_corpus_is_deterministic_and_shaped(tiny: corpus.Corpus) -> None:
     assert sum(sizes) == tiny.events == 3_000
     assert min(sizes) >= 1
     assert all(f.startswith(b"[") and f.endswith(b"]") for f in tiny.frames)
+
+
+def test_alerts(tiny: corpus.Corpus) -> None:
+    result = bench_alerts.run(tiny, rounds=1)
+    assert isinstance(result["alerts_overhead_pct"], float)
+    assert result["alerts_armed"] == 1_000
+    assert_figures(result, ("alerts_none_events_per_s", "alerts_1000_events_per_s"))
 
 
 def test_corpus_cache_round_trips(tiny: corpus.Corpus, tmp_path: Path) -> None:

@@ -29,6 +29,8 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     ),
     "sim": ("ticktape.market", "ticktape.ui", "ticktape.commands", "textual"),
     "ui": ("ticktape.sim", "ticktape.commands", "websockets"),
+    # The web server runs each tab's app in its own process; it never loads the app itself.
+    "web": ("ticktape.ui", "ticktape.market", "ticktape.sim", "ticktape.commands", "textual"),
 }
 
 
@@ -55,3 +57,15 @@ def test_layer_imports_flow_one_way(package: str) -> None:
         if name == banned or name.startswith(banned + ".")
     ]
     assert crossings == []
+
+
+#: What ``ticktape alerts`` runs on: it must work with no Textual (and no UI) loaded.
+HEADLESS: tuple[str, ...] = ("alerting.py", "alertstore.py", "commands/alerts.py")
+
+
+@pytest.mark.parametrize("module", HEADLESS)
+def test_headless_alerts_import_no_ui(module: str) -> None:
+    names = _imports(SRC / module)
+    assert [
+        n for n in sorted(names) if n.split(".")[0] == "textual" or n.startswith("ticktape.ui")
+    ] == []

@@ -16,6 +16,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sim": ("ticktape.commands.sim", "run the embedded Polygon-compatible simulator"),
     "bars": ("ticktape.commands.bars", "download aggregate bars to CSV/Parquet, or plot them"),
     "replay": ("ticktape.commands.replay", "serve a recording (or a bars CSV) as a live feed"),
+    "alerts": (
+        "ticktape.commands.alerts",
+        "watch the configured alerts headless; print what fires",
+    ),
+    "serve": ("ticktape.commands.serve", "serve the app to web browsers, one app per tab"),
 }
 APP_MODULE = "ticktape.commands.run"
 

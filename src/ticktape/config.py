@@ -18,6 +18,7 @@ import io
 import math
 import os
 import re
+import shlex
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -154,6 +155,36 @@ def _theme(value: Any) -> str:
     return str(value).strip()
 
 
+def _alert_command(value: Any) -> tuple[str, ...]:
+    # An argument list, never a shell line: a string is split like a shell would, but run
+    # without one, so no quoting in it can start another command.
+    if isinstance(value, str):
+        try:
+            value = shlex.split(value)
+        except ValueError as err:
+            raise ValueError(f"cannot split it into arguments ({err})") from None
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        raise ValueError('must be a list of arguments, like ["notify-send", "ticktape"]')
+    return tuple(value)
+
+
+def _flag(value: Any) -> bool:
+    if isinstance(value, str) and value.lower() in (
+        "1",
+        "true",
+        "yes",
+        "on",
+        "0",
+        "false",
+        "no",
+        "off",
+    ):
+        return value.lower() in ("1", "true", "yes", "on")
+    if not isinstance(value, bool):
+        raise ValueError("must be true or false")
+    return value
+
+
 def _config_path(value: Any) -> Path:
     path = Path(value).expanduser()
     if path.is_dir():
@@ -173,6 +204,9 @@ PARSERS: Final[dict[str, Callable[[Any], Any]]] = {
     "theme": _theme,
     "bandwidth": _choice("auto", "low", "normal"),
     "config_path": _config_path,
+    "alert_command": _alert_command,
+    "alert_bell": _flag,
+    "alert_desktop": _flag,
 }
 
 
@@ -191,6 +225,10 @@ class Settings:
     theme: str = "ticktape-dark"
     bandwidth: str = "auto"  # low | normal | auto (normal; over SSH, low is offered once)
     config_path: Path = field(default_factory=default_config_path)
+    #: Run for every fired alert (an argument list, never through a shell); see docs/alerts.md.
+    alert_command: tuple[str, ...] = ()
+    alert_bell: bool = True  # ring the terminal bell when an alert fires
+    alert_desktop: bool = True  # a desktop notification through the terminal (OSC 9 / 777)
     #: Why the config file was not used this run ("" when it was, or there is none).
     config_problem: str = field(default="", compare=False)
 

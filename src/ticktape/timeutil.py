@@ -19,6 +19,11 @@ _US_THRESHOLD = 100_000_000_000_000  # 1e14: larger values are µs or ns
 _NS_THRESHOLD = 100_000_000_000_000_000  # 1e17: larger values are ns
 
 
+#: Wire times in ms lie in ``[0, MS_END)``: from 1970 to the year 5138, where
+#: :func:`normalize_ms` starts to read values as µs. Anything else has no date to show.
+MS_END = _US_THRESHOLD
+
+
 def normalize_ms(t: int) -> int:
     """Return Unix milliseconds for a timestamp in s, ms, µs or ns, judged by magnitude."""
     if t >= _NS_THRESHOLD:

@@ -42,6 +42,8 @@ REPLAY = ("replay", "no-such-recording.jsonl.gz")
         ((*BARS, "--retries", "-3"), "--retries", "must be at least 0, not -3"),
         ((*BARS, "--limit", "0"), "--limit", "must be between 1 and 50000"),
         ((*BARS, "--multiplier", "x"), "--multiplier", "'x' is not a whole number"),
+        (("serve", "--max-apps", "0"), "--max-apps", "must be at least 1, not 0"),
+        (("serve", "--port", "-1"), "--port", "must be between 0 and 65535"),
     ],
     ids=lambda v: " ".join(v) if isinstance(v, tuple) else None,
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -109,3 +110,9 @@ def test_bad_fault_flag_is_a_usage_error() -> None:
     with pytest.raises(SystemExit) as exc:
         main(["--rest-errors", "404:1"])
     assert exc.value.code == 2
+
+
+async def test_exited_wakes_when_the_simulator_dies() -> None:
+    with SimProcess("--rate", "100") as sim:
+        os.kill(sim.pid, signal.SIGKILL)
+        assert await asyncio.wait_for(sim.exited(), DEADLINE) == -signal.SIGKILL

@@ -1,5 +1,6 @@
-"""The websocket session against the simulator on loopback: handshake, subscriptions,
-reconnects, kicks, slow consumers, malformed frames and dead connections.
+"""The websocket session (the asyncio adapter) against the simulator on loopback: handshake,
+subscriptions, reconnects, kicks, slow consumers, malformed frames and dead connections.
+The protocol's rules alone are tested without sockets in test_protocol.py.
 
 Every wait is on a state change or an event, with a generous deadline. The
 only fixed windows are where a test must show that something does *not*
@@ -23,7 +24,7 @@ from websockets.asyncio.server import ServerConnection, serve
 from ticktape.config import Secret
 from ticktape.feed.backoff import Backoff
 from ticktape.feed.events import Event, Status
-from ticktape.feed.session import ConnState, Session, SessionStatus, _chunks, refused_params
+from ticktape.feed.session import ConnState, Session, SessionStatus
 from ticktape.sim.server import Simulator
 
 DEADLINE = 30.0
@@ -428,14 +429,6 @@ async def test_batched_statuses_are_split_out_and_a_failing_consumer_is_survived
     ] * 2
 
 
-def test_long_subscription_lists_are_chunked() -> None:
-    many = [f"T.SYM{i:04d}" for i in range(3000)]
-    chunks = list(_chunks(many, 8000))
-    assert len(chunks) > 1
-    assert all(len(",".join(c)) <= 8000 for c in chunks)
-    assert [p for c in chunks for p in c] == many
-
-
 async def test_a_server_that_echoes_the_key_gets_it_masked_everywhere() -> None:
     echo = f'[{{"ev":"status","status":"force_disconnect","message":"bad session {KEY}"}}]'
     async with scripted([AUTH_OK, echo]) as url:
@@ -445,10 +438,3 @@ async def test_a_server_that_echoes_the_key_gets_it_masked_everywhere() -> None:
     seen = [st.message for st in rec.server] + [st.reason for st in rec.states]
     assert "the server forced a disconnect: bad session ****" in seen
     assert not [text for text in seen if KEY in text]
-
-
-def test_refused_params_reads_the_plan_refusal_and_nothing_else() -> None:
-    assert refused_params("You are not authorized to subscribe to: Q.TSLA") == ("Q.TSLA",)
-    assert refused_params("not authorized to subscribe to: Q.A, LULD.*") == ("Q.A", "LULD.*")
-    assert refused_params("subscribed to: Q.TSLA") == ()
-    assert refused_params("authentication failed") == ()

@@ -40,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="ticktape",
         description="Keyboard-driven market monitor. Press ? in the app for every key.",
-        epilog="Sub-commands: ticktape sim | bars | replay (ticktape help lists them).",
+        epilog="Sub-commands: ticktape sim | bars | replay | serve (ticktape help lists them).",
     )
     p.add_argument("symbols", nargs="*", metavar="SYMBOL", help="watchlist (default: saved)")
     p.add_argument("--symbols", dest="symbols_csv", metavar="A,B,C", help="watchlist, comma list")
@@ -50,6 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="simulator random seed (with --sim)")
     p.add_argument("--ws-url", help="websocket base URL (the market path is appended)")
     p.add_argument("--rest-url", help="REST base URL")
+    # `ticktape serve`: --ws-url/--rest-url are its shared simulator; say SIMULATED.
+    p.add_argument("--shared-sim", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--fps", type=float, help="screen refreshes per second (default 10)")
     p.add_argument("--tz", help="clock and tape time zone (default America/New_York)")
     p.add_argument("--theme", help="ticktape-dark, ticktape-light, ticktape-contrast, or yours")
@@ -171,6 +173,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     _quiet_logging()
     sim: SimProcess | None = None
     label = "DELAYED 15 min" if settings.feed == "delayed" else "LIVE"
+    if args.shared_sim:
+        label = "SIMULATED"
     if args.sim or not settings.has_key:
         sim_args = ["--seed", str(args.seed), "--symbols", ",".join(settings.watchlist)]
         sim = SimProcess(*sim_args, wait=False)  # boots while Textual is imported below

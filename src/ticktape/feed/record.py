@@ -40,6 +40,8 @@ from typing import Final
 
 import msgspec
 
+from ticktape.feed import wire
+
 HEADER_TAG: Final = "recording"
 FORMAT_VERSION: Final = 1
 REDACTED: Final = "****"
@@ -81,7 +83,7 @@ def _is_auth_action(text: str) -> bool:
     except msgspec.DecodeError:
         return True  # unparseable and mentions an action: refuse rather than guess
     items = value if isinstance(value, list) else [value]
-    return any(isinstance(i, dict) and i.get("action") == "auth" for i in items)
+    return any(isinstance(i, dict) and i.get("action") == wire.AUTH for i in items)
 
 
 class Recorder:

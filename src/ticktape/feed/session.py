@@ -1,30 +1,7 @@
-"""One websocket session to one cluster that never gives up and always says what it is doing.
-
-One asyncio task owns the connection: connect → ``connected`` → auth →
-``auth_success`` → subscribe → stream. The session holds the *desired*
-symbols; while live it sends only the difference when they change, and after
-any reconnect it subscribes to everything again (once per param).
-
-Reconnects wait a capped, jittered exponential backoff, forever. Some ends
-are special (see protocol.md): a rejected key stops retrying until
-:meth:`Session.key_changed`; ``max_connections`` means another session holds
-this key's only connection, so we wait long instead of kicking it back;
-``slow_consumer`` / ``force_disconnect`` are reported and retried; a
-connection with no frames and no pong for ``silence_timeout`` is dead.
-
-The read loop never waits on anyone: each frame is decoded and handed to
-``on_events`` synchronously, and status events are taken out first. Finding
-them is one C-level pass, ``Status in map(type, events)`` (about 19 ns an
-event, measured; searching the raw bytes for ``status`` was slower, since
-Python's substring search gains little on JSON); the list is only rebuilt
-when a status is there. Measured session overhead over bare decoding
-(timing, lag sample, stats, status check): about 1 µs a frame plus 25 ns
-an event; a 100-event frame costs 29 µs against 25 µs to decode it alone.
-
-The API key lives in a name-mangled attribute, is sent only in the ``auth``
-action, and appears in no repr, status, log line or exception. websockets
-logs every frame at DEBUG level (the auth frame included), so its logger is
-wrapped to never log at DEBUG.
+"""The asyncio adapter for the client protocol (feed/protocol.py): opens the websocket,
+feeds it frames, carries out what it says, and owns the timers (backoff, handshake,
+silence watchdog). One session never gives up and always says what it is doing.
+See docs/protocol.md.
 """
 
 from __future__ import annotations
@@ -32,42 +9,46 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Final, Literal
 from urllib.parse import urlsplit
 
-import msgspec
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
 from ticktape.feed.backoff import Backoff
 from ticktape.feed.decode import Decoder
 from ticktape.feed.events import Event, Status
+from ticktape.feed.protocol import (
+    ClientProtocol,
+    ConnState,
+    Ended,
+    Progress,
+    Refused,
+    Send,
+    ServerSaid,
+    clip,
+    ending_state,
+)
 from ticktape.feed.stats import FeedStats, lag_sample
+from ticktape.feed.wire import REPLAY_FINISHED, refused_params
+
+__all__ = [
+    "DEFAULT_MAX_SIZE",
+    "REPLAY_FINISHED",
+    "ConnState",
+    "Session",
+    "SessionStatus",
+    "ending_state",
+    "refused_params",
+]
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_SIZE: Final = 64 * 1024 * 1024  # big batches after a burst exceed 1 MiB easily
-_MAX_PARAMS_CHARS: Final = 8000  # one subscribe action stays well under any frame limit
-_REASON_LIMIT: Final = 200  # longest piece of server text we repeat in a reason
 _LOOPBACK: Final = frozenset({"127.0.0.1", "localhost", "::1"})
-
-
-class ConnState(StrEnum):
-    CONNECTING = "connecting"
-    AUTHENTICATING = "authenticating"
-    SUBSCRIBING = "subscribing"
-    LIVE = "live"
-    RECONNECTING = "reconnecting"
-    AUTH_FAILED = "auth_failed"
-    KICKED = "kicked"
-    SLOW_CONSUMER = "slow_consumer"
-    OFFLINE = "offline"
-    STOPPED = "stopped"
 
 
 def _now_ms() -> int:
@@ -107,98 +88,18 @@ class _NoDebugLogger(logging.LoggerAdapter[logging.Logger]):
 
 
 _WS_LOGGER: Final = _NoDebugLogger(logging.getLogger("websockets.client"), {})
-_encode = msgspec.json.Encoder().encode
-
-
-def _action(action: str, params: str) -> str:
-    return _encode({"action": action, "params": params}).decode()
-
-
-def _chunks(params: Sequence[str], limit: int) -> Iterator[list[str]]:
-    """Split params into comma lists of at most ``limit`` characters each."""
-    chunk: list[str] = []
-    size = 0
-    for p in params:
-        if chunk and size + len(p) + 1 > limit:
-            yield chunk
-            chunk, size = [], 0
-        chunk.append(p)
-        size += len(p) + 1
-    if chunk:
-        yield chunk
-
-
-def _clip(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= _REASON_LIMIT else text[:_REASON_LIMIT] + "…"
-
-
-#: What ``ticktape replay`` sends after the last recorded event: the feed is quiet from
-#: now on by design. Not an ending (the server keeps the connection open); the UI says
-#: "replay finished" instead of reporting a silent feed.
-REPLAY_FINISHED: Final = "replay_finished"
-
-#: Server statuses that end the connection, and the state the session goes to.
-_ENDINGS: Final = {
-    "max_connections": ConnState.KICKED,
-    "slow_consumer": ConnState.SLOW_CONSUMER,
-    "force_disconnect": ConnState.RECONNECTING,
-    "auth_timeout": ConnState.RECONNECTING,
-}
-
-
-def ending_state(status: str, message: str = "") -> ConnState | None:
-    """The state a server status ends the connection in, or None if it ends nothing.
-
-    The one place that reads status words: the session acts on it and the UI
-    words its notices by it. ``auth_failed``, or the older ``error`` /
-    "authentication failed" wording, is a rejected key.
-    """
-    kind = status.lower()
-    msg = message.lower()
-    if kind == "auth_failed" or (
-        kind == "error" and "auth" in msg and ("fail" in msg or "invalid" in msg)
-    ):
-        return ConnState.AUTH_FAILED
-    return _ENDINGS.get(kind)
-
-
-_REFUSED: Final = re.compile(r"not authorized to subscribe to:?\s*(.+)$", re.IGNORECASE)
-
-
-def refused_params(message: str) -> tuple[str, ...]:
-    """The subscriptions a status message says the plan lacks, e.g. ``("Q.TSLA",)`` from
-    "You are not authorized to subscribe to: Q.TSLA"; empty for any other message.
-
-    The connection goes on (the rest of the subscription stands), so this is not an
-    ending: the UI uses it to say on screen which data the plan does not include.
-    """
-    m = _REFUSED.search(message)
-    if m is None:
-        return ()
-    return tuple(p for p in (part.strip() for part in m.group(1).split(",")) if p)
-
-
-def _ending(st: Status) -> _Ended | None:
-    """The end a server status announces, with the reason the status bar shows."""
-    state = ending_state(st.status, st.message)
-    said = f": {_clip(st.message)}" if st.message else ""
-    kind = st.status.lower()
-    if state is None:
-        return None
-    if state is ConnState.AUTH_FAILED:
-        return _Ended(state, f"the server rejected the API key{said}")
-    if state is ConnState.KICKED:
-        return _Ended(state, "another session is using this API key's connection")
-    if state is ConnState.SLOW_CONSUMER:
-        return _Ended(state, "the server dropped us for reading too slowly")
-    if kind == "auth_timeout":
-        return _Ended(state, "the server timed out waiting for authentication")
-    return _Ended(state, f"the server forced a disconnect{said}")
 
 
 class Session:
-    """A self-healing subscription to one cluster (see the module docstring)."""
+    """A self-healing subscription to one cluster (see the module docstring).
+
+    The protocol's rules (handshake, subscriptions, which statuses end a
+    connection) live in :class:`~ticktape.feed.protocol.ClientProtocol`; this
+    class moves its frames and keeps the clocks. Reconnects wait a capped,
+    jittered backoff, forever: a rejected key waits for :meth:`key_changed`;
+    ``max_connections`` (another session holds this key's only connection)
+    waits long on ``kicked_backoff`` instead of kicking it back.
+    """
 
     def __init__(
         self,
@@ -227,13 +128,12 @@ class Session:
         enabling during busy hours to catch a server that pongs but sends nothing.
         """
         self._url = url
-        self.__key = str.__str__(api_key)  # a config.Secret works too (str() would mask it)
         self._key_gen = 0
         self._channels = tuple(channels)
         self._on_events = on_events
         self._on_status = on_status
         self._on_server_status = on_server_status
-        self._on_frame = on_frame  # raw frame + recv_ms before decoding (recording, issue 6)
+        self._on_frame = on_frame  # raw frame + recv_ms before decoding (recording)
         self.backoff = backoff if backoff is not None else Backoff()
         self.kicked_backoff = (
             kicked_backoff
@@ -247,14 +147,14 @@ class Session:
         self._ping_timeout = ping_timeout
         self._max_size = max_size
         self.stats = stats if stats is not None else FeedStats()
-        self._decoder = Decoder(self.stats.decode)
+        self._proto = ClientProtocol(
+            api_key, self._channels, symbols, decoder=Decoder(self.stats.decode)
+        )
         parts = urlsplit(url)
         self._where = f"{parts.hostname}{':' + str(parts.port) if parts.port else ''}{parts.path}"
         self._proxy: Literal[True] | None = None if parts.hostname in _LOOPBACK else True
 
-        self._desired: set[str] = {s.strip() for s in symbols if s.strip()}
-        self._sent: set[str] = set()  # params subscribed on the current connection
-        self._dirty = asyncio.Event()  # desired set changed while live
+        self._dirty = asyncio.Event()  # the protocol has sends for a changed desired set
         self._wake = asyncio.Event()  # cut a wait short (key changed, retry now)
         self._task: asyncio.Task[None] | None = None
         self._ws: ClientConnection | None = None  # the open connection, if any
@@ -270,7 +170,7 @@ class Session:
     def __repr__(self) -> str:
         return (
             f"Session({self._where!r}, state={self.status.state.value}, "
-            f"symbols={len(self._desired)}, channels={','.join(self._channels)})"
+            f"symbols={len(self._proto.symbols)}, channels={','.join(self._channels)})"
         )
 
     # -- public -----------------------------------------------------------------------------
@@ -278,23 +178,21 @@ class Session:
     @property
     def symbols(self) -> frozenset[str]:
         """The desired symbols."""
-        return frozenset(self._desired)
+        return self._proto.symbols
 
     @property
     def subscribed(self) -> frozenset[str]:
         """Params (``"T.AAPL"``) sent to the server on the current connection."""
-        return frozenset(self._sent)
+        return self._proto.subscribed
 
     def set_symbols(self, symbols: Iterable[str]) -> None:
         """Make ``symbols`` the desired set; when live only the difference is sent."""
-        new = {s.strip() for s in symbols if s.strip()}
-        if new != self._desired:
-            self._desired = new
+        if self._proto.set_symbols(symbols):
             self._dirty.set()
 
     def key_changed(self, new_key: str) -> None:
         """Use ``new_key`` from the next connection on; leaves AUTH_FAILED at once."""
-        self.__key = str.__str__(new_key)
+        self._proto.key_changed(new_key)
         self._key_gen += 1
         if self.status.state is ConnState.AUTH_FAILED:
             self._wake.set()
@@ -315,7 +213,7 @@ class Session:
             if not self._stopping or task is None or task.uncancel() > 0:
                 raise
         finally:
-            self._sent = set()
+            self._proto.connection_lost()
             self._publish(ConnState.STOPPED, "stopped")
 
     async def stop(self) -> None:
@@ -397,13 +295,13 @@ class Session:
         except ConnectionClosed as err:
             if self._dead_reason:
                 return _Ended(ConnState.RECONNECTING, self._dead_reason)
-            why = f"{err.rcvd.code} {_clip(err.rcvd.reason)}".strip() if err.rcvd else "no close"
+            why = f"{err.rcvd.code} {clip(err.rcvd.reason)}".strip() if err.rcvd else "no close"
             return _Ended(ConnState.RECONNECTING, f"connection lost ({why})")
         except InvalidStatus as err:
             code = err.response.status_code
             return _Ended(ConnState.RECONNECTING, f"server refused the websocket: HTTP {code}")
         except (OSError, InvalidHandshake, TimeoutError) as err:
-            what = _clip(str(err)) or type(err).__name__
+            what = clip(str(err)) or type(err).__name__
             return _Ended(ConnState.OFFLINE, f"cannot reach {self._where}: {what}")
         except Exception as err:  # a session that must run for days outlives its own bugs
             log.exception("session %s: unexpected error", self._where)
@@ -412,56 +310,67 @@ class Session:
 
     async def _serve(self, ws: ClientConnection, live_since: list[float]) -> None:
         self._ws = ws
+        proto = self._proto
+        proto.connection_made()
         self._last_rx = self._last_data = time.perf_counter()
         watchdog = asyncio.create_task(self._watchdog(ws))
         sync: asyncio.Task[None] | None = None
         try:
             try:
                 async with asyncio.timeout(self.handshake_timeout):
-                    await self._until(ws, "connected")
-                    self._publish(ConnState.AUTHENTICATING, "sending the API key")
-                    await ws.send(_action("auth", self.__key))
-                    await self._until(ws, "auth_success")
+                    while not proto.live:
+                        self._frame(await ws.recv(decode=False))
+                        await self._carry_out(ws, live_since)
             except TimeoutError:
                 raise _Ended(
                     ConnState.RECONNECTING,
                     f"the server did not finish the handshake in {self.handshake_timeout:g} s",
                 ) from None
-            self._publish(ConnState.SUBSCRIBING, f"subscribing to {len(self._desired)} symbols")
-            self._sent = set()
-            self._dirty.clear()
-            await self._sync(ws)
-            live_since.append(time.monotonic())
-            if self._ever_live:
-                self.stats.reconnects += 1
-            self._ever_live = True
-            self._publish(ConnState.LIVE, f"streaming {len(self._desired)} symbols")
-            sync = asyncio.create_task(self._sync_forever(ws))
+            sync = asyncio.create_task(self._sync_forever(ws, live_since))
             while True:
                 self._frame(await ws.recv(decode=False))
+                if proto.pending:  # rare once live: no coroutine per frame for nothing
+                    await self._carry_out(ws, live_since)
         finally:
             self._ws = None
-            self._sent = set()
+            proto.connection_lost()
             for task in (watchdog, sync):
                 if task is not None:
                     task.cancel()
                     await asyncio.wait({task})
 
-    async def _until(self, ws: ClientConnection, wanted: str) -> None:
-        """Read frames (delivering any data) until a status ``wanted`` arrives."""
-        while True:
-            statuses = self._frame(await ws.recv(decode=False))
-            if any(st.status == wanted for st in statuses):
-                return
+    async def _carry_out(self, ws: ClientConnection, live_since: list[float]) -> None:
+        """Do what the protocol says, in its order (raises :class:`_Ended` at an end)."""
+        for out in self._proto.outputs():
+            match out:
+                case Send(text):
+                    await ws.send(text)
+                case ServerSaid(status):
+                    self._server_said(status)
+                case Progress(state, reason):
+                    if state is ConnState.LIVE:
+                        live_since.append(time.monotonic())
+                        if self._ever_live:
+                            self.stats.reconnects += 1
+                        self._ever_live = True
+                        self._dirty.clear()  # the first subscribe had every change so far
+                    self._publish(state, reason)
+                case Refused(params):
+                    log.info("session %s: the plan does not include %s", self._where, params)
+                case Ended(state, reason):
+                    raise _Ended(state, reason)
+
+    def _server_said(self, status: Status) -> None:
+        if self._on_server_status is not None:
+            try:
+                self._on_server_status(status)
+            except Exception:
+                log.exception("on_server_status callback failed")
 
     # -- the hot path -----------------------------------------------------------------------
 
-    def _frame(self, frame: bytes) -> list[Status]:
-        """Decode, deliver and count one frame; returns its statuses (usually none).
-
-        Raises :class:`_Ended` when a status ends the connection, after the
-        frame's data events have been delivered.
-        """
+    def _frame(self, frame: bytes) -> None:
+        """Decode, deliver and count one frame; its statuses become protocol outputs."""
         t0 = time.perf_counter()
         self._last_rx = t0
         recv_ms = time.time_ns() // 1_000_000
@@ -471,11 +380,7 @@ class Session:
             except Exception:
                 self.stats.consumer_errors += 1
                 log.exception("on_frame callback failed")
-        events = self._decoder.decode(frame)
-        statuses: list[Status] = []
-        if Status in map(type, events):
-            statuses = [e for e in events if type(e) is Status]
-            events = [e for e in events if type(e) is not Status]
+        events = self._proto.receive_frame(frame)
         lag = None
         if events:
             self._last_data = t0
@@ -487,49 +392,14 @@ class Session:
             lag = lag_sample(events, recv_ms)
         t1 = time.perf_counter()
         self.stats.record_frame(len(events), lag, t1 - t0, t1)
-        if statuses:
-            self._statuses(statuses)
-        return statuses
 
-    def _statuses(self, statuses: list[Status]) -> None:
-        key = self.__key
-        for st in statuses:  # a server that echoes the key must not get it on screen or in logs
-            if key and key in st.message:
-                st.message = st.message.replace(key, "****")
-        if self._on_server_status is not None:
-            for st in statuses:
-                try:
-                    self._on_server_status(st)
-                except Exception:
-                    log.exception("on_server_status callback failed")
-        for st in statuses:
-            end = _ending(st)
-            if end is not None:
-                raise end
-
-    # -- subscriptions ----------------------------------------------------------------------
-
-    async def _sync(self, ws: ClientConnection) -> None:
-        """Send what it takes to make the server's subscriptions equal the desired set."""
-        want = {f"{ch}.{sym}" for sym in self._desired for ch in self._channels}
-        for action, params in (
-            ("unsubscribe", sorted(self._sent - want)),
-            ("subscribe", sorted(want - self._sent)),
-        ):
-            for chunk in _chunks(params, _MAX_PARAMS_CHARS):
-                await ws.send(_action(action, ",".join(chunk)))
-                if action == "subscribe":
-                    self._sent.update(chunk)
-                else:
-                    self._sent.difference_update(chunk)
-
-    async def _sync_forever(self, ws: ClientConnection) -> None:
-        """The only writer while live: sends each change of the desired set."""
+    async def _sync_forever(self, ws: ClientConnection, live_since: list[float]) -> None:
+        """While live, sends what a change of the desired set takes."""
         with contextlib.suppress(ConnectionClosed):
             while True:
                 await self._dirty.wait()
                 self._dirty.clear()
-                await self._sync(ws)
+                await self._carry_out(ws, live_since)
 
     # -- liveness ---------------------------------------------------------------------------
 
@@ -549,7 +419,7 @@ class Session:
             quiet = now - max(self._last_rx, last_pong)
             if quiet >= limit:
                 self._dead_reason = f"no frames and no pong for {limit:g} s: connection dead"
-            elif self.data_timeout is not None and self._sent:
+            elif self.data_timeout is not None and self._proto.subscribed:
                 idle = now - self._last_data
                 if idle >= self.data_timeout:
                     self._dead_reason = f"no data for {self.data_timeout:g} s: server stalled"

@@ -25,7 +25,8 @@ shallow unless the symbol is watched (see symbol.py and :meth:`MarketState.watch
 so memory follows the symbols and not the length of the stream.
 
 Wire data is untrusted: a value a packed ring cannot hold (an absurd exchange
-id or timestamp) skips that one event, counted in :attr:`bad_events`.
+id) or a time outside ``[0, MS_END)`` (no calendar date to show) skips that one
+event, counted in :attr:`bad_events`; the rest of the frame goes on.
 """
 
 from __future__ import annotations
@@ -75,6 +76,7 @@ from ticktape.market.bars import (
     cached_day_bounds,
     day_bounds,
 )
+from ticktape.market.minutes import MinuteBars
 from ticktape.market.symbol import NO_BAR, Depth, SymbolState
 from ticktape.market.tape import (
     QUOTE_REC,
@@ -88,13 +90,14 @@ from ticktape.market.tape import (
     ObjectRing,
     TradeTape,
 )
-from ticktape.timeutil import normalize_ms
+from ticktape.timeutil import MS_END, normalize_ms
 
 #: LULD indicators for a trading halt and a resumption (Nasdaq-listed only, per Polygon).
 LULD_HALT: Final = 17
 LULD_RESUME: Final = 18
 
-_BAD_VALUE: Final = (struct.error, OverflowError, TypeError, ValueError)
+# OSError: a platform's calendar may refuse a time that passed the range check.
+_BAD_VALUE: Final = (struct.error, OverflowError, TypeError, ValueError, OSError)
 _TPACK: Final = TRADE_REC.pack_into
 _QPACK: Final = QUOTE_REC.pack_into
 _TREC: Final = TRADE_REC.size
@@ -112,6 +115,13 @@ _SYMBOL_OK: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9.:/^=+_-]{0,31}").fullmatc
 
 def _start(bar: Bar) -> int:
     return bar.start_ms
+
+
+def _check_ms(*times: int) -> None:
+    """Raise (skipping the event) for a wire time the calendar cannot place."""
+    for t in times:
+        if not 0 <= t < MS_END:
+            raise ValueError(f"time out of range: {t}")
 
 
 class MarketState:
@@ -350,11 +360,14 @@ class MarketState:
         trec, qrec, arec, minute, every, plain = _TREC, _QREC, _AREC, MINUTE_MS, ALL_FLAGS, ALL_CODE
         buy, sell, up, down, ext = SIDE_BUY, SIDE_SELL, TICK_UP, TICK_DOWN, EXTENDED_SHIFT
         last, high_low, vol_ok = UPDATES_LAST, UPDATES_HIGH_LOW, UPDATES_VOLUME
-        nan, regular = math.nan, is_regular_hours
+        nan, regular, tend = math.nan, is_regular_hours, MS_END
         try:
             for ev in it:
                 tp = type(ev)
                 if tp is tq:
+                    t = ev.timestamp
+                    if not 0 <= t < tend:
+                        raise ValueError("quote time out of range")
                     s = get(ev.symbol)
                     if s is None:
                         s = new(ev.symbol)
@@ -362,7 +375,7 @@ class MarketState:
                     s.ask_px = ev.ask
                     s.bid_sz = ev.bid_size
                     s.ask_sz = ev.ask_size
-                    s.quote_ms = ev.timestamp
+                    s.quote_ms = t
                     qcap = s.qcap
                     if qcap:  # quote history only for symbols whose quote tape is read
                         qt = s.quote_ring
@@ -370,7 +383,7 @@ class MarketState:
                         qpack(
                             qt.buf,
                             (n % qcap) * qrec,
-                            ev.timestamp,
+                            t,
                             ev.bid,
                             ev.ask,
                             ev.bid_size,
@@ -408,6 +421,12 @@ class MarketState:
                         tick = -1
                     else:
                         tick = 0
+                    fb = s.fast
+                    # In the linked bar's minute, so this day's; else the time is checked
+                    # (the linked bar's own start was, so the inline path needs no check).
+                    inline = fb.start_ms == t - t % minute
+                    if not inline and not 0 <= t < tend:
+                        raise ValueError("trade time out of range")
                     # The rings first: a value they cannot hold raises before any state moved.
                     st = s.trade_ring
                     n = st.seq
@@ -415,8 +434,7 @@ class MarketState:
                     gidx[gn % gcap] = s.index
                     st.seq = n + 1
                     gn += 1
-                    fb = s.fast
-                    if fb.start_ms == t - t % minute:  # the linked bar's minute, so this day's
+                    if inline:
                         fl = cc & every
                         if fl == every:
                             s.last_price = p
@@ -472,12 +490,15 @@ class MarketState:
                     s.version = v
                     s.updated_ms = recv_ms
                 elif tp is ta:  # a stock second bar: _day_from_agg's rules, inline
+                    start = ev.start
+                    end = ev.end or start + 1000
+                    if not (0 <= start < tend and 0 <= end < tend):
+                        raise ValueError("bar time out of range")
                     s = get(ev.symbol)
                     if s is None:
                         s = new(ev.symbol)
                     sr = s.seconds
                     n = sr.seq
-                    start = ev.start
                     high = ev.high
                     low = ev.low
                     vw = ev.vwap
@@ -511,7 +532,6 @@ class MarketState:
                             s.vol = av
                             s.fast_v = fb.volume
                             s.fast_pv = fb.pv
-                    end = ev.end or start + 1000
                     if end > s.last_ms:
                         s.last_price = ev.close
                         s.last_ms = end
@@ -633,8 +653,9 @@ class MarketState:
         s.day_end_ms = cached_day_bounds(t)[1]
 
     def _crypto_trade(self, ev: CryptoTrade, recv_ms: int, v: int) -> None:
-        s = self._symbol(ev.pair)
         p, size, t = ev.price, ev.size, ev.timestamp
+        _check_ms(t)
+        s = self._symbol(ev.pair)
         c = ev.conditions
         if 2 in c or (not c and p >= s.ask_px > 0.0):
             code = SIDE_BUY
@@ -672,8 +693,9 @@ class MarketState:
 
     def _forex_quote(self, ev: ForexQuote, recv_ms: int, v: int) -> None:
         """Forex has no trades: the mid is the last price and drives the day range."""
-        s = self._symbol(ev.pair)
         t = ev.timestamp
+        _check_ms(t)
+        s = self._symbol(ev.pair)
         self._put_quote(s, t, ev.bid, ev.ask, 0, 0)
         mid = (ev.bid + ev.ask) / 2
         if t >= s.day_end_ms:
@@ -689,6 +711,7 @@ class MarketState:
         s.updated_ms = recv_ms
 
     def _crypto_quote(self, ev: CryptoQuote, recv_ms: int, v: int) -> None:
+        _check_ms(ev.timestamp)
         s = self._symbol(ev.pair)
         self._put_quote(s, ev.timestamp, ev.bid, ev.ask, ev.bid_size, ev.ask_size)
         s.version = v
@@ -738,15 +761,22 @@ class MarketState:
                 s.fast_pv = fb.pv
 
     def _minute_agg(self, ev: MinuteAgg, recv_ms: int, v: int) -> None:
-        s = self._symbol(ev.symbol)
-        self._day_from_agg(s, ev)
+        # Every value checked before anything moves: a bar the store cannot hold must
+        # not have moved the day's figures first.
+        _check_ms(ev.start, ev.end)
         n = round(ev.volume / ev.avg_size) if ev.avg_size else 0
         bar = Bar(ev.start, ev.open, ev.high, ev.low, ev.close, ev.volume, ev.vwap, n, AM)
+        MinuteBars.check(bar)
+        if ev.day_volume is not None:
+            float(ev.day_volume)  # becomes part of a float sum: raises if it cannot
+        s = self._symbol(ev.symbol)
+        self._day_from_agg(s, ev)
         self._bar_in(s, bar, ev.end or ev.start + MINUTE_MS)
         s.version = v
         s.updated_ms = recv_ms
 
     def _pair_minute(self, ev: ForexMinuteAgg | CryptoMinuteAgg, recv_ms: int, v: int) -> None:
+        _check_ms(ev.start, ev.end)
         s = self._symbol(ev.pair)
         bar = Bar(ev.start, ev.open, ev.high, ev.low, ev.close, ev.volume, ev.vwap, 0, AM)
         self._bar_in(s, bar, ev.end or ev.start + MINUTE_MS)
@@ -754,6 +784,7 @@ class MarketState:
         s.updated_ms = recv_ms
 
     def _pair_second(self, ev: ForexSecondAgg | CryptoSecondAgg, recv_ms: int, v: int) -> None:
+        _check_ms(ev.start, ev.end)
         s = self._symbol(ev.pair)
         s.seconds.put(ev.start, ev.open, ev.high, ev.low, ev.close, ev.volume, ev.vwap)
         s.version = v
@@ -762,9 +793,10 @@ class MarketState:
     # -- notable events -----------------------------------------------------------
 
     def _luld(self, ev: LimitUpLimitDown, recv_ms: int, v: int) -> None:
+        t = normalize_ms(ev.timestamp)
+        _check_ms(t)
         s = self._symbol(ev.symbol)
         s.luld_high, s.luld_low = ev.high, ev.low
-        t = normalize_ms(ev.timestamp)
         if LULD_HALT in ev.indicators:
             s.halted = True
             self.events_tape.append(NoticeEntry("HALT", ev.symbol, t, "trading halted"))
@@ -779,11 +811,13 @@ class MarketState:
         s.updated_ms = recv_ms
 
     def _imbalance(self, ev: Imbalance, recv_ms: int, v: int) -> None:
+        t = normalize_ms(ev.timestamp)
+        _check_ms(t)
         s = self._symbol(ev.symbol)
         detail = (
             f"{ev.auction_type} auction {ev.auction_time:04d}: imbalance {ev.imbalance:,} "
             f"paired {ev.paired:,} @ {ev.clearing_price:g}"
         )
-        self.events_tape.append(NoticeEntry("NOI", ev.symbol, normalize_ms(ev.timestamp), detail))
+        self.events_tape.append(NoticeEntry("NOI", ev.symbol, t, detail))
         s.version = v
         s.updated_ms = recv_ms

@@ -120,6 +120,30 @@ class SimProcess:
             loop.remove_reader(fd)
         return self.ws_url, self.rest_url
 
+    async def exited(self) -> int:
+        """Wait in an event loop (no polling) until the simulator exits; its exit status.
+
+        Its stdout has carried the URLs and nothing else, so the pipe's end is the exit.
+        """
+        fd = self._stdout_fd()
+        loop = asyncio.get_running_loop()
+        eof: asyncio.Future[None] = loop.create_future()
+
+        def readable() -> None:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                chunk = b""
+            if not chunk and not eof.done():
+                eof.set_result(None)
+
+        loop.add_reader(fd, readable)
+        try:
+            await eof
+        finally:
+            loop.remove_reader(fd)
+        return await asyncio.to_thread(self._proc.wait)
+
     def _stdout_fd(self) -> int:
         assert self._proc.stdout is not None
         return self._proc.stdout.fileno()

@@ -1,10 +1,7 @@
-"""The simulator's side of the WebSocket protocol: actions in, status messages out.
+"""The simulator's side of the websocket protocol, without I/O: actions in, statuses out.
 
-Pure functions and one small class, no sockets, so every rule of
-``shared/protocol.md`` that is about *content* (which statuses, which
-wording, which channels a cluster has, what a subscription matches) can be
-tested without a server. The server (:mod:`ticktape.sim.server`) only moves
-bytes and keeps per-connection state.
+The words both sides use are in feed/wire.py; the client's side is feed/protocol.py.
+The server (sim/server.py) only moves bytes and keeps per-connection state. See docs/protocol.md.
 """
 
 from __future__ import annotations
@@ -13,9 +10,11 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Final
 
-import msgspec
+from ticktape.feed import wire
+from ticktape.feed.events import BY_TAG, Event, Status
+from ticktape.feed.wire import Action, frame, parse_action
 
-from ticktape.feed.events import BY_TAG, Event, Status, encode
+__all__ = ["Action", "frame", "parse_action"]  # the wire's, re-exported for the server
 
 CLUSTERS: Final = ("stocks", "forex", "crypto")
 
@@ -30,19 +29,19 @@ CHANNELS: Final[dict[str, frozenset[str]]] = {
 TAG_OF: Final[dict[type, str]] = {cls: tag for tag, cls in BY_TAG.items()}
 STATUS_TAG: Final = TAG_OF[Status]
 
-# Statuses whose wording follows the spec's examples (protocol.md lists the values).
-CONNECTED: Final = Status(status="connected", message="Connected Successfully")
-AUTH_SUCCESS: Final = Status(status="auth_success", message="authenticated")
-AUTH_FAILED: Final = Status(status="auth_failed", message="authentication failed")
-AUTH_TIMEOUT: Final = Status(status="auth_timeout", message="no authentication received in time")
-AUTH_REQUIRED: Final = Status(status="auth_required", message="you must authenticate first")
+# The simulator's wording of the statuses (docs/protocol.md lists the status words).
+CONNECTED: Final = Status(status=wire.CONNECTED, message="Connected Successfully")
+AUTH_SUCCESS: Final = Status(status=wire.AUTH_SUCCESS, message="authenticated")
+AUTH_FAILED: Final = Status(status=wire.AUTH_FAILED, message="authentication failed")
+AUTH_TIMEOUT: Final = Status(status=wire.AUTH_TIMEOUT, message="no authentication received in time")
+AUTH_REQUIRED: Final = Status(status=wire.AUTH_REQUIRED, message="you must authenticate first")
 MAX_CONNECTIONS: Final = Status(
-    status="max_connections",
+    status=wire.MAX_CONNECTIONS,
     message="Maximum number of websocket connections exceeded. You have reached the connection "
     "limit for your account. Please contact support to increase your limit.",
 )
 SLOW_CONSUMER: Final = Status(
-    status="slow_consumer",
+    status=wire.SLOW_CONSUMER,
     message="Your connection was closed because you were consuming messages too slowly.",
 )
 
@@ -52,31 +51,8 @@ _SYMBOL = re.compile(r"[A-Za-z0-9.:/^_-]{1,32}")
 _ECHO_LIMIT: Final = 64  # longest piece of client text echoed back in an error
 
 
-class Action(msgspec.Struct):
-    """A client message: ``{"action": "...", "params": "..."}``."""
-
-    action: str
-    params: str = ""
-
-
-_action_decoder: Final = msgspec.json.Decoder(Action)
-
-
-def parse_action(data: str | bytes) -> Action | None:
-    """Decode one client message, or ``None`` when it is not a well-formed action."""
-    try:
-        return _action_decoder.decode(data)
-    except msgspec.DecodeError:
-        return None
-
-
-def frame(*statuses: Status) -> bytes:
-    """Encode statuses as one wire frame (a JSON array)."""
-    return encode(list(statuses))
-
-
 def error(message: str) -> Status:
-    return Status(status="error", message=message)
+    return Status(status=wire.ERROR, message=message)
 
 
 def _echo(text: str) -> str:
@@ -112,13 +88,13 @@ class Subscriptions:
         if symbol == "*":
             self.wild.add(tag)
         else:
-            self.topics.add(f"{tag}.{symbol}")
+            self.topics.add(wire.param(tag, symbol))
 
     def remove(self, tag: str, symbol: str) -> None:
         if symbol == "*":
             self.wild.discard(tag)
         else:
-            self.topics.discard(f"{tag}.{symbol}")
+            self.topics.discard(wire.param(tag, symbol))
 
     def select(
         self,
@@ -159,11 +135,11 @@ def apply_action(
     Returns the statuses to send (one per param for subscribe/unsubscribe) and
     the symbols newly subscribed to, which the caller makes exist in its market.
     """
-    if action.action == "auth":
+    if action.action == wire.AUTH:
         return [error("already authenticated")], []
-    if action.action not in ("subscribe", "unsubscribe"):
+    if action.action not in (wire.SUBSCRIBE, wire.UNSUBSCRIBE):
         return [error(f"unknown action: {_echo(action.action)}")], []
-    subscribing = action.action == "subscribe"
+    subscribing = action.action == wire.SUBSCRIBE
     channels = CHANNELS[cluster]
     refused_set = set(refused)
     replies: list[Status] = []
@@ -177,16 +153,16 @@ def apply_action(
             continue
         tag, symbol = parsed
         if subscribing and tag in refused_set:
-            replies.append(error(f"You are not authorized to subscribe to: {param}"))
+            replies.append(error(wire.refusal_message(param)))
             continue
         if subscribing:
             subs.add(tag, symbol)
             if symbol != "*":
                 symbols.append(symbol)
-            replies.append(Status(status="success", message=f"subscribed to: {param}"))
+            replies.append(Status(status=wire.SUCCESS, message=wire.subscribed_message(param)))
         else:
             subs.remove(tag, symbol)
-            replies.append(Status(status="success", message=f"unsubscribed to: {param}"))
+            replies.append(Status(status=wire.SUCCESS, message=wire.unsubscribed_message(param)))
     return replies, symbols
 
 

@@ -46,6 +46,7 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
+from ticktape.feed import wire
 from ticktape.feed.events import Event, Status, encode
 from ticktape.sim import protocol as proto
 from ticktape.sim.faults import Faults
@@ -318,7 +319,7 @@ class Simulator:
             async with asyncio.timeout(self._auth_timeout):
                 while True:
                     action = proto.parse_action(await ws.recv())
-                    if action is not None and action.action == "auth":
+                    if action is not None and action.action == wire.AUTH:
                         break
                     await ws.send(_AUTH_REQUIRED, text=True)
         except TimeoutError:

@@ -54,6 +54,7 @@ from textual.driver import Driver
 from textual.screen import Screen
 from textual.worker import Worker
 
+from ticktape.alerting import AlertService
 from ticktape.config import ConfigFileError, Settings, save_watchlist
 from ticktape.feed.events import Event, Status
 from ticktape.feed.record import RecordSwitch
@@ -66,9 +67,17 @@ from ticktape.feed.session import (
     refused_params,
 )
 from ticktape.feed.stats import FeedSnapshot
-from ticktape.market import Bar, MarketState
-from ticktape.market.bars import MINUTE_MS
-from ticktape.timeutil import EXCHANGE_TZ, ms_to_zone
+from ticktape.feed.wire import MONITOR_CHANNELS, TAPE_CHANNELS
+from ticktape.market import MarketState
+from ticktape.market.alerts import Fired
+from ticktape.market.history import History
+from ticktape.ui.alerts import (
+    AlertCommands,
+    AlertToasts,
+    fired_lines,
+    open_new_alert,
+    toggle_pane,
+)
 from ticktape.ui.bandwidth import AUTO, OFFER, over_ssh, profile
 from ticktape.ui.format import one_line
 from ticktape.ui.output import ScreenDiff, squeezing
@@ -94,22 +103,6 @@ from ticktape.ui.watchlist import Watchlist
 if TYPE_CHECKING:  # REST (httpx) is imported only once prices are up: see _start_rest
     from ticktape.feed.rest import RestClient, RetryWait
 
-#: Channels subscribed per market (LULD feeds the chart's band lines).
-CHANNELS: Final = {
-    "stocks": ("T", "Q", "AM", "LULD"),
-    "forex": ("C", "CA"),
-    "crypto": ("XT", "XQ", "XA"),
-}
-#: The channel behind each tape mode, per market (forex has quotes only).
-TAPE_CHANNELS: Final[dict[str, dict[str, str]]] = {
-    "stocks": {"trades": "T", "quotes": "Q"},
-    "forex": {"quotes": "C"},
-    "crypto": {"trades": "XT", "quotes": "XQ"},
-}
-#: History loaded for a new symbol: enough minute bars for a few trading days.
-SEED_DAYS: Final = 5
-#: Calendar days of daily bars loaded after the minutes: over a year of "1D" candles.
-DAILY_DAYS: Final = 400
 #: The same notice is not re-notified within this window (a retry loop would spam).
 NOTICE_REPEAT_MS: Final = 10_000
 #: The status bar's figures are recomputed at most this often.
@@ -127,36 +120,6 @@ def default_record_path() -> Path:
     return Path(datetime.now().strftime("ticktape-%Y%m%d-%H%M%S.jsonl.gz"))
 
 
-def rest_ticker(symbol: str, market: str) -> str:
-    """The REST ticker for a symbol: ``EUR/USD`` → ``C:EURUSD``, ``BTC-USD`` → ``X:BTCUSD``."""
-    if market == "forex":
-        return "C:" + symbol.replace("/", "")
-    if market == "crypto":
-        return "X:" + symbol.replace("-", "")
-    return symbol
-
-
-def previous_close(bars: list[Bar], now_ms: int, market: str = "stocks") -> float | None:
-    """The previous session's close, from the minute bars already fetched.
-
-    Why not a daily-bars request: it would be exact but doubles the REST calls,
-    and the free plan allows five a minute. Stocks: the last bar starting
-    before 16:00 New York time on an earlier day (the regular close, not the
-    after-hours drift); forex and crypto trade round the clock: the last bar
-    before midnight UTC.
-    """
-    if market != "stocks":
-        day_start = now_ms - now_ms % 86_400_000
-        before = [b for b in bars if b.start_ms < day_start]
-        return before[-1].close if before else None
-    today = ms_to_zone(now_ms, EXCHANGE_TZ).date()
-    for bar in reversed(bars):
-        t = ms_to_zone(bar.start_ms, EXCHANGE_TZ)
-        if t.date() < today and t.hour < 16:
-            return bar.close
-    return None
-
-
 #: Connection states worth a notification as well as the status bar line.
 _ALARMING: Final = frozenset(
     {ConnState.AUTH_FAILED, ConnState.KICKED, ConnState.SLOW_CONSUMER, ConnState.OFFLINE}
@@ -168,7 +131,7 @@ class TicktapeApp(App[None]):
 
     CSS_PATH = "styles.tcss"
     TITLE = "ticktape"
-    COMMANDS: ClassVar = App.COMMANDS | {SymbolCommands, ActionCommands}
+    COMMANDS: ClassVar = App.COMMANDS | {SymbolCommands, ActionCommands, AlertCommands}
     BINDINGS: ClassVar[list[Binding | tuple[str, str] | tuple[str, str, str]]] = [
         Binding("q", "quit", "Quit"),
         # The terminal convention for "my screen is garbled": everything goes out again.
@@ -216,9 +179,14 @@ class TicktapeApp(App[None]):
         self._early_notices: list[tuple[str, Severity, bool]] = []
         self.session: Session | None = None
         self.rest: RestClient | None = None
-        self._seed_queue: list[str] = []
-        self._seeded: set[str] = set()
-        self._seeding: str | None = None
+        self.history = History(
+            self.state,
+            settings.market,
+            clock=self.clock,
+            watched=self._watched,
+            rest=lambda: self.rest,
+            on_error=self._rest_error,
+        )
         self._seed_worker: Worker[None] | None = None
         self._notices: dict[str, int] = {}
         #: Subscriptions the server refused (the plan lacks them), e.g. "Q.TSLA".
@@ -229,6 +197,16 @@ class TicktapeApp(App[None]):
         self.record_path = Path(record_path) if record_path is not None else None
         #: Called after every frame with its duration in milliseconds (benchmarks, diagnostics).
         self.frame_listeners: list[Callable[[float], None]] = []
+        #: The config file's alerts, checked each frame for the symbols that changed.
+        self.alerts = AlertService(
+            settings,
+            self.state,
+            watchlist=settings.watchlist,
+            write=self._terminal_write,
+            problem=lambda text: self.notice(text, "warning"),
+        )
+        self.alerts.listeners.append(self._alerts_fired)
+        self._alert_toasts = AlertToasts()
         self.main = MainScreen(
             settings.watchlist,
             market=settings.market,
@@ -309,6 +287,8 @@ class TicktapeApp(App[None]):
             self.notice(self.settings.config_problem, "error")
         for error in self.theme_errors:
             self.notify(error, severity="warning", markup=False)
+        for problem in self.alerts.problems:
+            self.notice(problem, "warning")
         early, self._early_notices = self._early_notices, []
         for text, severity, bar in early:
             self.notice(text, severity, bar=bar)
@@ -352,6 +332,7 @@ class TicktapeApp(App[None]):
             self._stats_at = now
             self._stats = self.session.stats.snapshot()
         status.show(self.status, self._stats, now, recording=self.recorder.active)
+        self.alerts.frame(now)
         self._frame_queued = False
         if self._awaiting_prices and self._prices_shown(watchlist.symbols):
             self._awaiting_prices = False
@@ -377,7 +358,7 @@ class TicktapeApp(App[None]):
         return any((st := state.get(s)) is not None and st.last is not None for s in symbols)
 
     def is_loading(self, symbol: str | None) -> bool:
-        return symbol is not None and (symbol == self._seeding or symbol in self._seed_queue)
+        return self.history.is_loading(symbol)
 
     # -- feed ------------------------------------------------------------------------------------
 
@@ -395,7 +376,7 @@ class TicktapeApp(App[None]):
         self.session = Session(
             self.settings.ws_market_url,
             self.settings.api_key.reveal(),
-            channels=CHANNELS[self.settings.market],
+            channels=MONITOR_CHANNELS[self.settings.market],
             on_events=self._on_events,
             on_status=self._session_status,
             on_server_status=self._server_status,
@@ -528,10 +509,7 @@ class TicktapeApp(App[None]):
     # -- watchlist → feed ------------------------------------------------------------------------
 
     def on_watchlist_selected(self, message: Watchlist.Selected) -> None:
-        symbol = message.symbol
-        if symbol in self._seed_queue:  # the one the user looks at loads first
-            self._seed_queue.remove(symbol)
-            self._seed_queue.insert(0, symbol)
+        self.history.prioritize(message.symbol)  # the one the user looks at loads first
 
     def on_watchlist_changed(self, message: Watchlist.Changed) -> None:
         symbols = message.symbols
@@ -542,113 +520,62 @@ class TicktapeApp(App[None]):
         except OSError as err:
             self.notice(f"could not save the watchlist: {err}", "warning")
         self.state.watch(symbols)
+        self.alerts.book.set_watchlist(symbols)
         if self.session is not None:
             self.session.set_symbols(symbols)
-        self._seed_queue = [s for s in self._seed_queue if s in symbols]
         self._queue_seed(symbols)
 
     # -- REST seeding ----------------------------------------------------------------------------
 
     def _queue_seed(self, symbols: tuple[str, ...]) -> None:
-        if not self._connect:
-            return
-        selected = self.main.watchlist.selected
-        for symbol in symbols:
-            known = symbol in self._seeded or symbol in self._seed_queue
-            if not known and symbol != self._seeding:
-                self._seed_queue.append(symbol)
-        if selected in self._seed_queue:
-            self._seed_queue.remove(selected)
-            self._seed_queue.insert(0, selected)
-        self._kick_seeding()
+        if self._connect and self.history.want(symbols, self.main.watchlist.selected):
+            self._kick_seeding()
 
     def _kick_seeding(self) -> None:
         """Run the seed worker if there is work and REST is open (it waits for prices)."""
-        if self.rest is None or not self._seed_queue:
+        if self.rest is None or not self.history.queue:
             return
         if self._seed_worker is None or self._seed_worker.is_finished:
             self._seed_worker = self.run_worker(self._seed_all(), name="seed", group="rest")
 
     async def _seed_all(self) -> None:
-        from ticktape.feed.rest import AuthError  # loaded by _start_rest already
-
-        while self._seed_queue:
-            symbol = self._seeding = self._seed_queue.pop(0)
-            minutes_ok = False
-            try:
-                await self._seed(symbol)
-                minutes_ok = True
-            except Exception as err:  # one symbol's failure must not stop the others
-                self.notice(*describe_rest_error(err, symbol))
-                if isinstance(err, AuthError):  # every other request would fail the same way
-                    self._seed_queue.clear()
-            finally:
-                self._seeded.add(symbol)
-                self._seeding = None
-            if minutes_ok:  # the chart is no longer "loading": the minutes are in
-                await self._seed_daily(symbol)
+        await self.history.run()
         self._settle_gc()  # the history just loaded lives as long as its symbol
 
     def _backfill(self, lost_ms: int) -> None:
-        """Ask REST for the minutes since the feed was lost, for every watched symbol.
-
-        Trades and minute bars sent while we were away never come again, so without
-        this the chart silently closes the gap (or shows half-built bars). Seeded
-        minutes merge like any seed: official bars replace what trades built, and the
-        minute forming live keeps forming.
-        """
+        """Ask REST for the minutes since the feed was lost, for every watched symbol."""
         symbols = self._watched()
         if self.rest is None or not symbols:
             return
-        since = lost_ms - lost_ms % MINUTE_MS - MINUTE_MS  # the minute before, whole
-        self.run_worker(self._backfill_all(symbols, since), name="backfill", group="rest")
+        work = self.history.backfill(symbols, self.history.backfill_since(lost_ms))
+        self.run_worker(work, name="backfill", group="rest")
 
-    async def _backfill_all(self, symbols: tuple[str, ...], since: int) -> None:
-        from ticktape.feed.rest import AuthError  # loaded by _start_rest already
+    def _rest_error(self, err: Exception, what: str) -> None:
+        self.notice(*describe_rest_error(err, what))
 
-        now = self.clock()
-        for symbol in symbols:
-            try:
-                bars = await self._minutes(symbol, since, now)
-            except Exception as err:  # one symbol's failure must not stop the others
-                self.notice(*describe_rest_error(err, symbol))
-                if isinstance(err, AuthError):
-                    return
-                continue
-            if symbol in self._watched():
-                self.state.seed_bars(symbol, bars)
+    # -- alerts (the widgets and the form are in ui/alerts.py) -----------------------------------
 
-    async def _minutes(self, symbol: str, start: int, end: int) -> list[Bar]:
-        """REST minute bars of ``symbol`` from ``start`` to ``end`` (history and backfill)."""
-        assert self.rest is not None
-        ticker = rest_ticker(symbol, self.settings.market)
-        return [Bar.from_agg(a) async for a in self.rest.iter_aggs(ticker, 1, "minute", start, end)]
+    def _terminal_write(self, text: str) -> None:
+        """Bell and OSC notifications through the driver, in order with the screen's own
+        output, so they reach the terminal the app is drawn on (over SSH too)."""
+        driver = self._driver
+        if driver is not None:
+            driver.write(text)
 
-    async def _seed(self, symbol: str) -> None:
-        now = self.clock()
-        bars = await self._minutes(symbol, now - SEED_DAYS * 86_400_000, now)
-        if symbol in self._watched():
-            self.state.seed_bars(
-                symbol, bars, prev_close=previous_close(bars, now, self.settings.market)
-            )
+    def _alerts_fired(self, fired: list[Fired]) -> None:
+        lines = fired_lines(fired)
+        with contextlib.suppress(NoMatches):
+            for line in lines:
+                self.main.tape.mark(line)
+        self._alert_toasts.show(self, lines, self.clock())
 
-    async def _seed_daily(self, symbol: str) -> None:
-        """Daily bars for the "1D" chart (the minutes cover only :data:`SEED_DAYS` days).
+    def action_alert_new(self) -> None:
+        """``!``: a new alert on the selected symbol."""
+        open_new_alert(self, self.alerts, self.main.watchlist.selected)
 
-        A failure costs only the older daily candles, so it is a notice, never a
-        reason to drop the minute history already shown.
-        """
-        assert self.rest is not None
-        now = wall_clock_ms()
-        ticker = rest_ticker(symbol, self.settings.market)
-        start = now - DAILY_DAYS * 86_400_000
-        try:
-            bars = [a async for a in self.rest.iter_aggs(ticker, 1, "day", start, now)]
-        except Exception as err:
-            self.notice(*describe_rest_error(err, f"{symbol} daily"))
-            return
-        if symbol in self._watched():
-            self.state.seed_daily(symbol, bars)
+    def action_alerts_pane(self) -> None:
+        """``L``: show or hide the alerts pane."""
+        toggle_pane(self, self.alerts, self.clock)
 
     # -- recording -------------------------------------------------------------------------------
 
@@ -720,6 +647,7 @@ class TicktapeApp(App[None]):
         try:
             await self.close_feed()
         finally:
+            self.alerts.close()
             gc.unfreeze()  # what dies with the app (its DOM's cycles) must be collectable
 
     # -- quitting --------------------------------------------------------------------------------

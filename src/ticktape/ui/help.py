@@ -26,6 +26,7 @@ def key_label(binding: Binding) -> str:
         "minus": "-",
         "plus": "+",
         "equals_sign": "=",
+        "exclamation_mark": "!",
     }
     return " / ".join(pretty.get(n, n) for n in names)
 

@@ -66,6 +66,16 @@ KEYMAP: Final[tuple[tuple[str, Binding, str], ...]] = (
         "Make the tape taller",
     ),
     (
+        "Alerts",
+        Binding("exclamation_mark", "app.alert_new", "Alert", show=False, key_display="!"),
+        "New alert on the selected symbol (a phrase: above 230, move 5%, halt…)",
+    ),
+    (
+        "Alerts",
+        Binding("L", "app.alerts_pane", "Alerts", show=False),
+        "Show/hide the alerts pane (e edit, z snooze, x delete, n new)",
+    ),
+    (
         "General",
         Binding("R", "app.toggle_record", "Record", show=False),
         "Record the feed to a file (ticktape-<time>.jsonl.gz, or --record's); again to stop",

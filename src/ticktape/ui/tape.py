@@ -53,6 +53,12 @@ BLOCK_SIZE = 10_000
 BLOCK_NOTIONAL = 200_000.0
 
 
+class MarkedLine(NamedTuple):
+    """A row that is no trade or quote (a fired alert): its text across the row, bold."""
+
+    text: str
+
+
 class Ring(Protocol):
     """The part of a ``market`` ring (``TradeTape``/``QuoteTape``) the tape reads."""
 
@@ -372,6 +378,16 @@ class TapeView(ScrollView, can_focus=True):
             del self._strips[: -self.max_rows]
         self._resized()
 
+    def mark(self, text: str) -> None:
+        """Put a marked line on top (a fired alert); it goes when the rows are rebuilt.
+
+        Paused, the rows stay put for reading back, so nothing is added."""
+        if self.paused:
+            return
+        self._rows.append(MarkedLine(text))
+        self._strips.append(None)
+        self._resized()
+
     def _rebuild(self, ring: Ring | None) -> None:
         self.pending = 0
         if ring is None:
@@ -523,6 +539,9 @@ class TapeView(ScrollView, can_focus=True):
         strip = self._strips[index]
         if strip is None:
             row, style = self._rows[index], self._style
+            if isinstance(row, MarkedLine):  # wire text: verbatim in a Segment, never markup
+                strip = self._strips[index] = Strip([Segment(row.text, style.header)])
+                return strip
             if self.mode == "quotes":
                 cells = quote_cells(row, style, self.tz, self._times)
             else:
