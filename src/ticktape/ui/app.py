@@ -47,6 +47,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Final
 
+from textual import constants as textual_constants
 from textual.app import App
 from textual.binding import Binding
 from textual.css.query import NoMatches
@@ -231,9 +232,14 @@ class TicktapeApp(App[None]):
         return errors
 
     def get_driver_class(self) -> type[Driver]:
-        """This terminal's driver, sending only what changed on screen (see ui/output.py)."""
+        """This terminal's driver, sending only what changed on screen (see ui/output.py).
+
+        A driver named in ``TEXTUAL_DRIVER`` (a browser tab through ``ticktape serve``)
+        is left as it is: the diff needs a terminal whose resizes it can see.
+        """
         self.screen_diff = ScreenDiff()  # Textual asks for the driver class once, in __init__
-        return squeezing(super().get_driver_class(), self.screen_diff)
+        driver = super().get_driver_class()
+        return driver if textual_constants.DRIVER else squeezing(driver, self.screen_diff)
 
     def action_redraw(self) -> None:
         """Send the whole screen again (something else wrote to the terminal, say)."""
