@@ -95,7 +95,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         "fps": args.fps,
         "tz": args.tz,
         "theme": args.theme,
-        "bandwidth": args.bandwidth,
+        "bandwidth": getattr(args, "bandwidth", None),  # not every sub-command has it
         "config_path": args.config_path,
     }
     settings = load_settings(cli=cli)

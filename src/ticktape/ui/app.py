@@ -316,7 +316,8 @@ class TicktapeApp(App[None]):
         main.chart.throttle.interval = chosen.chart_interval_s
         main.watchlist.flashes = chosen.flashes
         main.status.profile = chosen.label
-        if self.settings.bandwidth == AUTO and over_ssh(os.environ):
+        terminal = not textual_constants.DRIVER  # a browser tab is not at the SSH end
+        if self.settings.bandwidth == AUTO and terminal and over_ssh(os.environ):
             self.notify(OFFER, title="Slow link?", timeout=12, markup=False)
 
     # -- the frame -------------------------------------------------------------------------------
