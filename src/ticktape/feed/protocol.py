@@ -165,6 +165,7 @@ class ClientProtocol:
         "_desired",
         "_limit",
         "_out",
+        "_params",
         "_sent",
         "phase",
     )
@@ -183,6 +184,7 @@ class ClientProtocol:
         self._decoder = decoder if decoder is not None else Decoder()
         self._limit = max_params_chars
         self._desired: set[str] = {s.strip() for s in symbols if s.strip()}
+        self._params: frozenset[str] | None = None  # exact params, once set_params is used
         self._sent: set[str] = set()  # params subscribed on the current connection
         self._out: list[Output] = []
         self.phase = Phase.CLOSED
@@ -215,6 +217,17 @@ class ClientProtocol:
         if new == self._desired:
             return False
         self._desired = new
+        if self.phase is Phase.LIVE:
+            self._sync()
+        return True
+
+    def set_params(self, params: Iterable[str]) -> bool:
+        """Make exactly ``params`` (``"T.AAPL"``, ``"T.*"``) the desired subscription instead
+        of channels × symbols (True if it changed); when live, the difference is queued."""
+        new = frozenset(p.strip() for p in params if p.strip())
+        if new == self._params:
+            return False
+        self._params = new
         if self.phase is Phase.LIVE:
             self._sync()
         return True
@@ -292,7 +305,11 @@ class ClientProtocol:
 
     def _sync(self) -> None:
         """Queue what it takes to make the server's subscriptions equal the desired set."""
-        want = {wire.param(ch, sym) for sym in self._desired for ch in self._channels}
+        want = (
+            set(self._params)
+            if self._params is not None
+            else {wire.param(ch, sym) for sym in self._desired for ch in self._channels}
+        )
         for action, params in (
             (wire.UNSUBSCRIBE, sorted(self._sent - want)),
             (wire.SUBSCRIBE, sorted(want - self._sent)),
