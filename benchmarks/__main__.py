@@ -1,4 +1,4 @@
-"""``python -m benchmarks [decode e2e ui startup memory hub hub_rest alerts] [--quick] ...``.
+"""``python -m benchmarks [NAME ...] [--quick] ...``: NAME is any of NAMES below.
 
 Runs the chosen benchmarks (all by default), prints a table of every figure
 with its target, and merges the figures into ``benchmarks/results.json`` (a
@@ -25,7 +25,17 @@ from typing import Final
 from benchmarks import Result, Unavailable
 
 RESULTS: Final = Path(__file__).with_name("results.json")
-NAMES: Final = ("decode", "e2e", "ui", "startup", "memory", "hub", "hub_rest", "alerts")
+NAMES: Final = (
+    "decode",
+    "e2e",
+    "ui",
+    "startup",
+    "memory",
+    "hub",
+    "hub_rest",
+    "alerts",
+    "terminal",
+)
 
 #: The figures each benchmark must produce (null when it cannot run).
 REQUIRED: Final[dict[str, tuple[str, ...]]] = {
@@ -50,6 +60,14 @@ REQUIRED: Final[dict[str, tuple[str, ...]]] = {
     ),
     "hub_rest": ("hub_rest_cached_ms",),
     "alerts": ("alerts_overhead_pct",),
+    "terminal": (
+        "terminal_kb_per_s",
+        "terminal_kb_per_s_paused",
+        "terminal_kb_per_s_low",
+        "terminal_kb_per_s_80x24",
+        "terminal_kb_per_s_paused_80x24",
+        "terminal_kb_per_s_low_80x24",
+    ),
 }
 
 #: (figure, comparison, target): the targets each figure is held to.
@@ -70,6 +88,9 @@ TARGETS: Final[tuple[tuple[str, str, float], ...]] = (
     ("hub_added_latency_p99_ms", "<=", 5.0),
     ("hub_rest_cached_ms", "<=", 20.0),
     ("alerts_overhead_pct", "<=", 5.0),
+    ("terminal_kb_per_s", "<=", 30.0),  # bytes to the terminal, 160x48, over SSH
+    ("terminal_kb_per_s_paused", "<=", 10.0),
+    ("terminal_kb_per_s_low", "<=", 10.0),
 )
 
 
@@ -77,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n")[0])
     p.add_argument("names", nargs="*", metavar="NAME", help=f"any of {', '.join(NAMES)} (all)")
     p.add_argument("--quick", action="store_true", help="short runs, one round: a smoke check")
-    p.add_argument("--seconds", type=float, help="end-to-end run length (default 30, quick 5)")
+    p.add_argument("--seconds", type=float, help="e2e, terminal run length (default 30, quick 5)")
     p.add_argument("--rounds", type=int, help="runs per figure (default 3-5, quick 1)")
     p.add_argument("--json", type=Path, default=RESULTS, help="results file to update")
     return p
@@ -147,6 +168,12 @@ def _runners(args: argparse.Namespace) -> dict[str, Callable[[], Result]]:
         stream = corpus.load(events=events, symbols=bench_alerts.SYMBOLS)
         return bench_alerts.run(stream, rounds=rounds(7))
 
+    def terminal() -> Result:
+        from benchmarks import bench_terminal
+
+        seconds = args.seconds or (5.0 if quick else 30.0)
+        return bench_terminal.run(seconds=seconds, settle=3.0 if quick else 8.0, rounds=rounds(1))
+
     return {
         "alerts": alerts,
         "decode": decode,
@@ -156,6 +183,7 @@ def _runners(args: argparse.Namespace) -> dict[str, Callable[[], Result]]:
         "memory": memory,
         "hub": hub,
         "hub_rest": hub_rest,
+        "terminal": terminal,
     }
 
 

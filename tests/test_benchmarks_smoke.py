@@ -21,6 +21,7 @@ from benchmarks import (
     bench_hub,
     bench_memory,
     bench_startup,
+    bench_terminal,
     bench_ui,
     columns_probe,
     corpus,
@@ -159,3 +160,13 @@ def test_columns_probe_loops_agree(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     assert "identical columns" in out
     assert "C columns" in out
+
+
+def test_terminal_counts_bytes_and_places_them() -> None:
+    cap = bench_terminal.capture(80, 24, seconds=0.5, settle=0.2)
+    assert cap.kb_per_s > 0
+    cells = bench_terminal.bytes_by_cell(cap.data)
+    assert sum(cells.values()) == len(cap.data)
+    # escapes are charged to the cell drawn next: a move and a style to the cell they lead to
+    placed = bench_terminal.bytes_by_cell(b"\x1b[3;5H\x1b[1mab\x1b[0m")
+    assert placed == {(2, 4): len(b"\x1b[3;5H\x1b[1ma"), (2, 5): 1, (2, 6): len(b"\x1b[0m")}

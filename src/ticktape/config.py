@@ -44,6 +44,7 @@ ENV_VARS: Final[dict[str, str]] = {
     "TICKTAPE_FPS": "fps",
     "TICKTAPE_WATCHLIST": "watchlist",
     "TICKTAPE_THEME": "theme",
+    "TICKTAPE_BANDWIDTH": "bandwidth",
     "TICKTAPE_CONFIG": "config_path",
 }
 
@@ -192,6 +193,7 @@ PARSERS: Final[dict[str, Callable[[Any], Any]]] = {
     "fps": _fps,
     "watchlist": _watchlist,
     "theme": _theme,
+    "bandwidth": _choice("auto", "low", "normal"),
     "config_path": _config_path,
     "alert_command": _alert_command,
     "alert_bell": _flag,
@@ -212,6 +214,7 @@ class Settings:
     fps: float = 10.0
     watchlist: tuple[str, ...] = DEFAULT_WATCHLIST
     theme: str = "ticktape-dark"
+    bandwidth: str = "auto"  # low | normal | auto (normal; over SSH, low is offered once)
     config_path: Path = field(default_factory=default_config_path)
     #: Run for every fired alert (an argument list, never through a shell); see docs/alerts.md.
     alert_command: tuple[str, ...] = ()
@@ -222,7 +225,7 @@ class Settings:
 
     def __post_init__(self) -> None:
         # Built directly (tests, sub-commands) the values are checked by the same parsers.
-        for name in ("market", "feed", "tz", "fps"):
+        for name in ("market", "feed", "tz", "fps", "bandwidth"):
             value = getattr(self, name)
             try:
                 PARSERS[name](value)

@@ -18,6 +18,7 @@ from ticktape.feed.record import check_appendable
 from ticktape.hub import discovery
 from ticktape.hub.discovery import TOKEN_ENV
 from ticktape.sim.process import SimProcess
+from ticktape.ui.bandwidth import colour_system
 from ticktape.ui.symbols import normalize_symbol
 
 #: Starting lists when the saved one does not suit the chosen market.
@@ -89,6 +90,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="no box-drawing or block glyphs (default: on when the locale is not UTF-8,"
         " e.g. LANG=C, or TERM is vt100/linux; --no-ascii forces Unicode)",
     )
+    p.add_argument(
+        "--bandwidth",
+        choices=("low", "normal"),
+        help="low: fewer bytes for slow links (tape once a second, 256 colours, no flashes)",
+    )
     p.add_argument("--config", dest="config_path", help="config file path")
     p.add_argument(
         "--record",
@@ -123,6 +129,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         "fps": args.fps,
         "tz": args.tz,
         "theme": args.theme,
+        "bandwidth": getattr(args, "bandwidth", None),  # not every sub-command has it
         "config_path": args.config_path,
     }
     settings = load_settings(cli=cli)
@@ -248,6 +255,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if hub is not None:
             settings = settings.with_(ws_url=hub.ws_url, rest_url=hub.rest_url, api_key=hub.token)
             label += " via hub"
+    colours = colour_system(settings.bandwidth, os.environ)
+    if colours is not None:  # read by Textual when it is imported, just below
+        os.environ["TEXTUAL_COLOR_SYSTEM"] = colours
     auto_ascii = wants_ascii(os.environ, utf8_mode=bool(sys.flags.utf8_mode))
     with sim or contextlib.nullcontext():
         from ticktape.ui.app import TicktapeApp

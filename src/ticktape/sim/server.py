@@ -1,7 +1,6 @@
-"""The simulator's network server: generated markets fed into the protocol engine.
+"""The simulator's network server: generated markets ticked into the protocol engine.
 
-Generated markets ticked into the protocol engine of ``ticktape.server``; REST on the same port.
-See docs/simulator.md and docs/hub.md (the engine).
+REST is answered on the same port. See docs/simulator.md and docs/hub.md (the engine).
 """
 
 from __future__ import annotations

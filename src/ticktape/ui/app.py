@@ -40,6 +40,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import os
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
@@ -47,11 +48,13 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Final
 
+from textual import constants as textual_constants
 from textual import events
 from textual.app import App
 from textual.binding import Binding
 from textual.command import CommandPalette
 from textual.css.query import NoMatches
+from textual.driver import Driver
 from textual.screen import Screen
 from textual.worker import Worker
 
@@ -81,8 +84,10 @@ from ticktape.ui.alerts import (
     open_new_alert,
     toggle_pane,
 )
+from ticktape.ui.bandwidth import AUTO, OFFER, over_ssh, profile
 from ticktape.ui.format import one_line
 from ticktape.ui.keygate import KeyGate, KeyMark
+from ticktape.ui.output import ScreenDiff, squeezing
 from ticktape.ui.palette import ActionCommands, SymbolCommands, ThemeCommands, TicktapePalette
 from ticktape.ui.screen import MainScreen
 from ticktape.ui.statusbar import (
@@ -139,8 +144,12 @@ class TicktapeApp(App[None]):
     COMMANDS: ClassVar = App.COMMANDS | {SymbolCommands, ActionCommands, AlertCommands}
     BINDINGS: ClassVar[list[Binding | tuple[str, str] | tuple[str, str, str]]] = [
         Binding("q", "quit", "Quit"),
+        # The terminal convention for "my screen is garbled": everything goes out again.
+        Binding("ctrl+l", "redraw", "Redraw", show=False),
         Binding("m", "market_view", "Market", show=False),
     ]
+    #: What the terminal shows, as far as the app knows: the driver sends only changes.
+    screen_diff: ScreenDiff
 
     def __init__(
         self,
@@ -252,6 +261,21 @@ class TicktapeApp(App[None]):
             self.theme = DEFAULT_THEME
         return errors
 
+    def get_driver_class(self) -> type[Driver]:
+        """This terminal's driver, sending only what changed on screen (see ui/output.py).
+
+        A driver named in ``TEXTUAL_DRIVER`` (a browser tab through ``ticktape serve``)
+        is left as it is: the diff needs a terminal whose resizes it can see.
+        """
+        self.screen_diff = ScreenDiff()  # Textual asks for the driver class once, in __init__
+        driver = super().get_driver_class()
+        return driver if textual_constants.DRIVER else squeezing(driver, self.screen_diff)
+
+    def action_redraw(self) -> None:
+        """Send the whole screen again (something else wrote to the terminal, say)."""
+        self.screen_diff.forget()
+        self.screen.refresh()
+
     def validate_theme(self, theme_name: str) -> str:
         """Refuse a theme the stylesheet cannot take (Textual calls this on every switch,
         the command palette's included): the current theme stays and the user is told."""
@@ -328,12 +352,25 @@ class TicktapeApp(App[None]):
         if self.recorder.recorder is not None:
             where = self.recorder.recorder.path.resolve()
             self.notify(f"recording to {where}", timeout=6, markup=False)
+        self._apply_bandwidth()
         self._queue_seed(self.main.watchlist.symbols)  # "loading" now, fetched after prices
         if not self._connect:  # the state came whole (tests, benchmarks): settle it now
             self.call_after_refresh(self._settle_gc)
         self.set_interval(1 / max(0.5, self.settings.fps), self._frame)
         self.set_interval(0.5, self.key_gate.check_stalled)
         self._frame()
+
+    def _apply_bandwidth(self) -> None:
+        """Set the panes to the bandwidth profile; over SSH, offer the low one (once a run)."""
+        chosen = profile(self.settings.bandwidth)
+        main = self.main
+        main.tape.interval = chosen.tape_interval_s
+        main.chart.throttle.interval = chosen.chart_interval_s
+        main.watchlist.flashes = chosen.flashes
+        main.status.profile = chosen.label
+        terminal = not textual_constants.DRIVER  # a browser tab is not at the SSH end
+        if self.settings.bandwidth == AUTO and terminal and over_ssh(os.environ):
+            self.notify(OFFER, title="Slow link?", timeout=12, markup=False)
 
     # -- the frame -------------------------------------------------------------------------------
 

@@ -171,6 +171,8 @@ class StatusBar(Widget):
         self.market = market
         self.tz = tz
         self.notice: Notice | None = None
+        #: The bandwidth profile, said after the market when it is not the normal one.
+        self.profile = ""
         #: Set when the feed said it has nothing more to send ("replay finished"): shown
         #: instead of "no data for N s", which would read as a fault.
         self.ended: str | None = None
@@ -234,6 +236,7 @@ class StatusBar(Widget):
             clock,
             self.feed_label,
             self.market,
+            self.profile,
             recording,
             phase,
             hub_clients,
@@ -293,6 +296,9 @@ class StatusBar(Widget):
         left.append(f" {self.market}", self._style("muted"))
         if phase:
             left.append(f" · {phase}", self._style("muted"))
+        if self.profile:
+            left.append(*sep)
+            left.append(self.profile, self._style("muted"))
         for text, warn in figures:
             left.append(*sep)
             left.append(text, self._style("warning") if warn else Style())

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, ClassVar, Final
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -90,6 +90,9 @@ class _Row:
     has_data: bool = False
     flash: dict[str, tuple[int, int]] = field(default_factory=dict)  # col → (until_ms, dir)
     strip: Strip | None = None
+    #: What each cell showed when ``strip`` was built: (x, width, text, style) per column,
+    #: the stale mark first; a frame compares against it to repaint only the cells that differ.
+    cells: tuple[tuple[int, int, str, Style], ...] = ()
 
 
 def _num(st: SymbolState, key: str) -> float | None:
@@ -153,6 +156,8 @@ class Watchlist(ScrollView, can_focus=True, inherit_bindings=False):
         self._header: Strip | None = None
         self._selected_sent: str | None = None
         self._feed_live = True
+        #: Changed cells flash for :data:`FLASH_MS` (off in the low-bandwidth profile).
+        self.flashes = True
         #: Called at once, before :class:`Selected` is posted, when the selection changes.
         #: Why not only the message: it reaches the app after the screen has painted the
         #: cursor, so a chart and tape repainted from it wait a whole screen update (~17 ms).
@@ -200,7 +205,6 @@ class Watchlist(ScrollView, can_focus=True, inherit_bindings=False):
                 row.flash = {k: v for k, v in row.flash.items() if v[0] > now_ms}
                 changed = True
             if changed:
-                row.strip = None
                 dirty.append(symbol)
         if (
             self.sort_key is not None
@@ -208,10 +212,44 @@ class Watchlist(ScrollView, can_focus=True, inherit_bindings=False):
             and now_ms - self._last_sort_ms >= RESORT_MS
             and self._resort(now_ms)
         ):
+            for row in self._rows.values():
+                row.strip = None
             self.refresh()
             return
         for symbol in dirty:
-            self.refresh_line(self._order.index(symbol) + 1)
+            self._repaint_cells(symbol)
+
+    def _repaint_cells(self, symbol: str) -> None:
+        """Rebuild ``symbol``'s row and repaint only the cells whose text or style changed.
+
+        Adjacent changed cells are one region, the gap between them included, so
+        the compositor sends them with one cursor move; a row not drawn yet (or
+        scrolled out of view) just forgets its strip and is built when drawn.
+        """
+        row = self._rows[symbol]
+        index = self._order.index(symbol)
+        y = index + 1 - int(self.scroll_y)
+        old = row.cells
+        row.strip = None
+        if not old or not 0 < y < self.size.height:
+            self.refresh_line(index + 1)
+            return
+        self._build_row(symbol, row, self.size.width)
+        if len(old) != len(row.cells):
+            self.refresh_line(index + 1)
+            return
+        start = end = -1
+        for (x, w, *before), (_, _, *after) in zip(old, row.cells, strict=True):
+            if before == after:
+                continue
+            if start >= 0 and x > end + 1:  # not adjacent: send what we have
+                self.refresh(Region(start, y, end - start, 1))
+                start = -1
+            if start < 0:
+                start = x
+            end = x + w
+        if start >= 0:
+            self.refresh(Region(start, y, end - start, 1))
 
     def set_feed_live(self, live: bool) -> None:
         """While the feed is down every row looks stale at once, not after :data:`STALE_MS`.
@@ -429,7 +467,7 @@ class Watchlist(ScrollView, can_focus=True, inherit_bindings=False):
             "volume": fmt_volume(values["volume"]),
             "vwap": fmt_price(values["vwap"], d),
         }
-        if row.has_data:
+        if row.has_data and self.flashes:
             for key, text in texts.items():
                 old, new = row.values.get(key), values[key]
                 if text != row.texts.get(key) and old is not None and new is not None:
@@ -484,7 +522,8 @@ class Watchlist(ScrollView, can_focus=True, inherit_bindings=False):
         symbol = self._order[index]
         row = self._rows[symbol]
         if row.strip is None:
-            row.strip = self._render_row(symbol, row, width)
+            self._build_row(symbol, row, width)
+        assert row.strip is not None
         if index == self._cursor:
             return row.strip.apply_style(self._style("cursor"))
         return row.strip
@@ -501,7 +540,8 @@ class Watchlist(ScrollView, can_focus=True, inherit_bindings=False):
             segments.append(Segment((" " if i else "") + cell[:w], style))
         return Strip(segments).adjust_cell_length(width, style)
 
-    def _render_row(self, symbol: str, row: _Row, width: int) -> Strip:
+    def _build_row(self, symbol: str, row: _Row, width: int) -> None:
+        """Set ``row.strip`` and ``row.cells`` (one segment a cell, so a cell can repaint alone)."""
         base = self.rich_style
         stale = row.stale or not self._feed_live
         if stale:
@@ -515,6 +555,8 @@ class Watchlist(ScrollView, can_focus=True, inherit_bindings=False):
         elif stale:
             mark, mark_style = "~", base + self._style("stale")
         segments = [Segment(mark, mark_style)]
+        cells = [(0, MARK_WIDTH, mark, mark_style)]
+        x = MARK_WIDTH
         for i, (col, w) in enumerate(self._columns):
             gap = " " if i else ""
             if col.key == "symbol":
@@ -530,6 +572,11 @@ class Watchlist(ScrollView, can_focus=True, inherit_bindings=False):
                 flash = row.flash.get(col.key)
                 if flash is not None:
                     style = style + self._style("flash-up" if flash[1] > 0 else "flash-down")
-            segments.append(Segment(gap, base))
+            if gap:
+                segments.append(Segment(gap, base))
+                x += len(gap)
             segments.append(Segment(text, style))
-        return Strip(segments).adjust_cell_length(width, base)
+            cells.append((x, w, text, style))
+            x += w
+        row.strip = Strip(segments).adjust_cell_length(width, base)
+        row.cells = tuple(cells)
