@@ -163,6 +163,7 @@ class ClientProtocol:
         "_channels",
         "_decoder",
         "_desired",
+        "_extra",
         "_limit",
         "_out",
         "_sent",
@@ -183,6 +184,7 @@ class ClientProtocol:
         self._decoder = decoder if decoder is not None else Decoder()
         self._limit = max_params_chars
         self._desired: set[str] = {s.strip() for s in symbols if s.strip()}
+        self._extra: set[str] = set()  # params beyond channels × symbols ("XL2.BTC-USD")
         self._sent: set[str] = set()  # params subscribed on the current connection
         self._out: list[Output] = []
         self.phase = Phase.CLOSED
@@ -215,6 +217,17 @@ class ClientProtocol:
         if new == self._desired:
             return False
         self._desired = new
+        if self.phase is Phase.LIVE:
+            self._sync()
+        return True
+
+    def set_extra_params(self, params: Iterable[str]) -> bool:
+        """Params wanted beyond every channel for every symbol (one symbol's ``XL2``, say);
+        True if they changed; when live, the difference is queued like a symbol change."""
+        new = {p.strip() for p in params if p.strip()}
+        if new == self._extra:
+            return False
+        self._extra = new
         if self.phase is Phase.LIVE:
             self._sync()
         return True
@@ -293,6 +306,7 @@ class ClientProtocol:
     def _sync(self) -> None:
         """Queue what it takes to make the server's subscriptions equal the desired set."""
         want = {wire.param(ch, sym) for sym in self._desired for ch in self._channels}
+        want |= self._extra
         for action, params in (
             (wire.UNSUBSCRIBE, sorted(self._sent - want)),
             (wire.SUBSCRIBE, sorted(want - self._sent)),

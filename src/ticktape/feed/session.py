@@ -190,6 +190,11 @@ class Session:
         if self._proto.set_symbols(symbols):
             self._dirty.set()
 
+    def set_extra_params(self, params: Iterable[str]) -> None:
+        """Subscribe these params too (``XL2.BTC-USD`` while its book shows); see the protocol."""
+        if self._proto.set_extra_params(params):
+            self._dirty.set()
+
     def key_changed(self, new_key: str) -> None:
         """Use ``new_key`` from the next connection on; leaves AUTH_FAILED at once."""
         self._proto.key_changed(new_key)
