@@ -41,7 +41,7 @@ import asyncio
 import contextlib
 import gc
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Final
@@ -76,6 +76,7 @@ from ticktape.ui.alerts import (
     open_new_alert,
     toggle_pane,
 )
+from ticktape.ui.book import BookPane, toggle_book
 from ticktape.ui.format import one_line
 from ticktape.ui.palette import ActionCommands, SymbolCommands
 from ticktape.ui.screen import MainScreen
@@ -199,6 +200,7 @@ class TicktapeApp(App[None]):
         )
         self.alerts.listeners.append(self._alerts_fired)
         self._alert_toasts = AlertToasts()
+        self._book: BookPane | None = None  # the order-book pane while it shows (`B`)
         self.main = MainScreen(
             settings.watchlist,
             market=settings.market,
@@ -298,6 +300,8 @@ class TicktapeApp(App[None]):
         watchlist.show(self.state, now)
         chart.show(self.state, symbol, loading=self.is_loading(symbol))
         tape.show(self.state, symbol)
+        if self._book is not None:
+            self._book.show(self.state, symbol)
         if self.session is not None and now - self._stats_at >= STATS_EVERY_MS:
             self._stats_at = now
             self._stats = self.session.stats.snapshot()
@@ -322,6 +326,8 @@ class TicktapeApp(App[None]):
             return
         chart.show(self.state, symbol, loading=self.is_loading(symbol))
         tape.show(self.state, symbol)
+        if self._book is not None:
+            self._book.show(self.state, symbol)
 
     def _prices_shown(self, symbols: tuple[str, ...]) -> bool:
         state = self.state
@@ -546,6 +552,19 @@ class TicktapeApp(App[None]):
     def action_alerts_pane(self) -> None:
         """``L``: show or hide the alerts pane."""
         toggle_pane(self, self.alerts, self.clock)
+
+    # -- the order book (the pane is in ui/book.py) ----------------------------------------------
+
+    def action_book_pane(self) -> None:
+        """``B``: show or hide the selected crypto pair's order book."""
+        self._book = toggle_book(self)
+
+    def set_book_params(self, params: Iterable[str]) -> bool:
+        """The book pane's extra subscriptions (one pair's XL2); False until there is a session."""
+        if self.session is None:
+            return False
+        self.session.set_extra_params(params)
+        return True
 
     # -- recording -------------------------------------------------------------------------------
 

@@ -76,6 +76,11 @@ KEYMAP: Final[tuple[tuple[str, Binding, str], ...]] = (
         "Show/hide the alerts pane (e edit, z snooze, x delete, n new)",
     ),
     (
+        "Book",
+        Binding("B", "app.book_pane", "Book", show=False),
+        "Show/hide the selected crypto pair's order book (XL2 ladder, spread, imbalance)",
+    ),
+    (
         "General",
         Binding("R", "app.toggle_record", "Record", show=False),
         "Record the feed to a file (ticktape-<time>.jsonl.gz, or --record's); again to stop",
