@@ -78,6 +78,7 @@ from ticktape.ui.alerts import (
 )
 from ticktape.ui.book import BookPane, toggle_book
 from ticktape.ui.format import one_line
+from ticktape.ui.imbalances import ImbalanceLines
 from ticktape.ui.palette import ActionCommands, SymbolCommands
 from ticktape.ui.screen import MainScreen
 from ticktape.ui.statusbar import (
@@ -201,6 +202,7 @@ class TicktapeApp(App[None]):
         self.alerts.listeners.append(self._alerts_fired)
         self._alert_toasts = AlertToasts()
         self._book: BookPane | None = None  # the order-book pane while it shows (`B`)
+        self._imbalances = ImbalanceLines(settings.tz)  # NOIs → marked tape lines
         self.main = MainScreen(
             settings.watchlist,
             market=settings.market,
@@ -300,6 +302,8 @@ class TicktapeApp(App[None]):
         watchlist.show(self.state, now)
         chart.show(self.state, symbol, loading=self.is_loading(symbol))
         tape.show(self.state, symbol)
+        for line in self._imbalances.take(self.state, watchlist.symbols, symbol, tape.scope_all):
+            tape.mark(line)
         if self._book is not None:
             self._book.show(self.state, symbol)
         if self.session is not None and now - self._stats_at >= STATS_EVERY_MS:
