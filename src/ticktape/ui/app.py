@@ -80,6 +80,7 @@ from ticktape.ui.book import BookPane, toggle_book
 from ticktape.ui.format import one_line
 from ticktape.ui.imbalances import ImbalanceLines
 from ticktape.ui.palette import ActionCommands, SymbolCommands
+from ticktape.ui.positions import Positions, open_lot_form
 from ticktape.ui.screen import MainScreen
 from ticktape.ui.statusbar import (
     Severity,
@@ -203,6 +204,9 @@ class TicktapeApp(App[None]):
         self._alert_toasts = AlertToasts()
         self._book: BookPane | None = None  # the order-book pane while it shows (`B`)
         self._imbalances = ImbalanceLines(settings.tz)  # NOIs → marked tape lines
+        #: Lots from positions.toml beside the config; P&L columns show once there are any.
+        self.positions = Positions(settings.config_path, self.clock)
+        self._pnl_hidden = False  # `P` hid the P&L columns
         self.main = MainScreen(
             settings.watchlist,
             market=settings.market,
@@ -275,6 +279,9 @@ class TicktapeApp(App[None]):
             self.notify(error, severity="warning", markup=False)
         for problem in self.alerts.problems:
             self.notice(problem, "warning")
+        for problem in self.positions.problems:
+            self.notice(problem, "warning")
+        self.positions_changed()
         early, self._early_notices = self._early_notices, []
         for text, severity, bar in early:
             self.notice(text, severity, bar=bar)
@@ -556,6 +563,27 @@ class TicktapeApp(App[None]):
     def action_alerts_pane(self) -> None:
         """``L``: show or hide the alerts pane."""
         toggle_pane(self, self.alerts, self.clock)
+
+    # -- positions (the form and the cells are in ui/positions.py) ------------------------------
+
+    def action_position(self) -> None:
+        """``p``: add or edit a lot of the selected symbol."""
+        symbol = self.main.watchlist.selected
+        st = self.state.get(symbol) if symbol else None
+        open_lot_form(self, self.positions, symbol, st.last if st is not None else None)
+
+    def action_pnl_columns(self) -> None:
+        """``P``: show or hide the P&L columns and the totals row."""
+        self._pnl_hidden = not self._pnl_hidden
+        if self._pnl_hidden or self.positions.any:
+            self.positions_changed()
+        else:
+            self.notify("no positions yet — p adds a lot to the selected symbol", timeout=3)
+
+    def positions_changed(self) -> None:
+        """Lots changed (or were loaded): the watchlist recomputes its P&L cells."""
+        shown = self.positions.any and not self._pnl_hidden
+        self.main.watchlist.set_pnl(self.positions.cells if shown else None)
 
     # -- the order book (the pane is in ui/book.py) ----------------------------------------------
 
