@@ -45,7 +45,7 @@ REQUIRED: Final[dict[str, tuple[str, ...]]] = {
     "alerts": ("alerts_overhead_pct",),
 }
 
-#: (figure, comparison, target) from issue 7.
+#: (figure, comparison, target): the targets each figure is held to.
 TARGETS: Final[tuple[tuple[str, str, float], ...]] = (
     ("decode_events_per_s", ">=", 2_000_000),
     ("decode_vs_official_ratio", ">=", 7.0),

@@ -1,4 +1,4 @@
-/* Experiment for issue 7 (see columns_probe.py): the probe's apply loop, compiled.
+/* Experiment (see columns_probe.py): the probe's apply loop, compiled.
  *
  * Not part of ticktape: built on demand by columns_probe.py to measure what a
  * compiled loop over per-symbol columns would give. It mirrors apply_py()

@@ -3,7 +3,7 @@
     .venv/bin/python -m benchmarks.columns_probe [--symbols 2000] [--events N] [--runs 5] [--no-c]
 
 Not the product and not part of ``make bench``: a measurement to decide the
-next step of issue 7. The market state keeps each symbol's hot figures as
+next step for decode + apply. The market state keeps each symbol's hot figures as
 attributes of Python objects; with 2,000 symbols most of an event's cost is
 fetching those objects' (and their float values') cache lines back from
 memory. This probe keeps the same hot figures unboxed in one ``array`` per

@@ -1,4 +1,4 @@
-"""The streaming engine end to end: simulator → Session → MarketState on 127.0.0.1 (issue 4).
+"""The streaming engine end to end: simulator → Session → MarketState on 127.0.0.1.
 
 The simulator runs its market clock fast (``SPEED``), so a minute bar closes
 every fraction of a second. Every wait is on events with a deadline.

@@ -173,7 +173,9 @@ class StockCalendar:
             phase: Phase = "closed"
             for start, name in steps:
                 if ms < start:
-                    early = hours.close_ms if hours.early_close and name == "pre-market" else None
+                    # Before the bell of a short day (overnight or pre-market), say when it rings.
+                    before_bell = name in ("pre-market", "open")
+                    early = hours.close_ms if hours.early_close and before_bell else None
                     reason = "overnight" if phase == "closed" else None
                     return Reading("stocks", phase, name, start, reason, early, hours)
                 phase = name

@@ -1,4 +1,4 @@
-"""Every example payload in shared/seeds/websocket-protocol.txt, verbatim.
+"""Every example payload in the protocol's documentation, verbatim.
 
 Each must decode to the right typed values and encode back to equal JSON
 (the simulator encodes with the same Structs, so a lossy round trip would
@@ -36,7 +36,7 @@ from ticktape.feed.events import (
     encode,
 )
 
-# --- copied verbatim from shared/seeds/websocket-protocol.txt -------------------------------
+# --- copied verbatim from the protocol's documentation -------------------------------
 
 CONNECTED = """[{
     "ev":"status",

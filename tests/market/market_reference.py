@@ -1,7 +1,7 @@
 """A straightforward reference MarketState: dicts and lists, no speed tricks.
 
 Used to check that the fast path computes the same state from the same
-corpus (issue 7). It keeps every trade of a minute and derives the minute
+corpus. It keeps every trade of a minute and derives the minute
 bar from them at read time, which makes the bar rules easy to see:
 
 * a minute has a bar once it has a trade that may set the last price; its

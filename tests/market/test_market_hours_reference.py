@@ -1,4 +1,4 @@
-"""The hot path equals the reference around the regular-session close (issue 7).
+"""The hot path equals the reference around the regular-session close.
 
 The inline trade path decides a Form T trade's minute-bar rules by the hour
 (extended hours: the bar takes its price, the day only its volume) and unlinks

@@ -1,6 +1,6 @@
-"""Memory stays flat under an endless stream (issues 4 and 7).
+"""Memory stays flat under an endless stream.
 
-Measured as the process's RSS (psutil), the figure issue 4 names. The stream
+Measured as the process's RSS (psutil), the figure a user sees grow. The stream
 is long enough in market time (a second per event: ~11 days; mostly trades)
 that by the end every store of every symbol is full and wrapping: 256 trades,
 120 second bars, 960 minute bars — the shallow depth of a symbol nobody

@@ -1,4 +1,4 @@
-"""The fast path and the reference implementation reach the same state (issue 7)."""
+"""The fast path and the reference implementation reach the same state."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Tiered history: shallow for symbols nobody looks at, deep once watched (issue 7).
+"""Tiered history: shallow for symbols nobody looks at, deep once watched.
 
 A symbol's stores start at the shallow depth; ``MarketState.watch`` or a
 reader opening its trades, quotes or bars makes it deep, keeping what the

@@ -1,4 +1,4 @@
-"""The simulator's WebSocket protocol, rule by rule (protocol.md), over real sockets."""
+"""The simulator's WebSocket protocol, rule by rule (docs/protocol.md), over real sockets."""
 
 from __future__ import annotations
 

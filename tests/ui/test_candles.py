@@ -150,7 +150,7 @@ def test_volume_peak_fills_the_volume_rows_and_axis_shows_it() -> None:
     col = column(strips, candle_x(width, bars, 9))
     volume = [ch for ch, _ in col[geo.price_rows : geo.price_rows + geo.volume_rows]]
     assert volume == ["█"] * geo.volume_rows
-    assert "10.0k" in strips[geo.price_rows].text
+    assert "10.0K" in strips[geo.price_rows].text
 
 
 def test_time_axis_labels_round_minutes_in_exchange_time() -> None:

@@ -137,7 +137,7 @@ async def test_candles_capped_to_half_the_width() -> None:
     app = Host(chart)
     async with app.run_test(size=(60, 20)) as pilot:
         lines = await shown(pilot, chart, seeded(n=200), "AAPL")
-        width = 60 - 9  # the plot, left of the price axis
+        width = 60 - 8  # the plot, left of the price axis ("104.00", a tick and a space)
         columns = {
             x for line in lines[1:-1] for x, ch in enumerate(line[:width]) if ch in "┃│╽╿╻╹╷╵"
         }

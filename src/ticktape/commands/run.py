@@ -18,7 +18,7 @@ import contextlib
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from ticktape.config import DEFAULT_REST_URL, DEFAULT_WATCHLIST, MARKETS, Settings, load_settings
@@ -33,6 +33,28 @@ MARKET_DEFAULTS = {
     "crypto": ("BTC-USD", "ETH-USD", "SOL-USD", "XRP-USD", "DOGE-USD", "ADA-USD"),
 }
 SIM_KEY = "simulated"
+#: Terminals whose fonts lack box-drawing and block glyphs (the Linux console's default
+#: font has few of them; a vt100 none): --ascii is chosen for them.
+ASCII_TERMS = frozenset({"vt100", "vt102", "vt220", "linux", "dumb"})
+
+
+def wants_ascii(env: Mapping[str, str], *, utf8_mode: bool = False) -> bool:
+    """Draw in plain ASCII: the locale says the terminal's charset is not UTF-8, or TERM
+    names a terminal without the glyphs. The locale is the first of LC_ALL, LC_CTYPE and
+    LANG that is set, as for every C program; with none set nothing is assumed.
+
+    ``utf8_mode`` (``sys.flags.utf8_mode``): Python started in a C locale and, to read
+    and write UTF-8 itself, set ``LC_CTYPE=C.UTF-8`` in our environment (PEP 538): that
+    value says nothing about the terminal, so it is skipped.
+    """
+    if env.get("TERM", "") in ASCII_TERMS:
+        return True
+    names = ["LC_ALL", "LC_CTYPE", "LANG"]
+    if utf8_mode and env.get("LC_CTYPE") == "C.UTF-8":
+        names.remove("LC_CTYPE")
+    locale = next((env[k] for k in names if env.get(k)), "")
+    charset = locale.partition(".")[2].partition("@")[0].replace("-", "").lower()
+    return bool(locale) and charset != "utf8"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,7 +76,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fps", type=float, help="screen refreshes per second (default 10)")
     p.add_argument("--tz", help="clock and tape time zone (default America/New_York)")
     p.add_argument("--theme", help="ticktape-dark, ticktape-light, ticktape-contrast, or yours")
-    p.add_argument("--ascii", action="store_true", help="no box-drawing or block glyphs")
+    p.add_argument(
+        "--ascii",
+        action=argparse.BooleanOptionalAction,
+        help="no box-drawing or block glyphs (default: on when the locale is not UTF-8,"
+        " e.g. LANG=C, or TERM is vt100/linux; --no-ascii forces Unicode)",
+    )
     p.add_argument("--config", dest="config_path", help="config file path")
     p.add_argument(
         "--record",
@@ -172,6 +199,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sim_args = ["--seed", str(args.seed), "--symbols", ",".join(settings.watchlist)]
         sim = SimProcess(*sim_args, wait=False)  # boots while Textual is imported below
         settings, label = settings.with_(api_key=SIM_KEY), "SIMULATED"
+    auto_ascii = wants_ascii(os.environ, utf8_mode=bool(sys.flags.utf8_mode))
     with sim or contextlib.nullcontext():
         from ticktape.ui.app import TicktapeApp
 
@@ -179,7 +207,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             settings,
             feed_label=label,
             feed_urls=None if sim is None else sim.started,
-            ascii_only=args.ascii,
+            ascii_only=args.ascii if args.ascii is not None else auto_ascii,
             record_path=record,
         )
         if args.sim and named:  # a saved URL gives way to the flag typed now: say so

@@ -100,6 +100,8 @@ def app_argv(parser: argparse.ArgumentParser, ns: argparse.Namespace, drop: set[
             continue
         if not action.option_strings:
             positional += [str(v) for v in value] if isinstance(value, list) else [str(value)]
+        elif isinstance(action, argparse.BooleanOptionalAction):  # --ascii / --no-ascii
+            flags.append(action.option_strings[0 if value else 1])
         elif action.nargs == 0:
             flags.append(action.option_strings[-1])
         else:

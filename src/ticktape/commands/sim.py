@@ -26,6 +26,7 @@ from ticktape.commands.argtypes import (
 )
 from ticktape.sim.process import KEY_ENV
 from ticktape.sim.server import Simulator
+from ticktape.sim.sessions import CLOCK_MODES, apply_clock
 
 #: Beyond these the generator cannot keep up and the server stops answering.
 MAX_RATE = 1_000_000.0
@@ -74,6 +75,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--refuse", type=_csv, default=[], help="channels the plan lacks, e.g. Q,LULD")
     p.add_argument("--rest-markets", type=_csv, default=["stocks", "forex", "crypto"])
     p.add_argument("--auth-timeout", type=positive_float, default=10.0)
+    p.add_argument(
+        "--clock",
+        choices=CLOCK_MODES,
+        default="always",
+        help="always: a living open market at any hour (default); real: quiet while the real"
+        " market is closed, thin in extended hours",
+    )
     faults = p.add_argument_group("faults")
     faults.add_argument(
         "--drop-after", type=positive_float, metavar="S", help="drop connections S s old"
@@ -110,6 +118,7 @@ async def _serve(args: argparse.Namespace) -> None:
         rest_markets=args.rest_markets,
         auth_timeout=args.auth_timeout,
     )
+    apply_clock(sim, args.clock)
     if args.drop_after is not None:
         sim.faults.drop_after(args.drop_after)
     if args.malformed is not None:

@@ -166,6 +166,7 @@ class ClientProtocol:
         "_extra",
         "_limit",
         "_out",
+        "_params",
         "_sent",
         "phase",
     )
@@ -185,6 +186,7 @@ class ClientProtocol:
         self._limit = max_params_chars
         self._desired: set[str] = {s.strip() for s in symbols if s.strip()}
         self._extra: set[str] = set()  # params beyond channels × symbols ("XL2.BTC-USD")
+        self._params: frozenset[str] | None = None  # exact params, once set_params is used
         self._sent: set[str] = set()  # params subscribed on the current connection
         self._out: list[Output] = []
         self.phase = Phase.CLOSED
@@ -228,6 +230,17 @@ class ClientProtocol:
         if new == self._extra:
             return False
         self._extra = new
+        if self.phase is Phase.LIVE:
+            self._sync()
+        return True
+
+    def set_params(self, params: Iterable[str]) -> bool:
+        """Make exactly ``params`` (``"T.AAPL"``, ``"T.*"``) the desired subscription instead
+        of channels × symbols (True if it changed); when live, the difference is queued."""
+        new = frozenset(p.strip() for p in params if p.strip())
+        if new == self._params:
+            return False
+        self._params = new
         if self.phase is Phase.LIVE:
             self._sync()
         return True
@@ -305,8 +318,12 @@ class ClientProtocol:
 
     def _sync(self) -> None:
         """Queue what it takes to make the server's subscriptions equal the desired set."""
-        want = {wire.param(ch, sym) for sym in self._desired for ch in self._channels}
-        want |= self._extra
+        want = (
+            set(self._params)
+            if self._params is not None
+            else {wire.param(ch, sym) for sym in self._desired for ch in self._channels}
+        )
+        want |= self._extra  # beside either: one pair's XL2 while its book shows
         for action, params in (
             (wire.UNSUBSCRIBE, sorted(self._sent - want)),
             (wire.SUBSCRIBE, sorted(want - self._sent)),

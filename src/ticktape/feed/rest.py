@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from email.utils import parsedate_to_datetime
@@ -38,6 +38,12 @@ from ticktape.feed.marketstatus import (
     MarketStatusNow,
     now_decoder,
     upcoming_decoder,
+)
+from ticktape.feed.snapshot import (
+    DIRECTIONS,
+    SNAPSHOT_PATH,
+    TickerSnapshot,
+    snapshot_decoder,
 )
 from ticktape.timeutil import utc_to_ms
 
@@ -253,6 +259,20 @@ class RestClient:
     async def upcoming_market_days(self) -> list[MarketDay]:
         """``/v1/marketstatus/upcoming``: the coming closures and early closes."""
         return await self._get(urljoin(self._base, "v1/marketstatus/upcoming"), upcoming_decoder)
+
+    async def snapshot_all(self, tickers: Sequence[str] = ()) -> list[TickerSnapshot]:
+        """Every stock's day so far (or only ``tickers``): one large response, asked rarely."""
+        url = urljoin(self._base, f"{SNAPSHOT_PATH}/tickers")
+        if tickers:
+            url += "?" + urlencode({"tickers": ",".join(tickers)})
+        return (await self._get(url, snapshot_decoder)).tickers or []
+
+    async def snapshot_direction(self, direction: str) -> list[TickerSnapshot]:
+        """The day's top 20 ``"gainers"`` or ``"losers"``."""
+        if direction not in DIRECTIONS:
+            raise ValueError(f"direction must be one of {', '.join(DIRECTIONS)}, not {direction!r}")
+        url = urljoin(self._base, f"{SNAPSHOT_PATH}/{direction}")
+        return (await self._get(url, snapshot_decoder)).tickers or []
 
     async def _get(self, url: str, decoder: msgspec.json.Decoder[T]) -> T:
         """One GET, retrying what is worth retrying; raises a :class:`RestError` otherwise."""

@@ -195,6 +195,12 @@ class Session:
         if self._proto.set_extra_params(params):
             self._dirty.set()
 
+    def set_params(self, params: Iterable[str]) -> None:
+        """Make exactly ``params`` (``"T.AAPL"``, ``"T.*"``) the desired subscription,
+        instead of channels × symbols; when live only the difference is sent."""
+        if self._proto.set_params(params):
+            self._dirty.set()
+
     def key_changed(self, new_key: str) -> None:
         """Use ``new_key`` from the next connection on; leaves AUTH_FAILED at once."""
         self._proto.key_changed(new_key)

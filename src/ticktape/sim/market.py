@@ -29,14 +29,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from ticktape.feed.events import Agg, Event
 from ticktape.sim.history import History
-from ticktape.sim.model_engine import Engine
+from ticktape.sim.model_engine import Engine, LiveSymbol
 from ticktape.sim.model_pairs import CryptoEngine, ForexEngine
 from ticktape.sim.model_stocks import StockEngine
 from ticktape.sim.symbols import CLUSTERS, profile, split_ticker, universe_for
+
+if TYPE_CHECKING:
+    from ticktape.sim.sessions import SessionGate
 
 _ENGINES: Final[dict[str, type[Engine]]] = {
     "stocks": StockEngine,
@@ -76,6 +79,8 @@ class SimMarket:
         )
         for symbol in self.universe:
             self.ensure(symbol)
+        #: Thins the stream to the real session's (``--clock real``); None sends everything.
+        self.gate: SessionGate | None = None
 
     def market_ms(self, wall_ms: int) -> int:
         """Market time at wall time ``wall_ms``."""
@@ -91,6 +96,10 @@ class SimMarket:
         """The ensured (live) symbols."""
         return list(self._engine.states)
 
+    def live(self, symbol: str) -> LiveSymbol | None:
+        """The live state of an ensured symbol (its quote, its day so far), or None."""
+        return self._engine.states.get(self._symbol(symbol))
+
     def ensure(self, symbol: str) -> None:
         """Make ``symbol`` trade from now on; any name works (its traits come from the name)."""
         sym = self._symbol(symbol)
@@ -99,7 +108,9 @@ class SimMarket:
 
     def advance(self, wall_ms: int) -> list[Event]:
         """Every event since the previous call, in time order (empty if time went backwards)."""
-        return self._engine.run_until(self.market_ms(wall_ms))
+        target = self.market_ms(wall_ms)
+        events = self._engine.run_until(target)
+        return events if self.gate is None else self.gate.admit(events, target)
 
     def history(
         self,

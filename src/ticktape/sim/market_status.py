@@ -12,6 +12,7 @@ import msgspec
 
 from ticktape import markethours
 from ticktape.feed.marketstatus import MarketDay, MarketStatusNow
+from ticktape.markethours import Phase
 
 NOW_PATH: Final = "/v1/marketstatus/now"
 UPCOMING_PATH: Final = "/v1/marketstatus/upcoming"
@@ -26,8 +27,15 @@ _STOCK_WORD: Final = {
 
 def now_body(ms: int) -> bytes:
     """The live API's answer at ``ms``: the stock phase, exchanges and currencies."""
-    stocks = markethours.reading("stocks", ms).phase
-    fx = markethours.reading("forex", ms).phase
+    return _now(ms, markethours.reading("stocks", ms).phase, markethours.reading("forex", ms).phase)
+
+
+def always_open_body(ms: int) -> bytes:
+    """The answer of a simulator that plays an open market at every hour."""
+    return _now(ms, "open", "open")
+
+
+def _now(ms: int, stocks: Phase, fx: Phase) -> bytes:
     word = _STOCK_WORD[stocks]
     body = MarketStatusNow(
         market=word,

@@ -32,8 +32,10 @@ from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 
 from ticktape.feed.events import Agg, AggsResponse
-from ticktape.sim import market_status
+from ticktape.feed.snapshot import SnapshotResponse
+from ticktape.sim import market_status, snapshots
 from ticktape.sim.faults import Faults
+from ticktape.sim.market import SimMarket
 from ticktape.sim.symbols import split_ticker
 from ticktape.timeutil import zone
 
@@ -179,6 +181,8 @@ class RestApi:
         self._faults = faults
         self._entitled = frozenset(entitled)
         self.requests = 0
+        #: The market plays at every hour (``--clock always``): the status says "open".
+        self.always_open = False
 
     def handle(self, request: Request, base_url: str) -> Response:
         """Answer one GET; ``base_url`` is where ``next_url`` points (scheme://host:port)."""
@@ -194,8 +198,13 @@ class RestApi:
             if status == 429:
                 return _error(429, _RATE_LIMITED, **{"Retry-After": str(round(retry_after))})
             return _error(status, "Internal server error")
+        if split.path == market_status.NOW_PATH and self.always_open:
+            return json_response(200, msgspec.Raw(market_status.always_open_body(self._clock())))
         if split.path in _STATUS_BODIES:
             return json_response(200, msgspec.Raw(_STATUS_BODIES[split.path](self._clock())))
+        snapshot = snapshots.PATH.fullmatch(split.path)
+        if snapshot is not None:
+            return self._snapshot(snapshot["what"], query)
         match = _PATH.fullmatch(unquote(split.path))
         if match is None:
             return json_response(404, {"status": "NOT_FOUND", "message": "Not found"})
@@ -203,6 +212,15 @@ class RestApi:
             return self._aggs(match, query, base_url)
         except _BadRequest as err:
             return _error(400, str(err))
+
+    def _snapshot(self, what: str, query: dict[str, list[str]]) -> Response:
+        if "stocks" not in self._entitled:
+            return _error(403, _NOT_ENTITLED, key="message")
+        market = self._market("stocks")
+        tickers = ",".join(query.get("tickers", [])).split(",")
+        if not isinstance(market, SimMarket):  # a replay knows only what it recorded
+            return json_response(200, SnapshotResponse("OK", 0, []))
+        return json_response(200, snapshots.snapshot_body(market, what, tickers))
 
     def _check_key(self, headers: Headers, query: dict[str, list[str]]) -> Response | None:
         auth = headers.get("Authorization", "")

@@ -177,7 +177,7 @@ class Simulator:
         self.faults.bind_kick(self._kick_all)
         self.faults.bind_hang(self._hang)
         self.stats = SimStats()
-        self._rest = RestApi(
+        self.rest_api = self._rest = RestApi(  # public: sim/sessions.py words its status
             self.market,
             api_key=api_key,
             faults=self.faults,

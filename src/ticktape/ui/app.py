@@ -43,11 +43,14 @@ import gc
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Final
 
+from textual import events
 from textual.app import App
 from textual.binding import Binding
+from textual.command import CommandPalette
 from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.worker import Worker
@@ -69,6 +72,7 @@ from ticktape.feed.wire import MONITOR_CHANNELS, TAPE_CHANNELS
 from ticktape.market import MarketState
 from ticktape.market.alerts import Fired
 from ticktape.market.history import History
+from ticktape.market.marketview import MARKET_WIDE, MarketBoards, watched_only
 from ticktape.ui.alerts import (
     AlertCommands,
     AlertToasts,
@@ -79,10 +83,12 @@ from ticktape.ui.alerts import (
 from ticktape.ui.book import BookPane, toggle_book
 from ticktape.ui.format import one_line
 from ticktape.ui.imbalances import ImbalanceLines
-from ticktape.ui.palette import ActionCommands, SymbolCommands
+from ticktape.ui.keygate import KeyGate, KeyMark
+from ticktape.ui.palette import ActionCommands, SymbolCommands, ThemeCommands, TicktapePalette
 from ticktape.ui.positions import Positions, open_lot_form
 from ticktape.ui.screen import MainScreen
 from ticktape.ui.statusbar import (
+    REPLAY_LABEL,
     Severity,
     describe_rest_error,
     describe_retry,
@@ -100,7 +106,9 @@ from ticktape.ui.themes import (
 from ticktape.ui.watchlist import Watchlist
 
 if TYPE_CHECKING:  # REST (httpx) is imported only once prices are up: see _start_rest
+    from ticktape.feed.clockwatch import ClockWatch, PhaseLine
     from ticktape.feed.rest import RestClient, RetryWait
+    from ticktape.ui.marketview import MarketScreen
 
 #: The same notice is not re-notified within this window (a retry loop would spam).
 NOTICE_REPEAT_MS: Final = 10_000
@@ -133,6 +141,7 @@ class TicktapeApp(App[None]):
     COMMANDS: ClassVar = App.COMMANDS | {SymbolCommands, ActionCommands, AlertCommands}
     BINDINGS: ClassVar[list[Binding | tuple[str, str] | tuple[str, str, str]]] = [
         Binding("q", "quit", "Quit"),
+        Binding("m", "market_view", "Market", show=False),
     ]
 
     def __init__(
@@ -148,10 +157,12 @@ class TicktapeApp(App[None]):
         ascii_only: bool = False,
         feed_urls: Callable[[], Awaitable[tuple[str, str]]] | None = None,
         record_path: str | Path | None = None,
+        clock_watch: ClockWatch | None = None,
     ) -> None:
         """``feed_urls``, if given, is awaited before connecting for ``(ws_url, rest_url)``:
         a feed still starting up (the simulator's process) while the app starts too.
-        ``record_path``: record the feed there from the start (``R`` then toggles it)."""
+        ``record_path``: record the feed there from the start (``R`` then toggles it).
+        ``clock_watch``: the market clock (made from the calendar, then REST, when connecting)."""
         super().__init__()
         self.settings = settings
         self.state = state if state is not None else MarketState()
@@ -184,6 +195,8 @@ class TicktapeApp(App[None]):
         )
         self._seed_worker: Worker[None] | None = None
         self._notices: dict[str, int] = {}
+        #: The alarming connection state last toasted, until the feed is live again.
+        self._toasted: ConnState | None = None
         #: Subscriptions the server refused (the plan lacks them), e.g. "Q.TSLA".
         self.refused: set[str] = set()
         self._lost_ms: int | None = None  # wall time the feed was lost, until it is back
@@ -215,6 +228,18 @@ class TicktapeApp(App[None]):
             ascii_only=ascii_only,
         )
         self.theme_errors = self._register_themes()
+        #: The market's phase for the status bar; made with the REST client when connecting
+        #: (the calendar library costs ~40 ms to import: not before the first prices).
+        self.clock_watch = clock_watch
+        self._phase: tuple[int, PhaseLine | None] = (-1, None)
+        self.ascii_only = ascii_only
+        #: The whole-market view (``m``): its boards outlive it, its subscriptions do not.
+        self.boards: MarketBoards | None = None
+        self.market_screen: MarketScreen | None = None
+        self._market_wide: frozenset[str] | None = None  # the watched set, while it is shown
+        self._params_used = False
+        self._snapshot_at: int | None = None
+        self.key_gate = KeyGate(self, partial(App.on_event, self))
 
     # -- setup ----------------------------------------------------------------------------------
 
@@ -241,6 +266,27 @@ class TicktapeApp(App[None]):
             f"theme {theme_name} cannot be used ({problem}); keeping {self.theme}", "warning"
         )
         return self.theme
+
+    async def on_event(self, event: events.Event) -> None:
+        """Keys from the terminal go through the gate (see ui/keygate.py); all else as usual."""
+        if isinstance(event, events.Key) and not event.is_forwarded:
+            await self.key_gate.key(event)
+            return
+        await super().on_event(event)
+
+    async def on_key_mark(self, mark: KeyMark) -> None:
+        await self.key_gate.mark_back(mark)
+
+    def action_command_palette(self) -> None:
+        """Ctrl+P: our palette (Textual's, with a fault worked around: see ui/palette.py)."""
+        if self.use_command_palette and not isinstance(self.screen, CommandPalette):
+            self.push_screen(TicktapePalette(id="--command-palette"))
+
+    def search_themes(self) -> None:
+        """The palette's theme list, with names shown literally (see ui/palette.py)."""
+        self.push_screen(
+            TicktapePalette(providers=[ThemeCommands], placeholder="Search for themes…")
+        )
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
         return dict(VARIABLE_DEFAULTS)
@@ -292,6 +338,7 @@ class TicktapeApp(App[None]):
         if not self._connect:  # the state came whole (tests, benchmarks): settle it now
             self.call_after_refresh(self._settle_gc)
         self.set_interval(1 / max(0.5, self.settings.fps), self._frame)
+        self.set_interval(0.5, self.key_gate.check_stalled)
         self._frame()
 
     # -- the frame -------------------------------------------------------------------------------
@@ -316,8 +363,24 @@ class TicktapeApp(App[None]):
         if self.session is not None and now - self._stats_at >= STATS_EVERY_MS:
             self._stats_at = now
             self._stats = self.session.stats.snapshot()
-        status.show(self.status, self._stats, now, recording=self.recorder.active)
+        phase = self._phase_line(now)
+        status.show(
+            self.status,
+            self._stats,
+            now,
+            recording=self.recorder.active,
+            phase=phase,
+            empty=not watchlist.symbols,
+        )
         self.alerts.frame(now)
+        market = self.market_screen
+        if market is not None and self.screen is market:  # repainted only while shown
+            recording = self.recorder.active
+            market.frame(
+                lambda bar: bar.show(
+                    self.status, self._stats, now, recording=recording, phase=phase
+                )
+            )
         self._frame_queued = False
         if self._awaiting_prices and self._prices_shown(watchlist.symbols):
             self._awaiting_prices = False
@@ -326,6 +389,14 @@ class TicktapeApp(App[None]):
             elapsed_ms = (time.perf_counter() - started) * 1000.0
             for listener in tuple(self.frame_listeners):
                 listener(elapsed_ms)
+
+    def _phase_line(self, now: int) -> PhaseLine | None:
+        """The market clock's words, worked out at most once a second."""
+        if self.clock_watch is None:
+            return None
+        if now // 1000 != self._phase[0]:
+            self._phase = (now // 1000, self.clock_watch.line(now))
+        return self._phase[1]
 
     def _show_selected(self, symbol: str | None) -> None:
         """Chart and tape for a newly selected symbol now, from memory, in the same screen
@@ -383,6 +454,10 @@ class TicktapeApp(App[None]):
 
     def _on_events(self, events: Sequence[Event], recv_ms: int) -> None:
         """One decoded frame into the state; until prices show, paint it at once."""
+        if self._market_wide is not None and self.boards is not None:
+            # The whole market feeds the boards; only watched symbols become state.
+            self.boards.feed(events)
+            events = watched_only(events, self._market_wide)
         self.state.apply(events, recv_ms)
         if self._awaiting_prices and self._screen_up and not self._frame_queued:
             self._frame_queued = True
@@ -399,7 +474,24 @@ class TicktapeApp(App[None]):
             self.rest = RestClient(
                 self.settings.rest_url, self.settings.api_key.reveal(), on_wait=self._rest_wait
             )
+            self._start_clock_watch(self.rest)
+            if self.market_screen is not None:  # opened before REST was up: seed it now
+                self._seed_movers()
             self._kick_seeding()
+
+    def _start_clock_watch(self, rest: RestClient) -> None:
+        """Poll the market status from now on (the calendar speaks when REST cannot)."""
+        from ticktape.feed.clockwatch import ClockWatch
+
+        if self.feed_label == REPLAY_LABEL:  # a recording's session is not today's
+            return
+        if self.clock_watch is None:
+            simulated = self.feed_label == "SIMULATED"
+            market = self.settings.market
+            self.clock_watch = ClockWatch(market, rest, clock=self.clock, simulated=simulated)
+        elif self.clock_watch.source is None:
+            self.clock_watch.source = rest
+        self.run_worker(self.clock_watch.run(), name="market-clock", group="rest")
 
     def _session_status(self, status: SessionStatus) -> None:
         self.call_later(self._apply_status, status)
@@ -413,6 +505,7 @@ class TicktapeApp(App[None]):
         if self._screen_up:  # else on_ready takes it from self.status
             self.main.watchlist.set_feed_live(state is ConnState.LIVE)
         if state is ConnState.LIVE:
+            self._toasted = None
             if self._lost_ms is not None:  # back after an outage: fill the minutes it cost
                 self._backfill(self._lost_ms)
                 self._lost_ms = None
@@ -420,9 +513,13 @@ class TicktapeApp(App[None]):
             self._lost_ms = self.clock()
         if state in _ALARMING:
             # A toast only: the bar's state line already says it (and keeps it current,
-            # countdown included); a bar notice would repeat it, then outlive it.
-            text, severity = describe_state(status, self.clock())
-            self.notice(text, severity, bar=False)
+            # countdown included); a bar notice would repeat it, then outlive it. Once per
+            # state until the feed is live again: every retry passes through "connecting"
+            # and back, and a toast each time piled up over the chart.
+            if state is not self._toasted:
+                self._toasted = state
+                text, severity = describe_state(status, self.clock())
+                self.notice(text, severity, bar=False)
         elif (
             state is ConnState.LIVE
             and before is not None
@@ -470,10 +567,22 @@ class TicktapeApp(App[None]):
             self.main.tape.refresh()
 
     def _rest_wait(self, wait: RetryWait) -> None:
-        self.call_later(self.notice, describe_retry(wait), "warning")
+        # One toast per reason, not per retry: the countdown differs each time; the bar
+        # keeps the latest.
+        self.call_later(self.notice, describe_retry(wait), "warning", key=f"retry {wait.reason}")
 
-    def notice(self, text: str, severity: Severity = "information", *, bar: bool = True) -> None:
-        """Tell the user once: a notification plus (``bar``) a line in the status bar."""
+    def notice(
+        self,
+        text: str,
+        severity: Severity = "information",
+        *,
+        bar: bool = True,
+        key: str | None = None,
+    ) -> None:
+        """Tell the user once: a notification plus (``bar``) a line in the status bar.
+
+        The same ``key`` (else the same text) is not toasted again within
+        :data:`NOTICE_REPEAT_MS`."""
         if not self._screen_up:  # the feed started before the screen: on_ready says it
             self._early_notices.append((text, severity, bar))
             return
@@ -487,8 +596,9 @@ class TicktapeApp(App[None]):
         text = one_line(text)
         if bar:
             status.set_notice(text, severity, now)
-        if now - self._notices.get(text, -NOTICE_REPEAT_MS) >= NOTICE_REPEAT_MS:
-            self._notices[text] = now
+        tag = key or text
+        if now - self._notices.get(tag, -NOTICE_REPEAT_MS) >= NOTICE_REPEAT_MS:
+            self._notices[tag] = now
             self.notify(
                 text, severity=severity, timeout=8 if severity == "error" else 5, markup=False
             )
@@ -510,7 +620,81 @@ class TicktapeApp(App[None]):
         self.alerts.book.set_watchlist(symbols)
         if self.session is not None:
             self.session.set_symbols(symbols)
+        if self._params_used:
+            self._resubscribe()
         self._queue_seed(symbols)
+
+    # -- the whole-market view -------------------------------------------------------------------
+
+    def action_market_view(self) -> None:
+        """``m``: the whole-market screen; it subscribes to the market-wide channels while shown."""
+        if self.settings.market != "stocks":
+            self.notify("the market view covers stocks", timeout=3, markup=False)
+            return
+        if self.market_screen is not None:
+            return
+        from ticktape.ui.marketview import MarketScreen  # only when first opened
+
+        if self.boards is None:
+            self.boards = MarketBoards(nbbo=self._nbbo)
+        self.market_screen = MarketScreen(
+            self.boards,
+            watched=self._watched,
+            tz=self.settings.tz,
+            feed_label=self.feed_label,
+            ascii_only=self.ascii_only,
+        )
+        self.push_screen(self.market_screen, self._market_closed)
+        self._market_wide = frozenset(self._watched())
+        self._resubscribe()
+        self._seed_movers()
+
+    def _market_closed(self, symbol: str | None) -> None:
+        """Back from the market view; Enter on a row brought ``symbol`` (added if new)."""
+        self.market_screen = None
+        self._market_wide = None
+        self._resubscribe()
+        if symbol in self._watched():
+            self.main.select_symbol(symbol)
+        elif symbol:
+            self.main.add_symbol(symbol)  # selects it; its history loads like any new symbol
+
+    def _resubscribe(self) -> None:
+        """The watchlist's channels, plus the market-wide ones while the view is shown."""
+        if self.session is None:
+            return
+        self._params_used = True
+        watched = self._watched()
+        if self._market_wide is not None:
+            self._market_wide = frozenset(watched)
+        params = {f"{ch}.{s}" for s in watched for ch in MONITOR_CHANNELS[self.settings.market]}
+        self.session.set_params(params | (set(MARKET_WIDE) if self._market_wide else set()))
+
+    def _nbbo(self, symbol: str) -> tuple[float, float] | None:
+        st = self.state.get(symbol)
+        if st is None or not (st.bid_px > 0 and st.ask_px > 0):  # NaN: no quote yet
+            return None
+        return st.bid_px, st.ask_px
+
+    def _seed_movers(self) -> None:
+        """Snapshots (gainers, losers, then every ticker) seed the movers, at most every 5 min."""
+        now = self.clock()
+        if self.rest is None or (
+            self._snapshot_at is not None and now - self._snapshot_at < 300_000
+        ):
+            return
+        self._snapshot_at = now
+        self.run_worker(self._load_snapshots(), name="snapshots", group="rest")
+
+    async def _load_snapshots(self) -> None:
+        assert self.rest is not None and self.boards is not None
+        try:
+            for direction in ("gainers", "losers"):
+                self.boards.seed(await self.rest.snapshot_direction(direction))
+            self.boards.seed(await self.rest.snapshot_all())
+        except Exception as err:  # the minute bars still fill the movers, only slower
+            self._snapshot_at = None
+            self.notice(*describe_rest_error(err, "market snapshot"))
 
     # -- REST seeding ----------------------------------------------------------------------------
 
@@ -637,10 +821,18 @@ class TicktapeApp(App[None]):
     def _refresh_status(self) -> None:
         """The status bar's REC mark now, not at the next frame (there may be no frames yet)."""
         try:
-            status = self.main.status
+            status, watchlist = self.main.status, self.main.watchlist
         except NoMatches:
             return
-        status.show(self.status, self._stats, self.clock(), recording=self.recorder.active)
+        now = self.clock()
+        status.show(
+            self.status,
+            self._stats,
+            now,
+            recording=self.recorder.active,
+            phase=self._phase_line(now),
+            empty=not watchlist.symbols,
+        )
 
     # -- garbage collection ----------------------------------------------------------------------
 

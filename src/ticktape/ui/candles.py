@@ -204,31 +204,36 @@ def format_price(price: float, decimals: int) -> str:
     return f"{price:,.{decimals}f}"
 
 
-def format_volume(volume: float) -> str:
-    """Compact volume: 950, 12.3k, 4.5M, 1.2B."""
-    for div, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if volume >= div:
-            return f"{volume / div:.1f}{suffix}"
-    return f"{volume:.0f}"
+def axis_decimals(lo: float, hi: float, rows: int, most: int | None = None) -> tuple[float, int]:
+    """Tick step for a price range drawn on ``rows`` rows, and the decimals to show it with.
 
-
-def axis_decimals(lo: float, hi: float, rows: int) -> tuple[float, int]:
-    """Tick step for a price range drawn on ``rows`` rows, and the decimals to show it with."""
+    ``most``: the symbol's own decimals (as the watchlist shows it). The step is then
+    widened until its ticks need no more than that, so every pane shows a symbol's
+    prices with one precision (a replay's sub-cent ticks showed 3 decimals on the
+    chart and 2 in the watchlist).
+    """
     step = nice_step(hi - lo, max(1, rows // 3))
+    while most is not None and price_decimals(step) > most:
+        step = nice_step(step * 1.0001, 1)  # the next nice step up
     decimals = price_decimals(step)
     if hi < 10_000:  # quotes are read to the cent (or finer) below five digits
         decimals = max(decimals, 2)
+    if most is not None:
+        decimals = min(decimals, most)
     return step, decimals
 
 
-def axis_width_for(bars: Sequence[BarLike], extra: Sequence[float] = ()) -> int:
+def axis_width_for(
+    bars: Sequence[BarLike], extra: Sequence[float] = (), decimals: int | None = None
+) -> int:
     """Columns the price axis needs: the widest label, a leading tick and a space."""
     prices = [b.high for b in bars] + [b.low for b in bars] + list(extra)
     if not prices:
         return 8
     lo, hi = min(prices), max(prices)
-    _, decimals = axis_decimals(lo, hi, 12)
-    widest = max(len(format_price(p, decimals + 1)) for p in (lo, hi))
+    if decimals is None:  # a taller plot may tick one decimal finer than 12 rows do
+        decimals = axis_decimals(lo, hi, 12)[1] + 1
+    widest = max(len(format_price(p, decimals)) for p in (lo, hi))
     return widest + 2
 
 
@@ -276,16 +281,19 @@ def render_candles(
     band: tuple[float, float] | None = None,
     tz: str = EXCHANGE_TZ,
     glyphs: Glyphs = UNICODE,
+    decimals: int | None = None,
 ) -> list[Strip]:
     """Draw the newest bars that fit as candles over volume, with price and time axes.
 
     Returns exactly ``height`` strips of ``width`` cells. ``band`` is the LULD
     (low, high); its lines are drawn when they are near enough to the candles
-    not to squash them (within a quarter of the candles' range).
+    not to squash them (within a quarter of the candles' range). ``decimals``, the
+    symbol's own precision, sets the last price's label and caps the axis's.
     """
     style = style or ChartStyle()
     extra = [last_price] if last_price is not None else []
-    geo = layout(width, height, len(bars), axis_width_for(bars[-max_candles(width) :], extra))
+    axis = axis_width_for(bars[-max_candles(width) :], extra, decimals)
+    geo = layout(width, height, len(bars), axis)
     canvas = _Canvas(width, height)
     if geo.candles == 0 or geo.price_rows < 2:
         return canvas.strips()
@@ -305,18 +313,20 @@ def render_candles(
 
     _draw_candles(canvas, shown, scale, x0, style, glyphs)
     labels: list[tuple[int, str, Style]] = []  # (row, text, style) in priority order
-    _, decimals = axis_decimals(scale.lo, scale.hi, geo.price_rows)
+    label_decimals = axis_decimals(scale.lo, scale.hi, geo.price_rows, decimals)[1]
+    if decimals is not None:
+        label_decimals = decimals
     if last_price is not None:
         row = scale.row(last_price)
         last = shown[-1]
         last_style = (style.up if last.close >= last.open else style.down) + Style(reverse=True)
         _rule(canvas, row, geo.plot_width, glyphs.last_line, style.last_line)
-        labels.append((row, format_price(last_price, decimals), last_style))
+        labels.append((row, format_price(last_price, label_decimals), last_style))
     for price in bands:
         row = scale.row(price)
         _rule(canvas, row, geo.plot_width, glyphs.band, style.band)
-        labels.append((row, format_price(price, decimals), style.band))
-    _draw_price_axis(canvas, geo, scale, labels, style, glyphs)
+        labels.append((row, format_price(price, label_decimals), style.band))
+    _draw_price_axis(canvas, geo, scale, labels, style, glyphs, decimals)
     _draw_volume(canvas, geo, shown, x0, style, glyphs)
     _draw_time_axis(canvas, geo, shown, x0, timeframe, tz, style)
     return canvas.strips()
@@ -364,6 +374,7 @@ def _draw_price_axis(
     labels: list[tuple[int, str, Style]],
     style: ChartStyle,
     glyphs: Glyphs,
+    most: int | None = None,
 ) -> None:
     x = geo.plot_width
     taken: set[int] = set()
@@ -372,7 +383,7 @@ def _draw_price_axis(
         if row not in taken:
             placed.append((row, text, label_style))
             taken.update((row - 1, row, row + 1))
-    step, decimals = axis_decimals(scale.lo, scale.hi, geo.price_rows)
+    step, decimals = axis_decimals(scale.lo, scale.hi, geo.price_rows, most)
     tick = math.ceil(scale.lo / step) * step
     while tick <= scale.hi + step * 1e-9:
         row = scale.row(tick)
@@ -413,7 +424,7 @@ def _draw_volume(
             if fill <= 0:
                 break
             canvas.put(x, bottom - r, glyphs.volume[fill], colour)
-    canvas.text(geo.plot_width + 1, geo.price_rows, " " + format_volume(peak), style.axis)
+    canvas.text(geo.plot_width + 1, geo.price_rows, " " + fmt_volume(peak), style.axis)
 
 
 def time_label_positions(

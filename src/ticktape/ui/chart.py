@@ -30,12 +30,9 @@ from ticktape.ui.candles import (
     ASCII,
     UNICODE,
     ChartStyle,
-    axis_decimals,
-    format_price,
-    format_volume,
-    max_candles,
     render_candles,
 )
+from ticktape.ui.format import fmt_price, fmt_volume, symbol_decimals
 
 if TYPE_CHECKING:
     from ticktape.market import Bar, MarketState, SymbolState
@@ -202,17 +199,16 @@ class ChartView(Widget):
         sym = state.get(symbol)
         bars = state.bars(symbol, self.timeframe)
         if not bars:
-            header = self._header(symbol, None, sym, 2, width)
+            header = self._header(symbol, None, sym, None, width)
             text = f"loading {symbol} history…" if self._loading else "no bars yet"
             return self._message(width, height, header, text)
-        recent = bars[-max_candles(width) :]
-        # the axis's precision, so EUR/USD reads 1.0853 where AAPL reads 187.23
-        _, decimals = axis_decimals(min(b.low for b in recent), max(b.high for b in recent), 12)
+        last = sym.last if sym is not None and sym.last else bars[-1].close
+        # the watchlist's precision for this symbol: EUR/USD 1.08530, AAPL 187.23
+        decimals = symbol_decimals(symbol, last)
         header = self._header(symbol, bars[-1], sym, decimals, width)
         band = None
         if sym is not None and sym.luld_low and sym.luld_high:
             band = (sym.luld_low, sym.luld_high)
-        last = sym.last if sym is not None and sym.last else bars[-1].close
         body = render_candles(
             bars,
             width,
@@ -223,11 +219,17 @@ class ChartView(Widget):
             band=band,
             tz=self.tz,
             glyphs=self.glyphs,
+            decimals=decimals,
         )
         return [Strip(header).crop_extend(0, width, None), *body]
 
     def _header(
-        self, symbol: str, bar: Bar | None, sym: SymbolState | None, decimals: int, width: int
+        self,
+        symbol: str,
+        bar: Bar | None,
+        sym: SymbolState | None,
+        decimals: int | None,
+        width: int,
     ) -> list[Segment]:
         """``AAPL 1m  O … H … L … C … V …  LULD lo–hi`` — the numbers of the forming candle.
 
@@ -243,11 +245,12 @@ class ChartView(Widget):
             o, h, lo, c = bar.open, bar.high, bar.low, bar.close
             move = style.up if c >= o else style.down
             for keep, label, value in ((60, "O", o), (70, "H", h), (70, "L", lo), (90, "C", c)):
-                price = Segment(format_price(value, decimals), move)
+                price = Segment(fmt_price(value, decimals), move)
                 fields.append((keep, [Segment(f"  {label} ", style.axis), price]))
-            fields.append((50, [Segment("  V ", style.axis), Segment(format_volume(bar.volume))]))
+            fields.append((50, [Segment("  V ", style.axis), Segment(fmt_volume(bar.volume))]))
         if sym is not None and sym.luld_low and sym.luld_high:
-            band = f"  LULD {sym.luld_low:,.2f}–{sym.luld_high:,.2f}"
+            floor, ceiling = fmt_price(sym.luld_low, decimals), fmt_price(sym.luld_high, decimals)
+            band = f"  LULD {floor}–{ceiling}"
             fields.append((80, [Segment(band, style.band)]))
         if self._loading:
             fields.append((85, [Segment("  loading…", style.axis)]))

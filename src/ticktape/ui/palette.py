@@ -10,6 +10,14 @@ words as whole words (or word prefixes) beats one that only matches letters
 scattered through it; a query that names a command ("theme", "pause") puts
 "Add <it> to the watchlist" last, while a ticker that names no command
 ("nflx") offers Add first.
+
+:class:`TicktapePalette` is Textual's palette with one fault worked around: Page
+Up/Down on a command list not laid out yet (a key right after the list appears)
+looked up line positions the list had not computed (``KeyError`` in
+``OptionList._move_page``) and ended the app. :class:`ThemeCommands` lists the
+themes with their names shown literally: a name is text from a user's theme
+file, and Textual's own list reads markup in it (``[bold red]x`` showed as a
+red ``x``).
 """
 
 from __future__ import annotations
@@ -18,7 +26,9 @@ import re
 from collections.abc import Callable
 from functools import partial
 
-from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.command import CommandList, CommandPalette, DiscoveryHit, Hit, Hits, Provider
+from textual.content import Content
+from textual.fuzzy import Matcher
 
 from ticktape.ui.help import key_label
 from ticktape.ui.keys import KEYMAP
@@ -154,3 +164,54 @@ class ActionCommands(Provider):
                     text=title,
                     help=help_text,
                 )
+
+
+class TicktapePalette(CommandPalette):
+    """Textual's command palette; Page Up/Down wait until the list has a size.
+
+    Why: ``OptionList`` maps options to lines only once it has a size
+    (``_update_lines`` returns early on an empty region), but ``_move_page`` looks
+    the highlighted option's line up regardless. In the palette the list is
+    shown, filled and highlighted (``down``) before the next layout, so a Page key
+    then raised ``KeyError``. With no size there is no page to move by: the key
+    does nothing, as it would on an empty list.
+    """
+
+    def _action_command_list(self, action: str) -> None:
+        if action in ("page_up", "page_down"):
+            commands = self.query_one(CommandList)
+            if not commands.scrollable_content_region:
+                return
+        super()._action_command_list(action)
+
+
+def literal_highlight(matcher: Matcher, candidate: str) -> Content:
+    """``matcher.highlight`` without reading markup in ``candidate`` (untrusted text)."""
+    content = Content(candidate)
+    score, offsets = matcher.fuzzy_search.match(matcher.query, candidate)
+    if score:
+        for offset in offsets:
+            if not candidate[offset].isspace():
+                content = content.stylize(matcher.match_style, offset, offset + 1)
+    return content
+
+
+class ThemeCommands(Provider):
+    """Every registered theme, by its name shown as typed in its file; picking one applies it."""
+
+    def _themes(self) -> list[tuple[str, Callable[[], object]]]:
+        return [
+            (name, partial(setattr, self.app, "theme", name))
+            for name in sorted(self.app.available_themes)
+        ]
+
+    async def discover(self) -> Hits:
+        for name, pick in self._themes():
+            yield DiscoveryHit(Content(name), pick, text=name)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for name, pick in self._themes():
+            score = matcher.match(name)
+            if score > 0:
+                yield Hit(score, literal_highlight(matcher, name), pick, text=name)

@@ -6,12 +6,16 @@ names the ways to reach any other symbol (Ctrl+P or `a`).
 Why modal screens: while a prompt is open the main screen's single-letter
 bindings must not fire (typing "AAPL" would otherwise add, sort and toggle).
 The symbol is validated as it is typed, with the market's rules, so a bad
-symbol never reaches the session's subscription list.
+symbol never reaches the session's subscription list. Every character typed
+stays in the field: one a symbol cannot hold (``Ä``, a space) is named in the
+error rather than dropped, since dropping it turns ``A B`` into AB, another
+real ticker.
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
+import string
+from typing import ClassVar, Final
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -22,6 +26,22 @@ from textual.widgets import Input, Label
 
 from ticktape.ui.watchlist import normalize_symbol, symbol_hint
 
+#: Characters some market's symbols (or their REST prefixes, ``C:``/``X:``) are written with.
+SYMBOL_CHARS: Final = frozenset(string.ascii_letters + string.digits + ".:/-")
+
+
+def symbol_problem(value: str, market: str) -> str | None:
+    """Why ``value`` is not a symbol of ``market`` (a character it cannot hold is named),
+    or None if it is one."""
+    text = value.strip()
+    bad = next((c for c in text if c not in SYMBOL_CHARS), None)
+    if bad is not None:
+        shown = "a space" if bad.isspace() else repr(bad)
+        return f"{shown} is not allowed in a symbol"  # fits the prompt: 44 cells
+    if normalize_symbol(text, market) is None:
+        return f"not a {market} symbol (e.g. {symbol_hint(market)})"
+    return None
+
 
 class SymbolValidator(Validator):
     def __init__(self, market: str) -> None:
@@ -29,9 +49,8 @@ class SymbolValidator(Validator):
         self.market = market
 
     def validate(self, value: str) -> ValidationResult:
-        if normalize_symbol(value, self.market) is not None:
-            return self.success()
-        return self.failure(f"not a {self.market} symbol (e.g. {symbol_hint(self.market)})")
+        problem = symbol_problem(value, self.market)
+        return self.success() if problem is None else self.failure(problem)
 
 
 #: Under the unvalidated (go-to) prompt: what it searches, and what reaches the rest.
@@ -61,6 +80,7 @@ class SymbolPrompt(ModalScreen[str | None]):
         self.title_text = title
         self.market = market
         self.strict = validate
+        self._answered = False  # a second Enter before the screen is gone must not pop another
 
     def compose(self) -> ComposeResult:
         with Vertical(id="prompt"):
@@ -71,10 +91,9 @@ class SymbolPrompt(ModalScreen[str | None]):
                 validators=validators,
                 validate_on=["changed", "submitted"],
                 id="prompt-input",
-                restrict=r"[A-Za-z0-9.:/\-]*",
                 max_length=16,
             )
-            yield Label("", id="prompt-error")
+            yield Label("", id="prompt-error", markup=False)  # names what was typed
             if not self.strict:
                 yield Label(GOTO_NOTE, id="prompt-note")
 
@@ -88,15 +107,20 @@ class SymbolPrompt(ModalScreen[str | None]):
         event.stop()
         value = event.value.strip()
         if not self.strict:
-            self.dismiss(value.upper() or None)
+            self._answer(value.upper() or None)
             return
-        symbol = normalize_symbol(value, self.market)
-        if symbol is None:
-            self.query_one("#prompt-error", Label).update(
-                f"not a {self.market} symbol (e.g. {symbol_hint(self.market)})"
-            )
+        problem = symbol_problem(value, self.market)
+        if problem is not None:
+            self.query_one("#prompt-error", Label).update(problem)
             return
-        self.dismiss(symbol)
+        self._answer(normalize_symbol(value, self.market))
 
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        self._answer(None)
+
+    def _answer(self, result: str | None) -> None:
+        """Dismiss once: Textual pops whatever screen is on top, so a repeat would pop ours."""
+        if self._answered:
+            return
+        self._answered = True
+        self.dismiss(result)

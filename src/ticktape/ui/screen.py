@@ -10,6 +10,7 @@ about selection and list changes through the watchlist's bubbling messages.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import ClassVar, Final
 
 from textual import events
@@ -40,7 +41,10 @@ class AsciiScrollBarRender(ScrollBarRender):
     HORIZONTAL_BARS: ClassVar[list[str]] = [" "] * 8
 
 
-_BOUND_KEYS: Final = frozenset(k.strip() for _, b, _ in KEYMAP for k in b.key.split(",")) | {"q"}
+BOUND_KEYS: Final = frozenset(k.strip() for _, b, _ in KEYMAP for k in b.key.split(",")) | {
+    "q",
+    "m",
+}
 
 
 class MainScreen(Screen[None]):
@@ -68,6 +72,8 @@ class MainScreen(Screen[None]):
         self._undo: list[tuple[str, int]] = []
         self._typed = ""
         self._typed_at = 0.0
+        #: The type-ahead window's clock (tests freeze it to make searches deterministic).
+        self.clock: Callable[[], float] = time.monotonic
         if ascii_only:
             self.add_class("-ascii")
 
@@ -124,6 +130,11 @@ class MainScreen(Screen[None]):
 
     # -- type-ahead -----------------------------------------------------------------------------
 
+    @property
+    def searching(self) -> bool:
+        """Letters typed now extend a search (rather than run their commands)."""
+        return bool(self._typed) and self.clock() - self._typed_at < TYPEAHEAD_S
+
     def on_key(self, event: events.Key) -> None:
         """Letters jump to the first matching symbol.
 
@@ -136,9 +147,9 @@ class MainScreen(Screen[None]):
         char = event.character
         if not char or len(char) != 1 or not char.isprintable():
             return
-        now = time.monotonic()
-        unbound = char.isalpha() and event.key not in _BOUND_KEYS
-        active = bool(self._typed) and now - self._typed_at < TYPEAHEAD_S
+        now = self.clock()
+        unbound = char.isalpha() and event.key not in BOUND_KEYS
+        active = self.searching
         if active and (char.isalnum() or char in "./-"):
             typed = self._typed + char.upper()
             if not self.watchlist.jump(typed) and unbound:

@@ -27,6 +27,7 @@ from ticktape.feed.session import REPLAY_FINISHED, ConnState, ending_state
 from ticktape.ui.format import fmt_clock, fmt_ms, fmt_rate, one_line
 
 if TYPE_CHECKING:
+    from ticktape.feed.clockwatch import PhaseLine
     from ticktape.feed.rest import RetryWait
     from ticktape.feed.session import SessionStatus
     from ticktape.feed.stats import FeedSnapshot
@@ -42,6 +43,10 @@ NOTICE_MS: Final = 30_000
 REPLAY_LABEL: Final = "REPLAY"
 #: Seconds without a frame, while connected, before the bar says the feed went quiet.
 QUIET_S: Final = 5.0
+#: Silence while the market is closed is expected: said plainly, not counted.
+CLOSED_QUIET: Final = "no data — market closed"
+#: What the bar says, connected, while the watchlist is empty (so no data is expected).
+EMPTY_WATCHLIST: Final = "watchlist empty — press a to add a symbol"
 #: Lag p99 above this is drawn in the warning colour even before the trend check fires.
 LAG_WARN_MS: Final = 2_000.0
 
@@ -196,8 +201,12 @@ class StatusBar(Widget):
         now_ms: int,
         *,
         recording: bool = False,
+        phase: PhaseLine | None = None,
+        empty: bool = False,
     ) -> None:
-        """Rebuild the bar if anything it says changed; ``recording`` shows the REC mark."""
+        """Rebuild the bar if anything it says changed; ``recording`` shows the REC mark;
+        ``phase`` is the market clock's word (and whether silence is expected); ``empty``: the
+        watchlist is, so silence is expected (see :data:`EMPTY_WATCHLIST`)."""
         if self.notice is not None and self.notice.until_ms <= now_ms:
             self.notice = None
         state, severity = describe_state(status, now_ms) if status else ("no feed", "warning")
@@ -205,6 +214,13 @@ class StatusBar(Widget):
         silent = None if stats is None else stats.silent_s
         if live and self.ended:
             state, severity, live = self.ended, "information", False
+        elif live and empty:
+            # Nothing subscribed, so nothing arrives: not a feed fault, and says what to do.
+            state, severity = f"connected — {EMPTY_WATCHLIST}", "information"
+            live = False
+        elif live and silent is not None and silent >= QUIET_S and phase and phase.closed:
+            state, severity = CLOSED_QUIET, "information"  # nothing trades: nothing is wrong
+            live = False
         elif live and silent is not None and silent >= QUIET_S:
             # Connected but nothing arrives: say so now (the watchdog waits far longer).
             state, severity = f"connected — no data for {silent:.0f} s", "warning"
@@ -220,12 +236,14 @@ class StatusBar(Widget):
             self.feed_label,
             self.market,
             recording,
+            phase,
         )
         if key == self._key:
             return
         self._key = key
         sev = "ok" if live else severity
-        self._left, self._right = self._build(state, sev, figures, clock, recording)
+        words = None if phase is None else phase.text
+        self._left, self._right = self._build(state, sev, figures, clock, recording, words)
         self.refresh()
 
     @property
@@ -257,6 +275,7 @@ class StatusBar(Widget):
         figures: tuple[tuple[str, bool], ...],
         clock: str,
         recording: bool,
+        phase: str | None = None,
     ) -> tuple[Text, Text]:
         sev = {"information": "info"}.get(severity, severity)
         ok, bad, info, bar = self._marks
@@ -268,6 +287,8 @@ class StatusBar(Widget):
         left.append(*sep)
         left.append(f" {self.feed_label} ", self._style("feed"))
         left.append(f" {self.market}", self._style("muted"))
+        if phase:
+            left.append(f" · {phase}", self._style("muted"))
         for text, warn in figures:
             left.append(*sep)
             left.append(text, self._style("warning") if warn else Style())
