@@ -47,6 +47,7 @@ def test_edits_keep_comments_and_other_tables(tmp_path: Path) -> None:
     assert 'quantity = "lots"' in text  # the lot the app could not read is left alone
     assert (tmp_path / "positions.toml.bak").read_text() == HAND
     add_lots(path, [Lot("BTC-USD", 0.125, 61_000.0, date(2025, 3, 11))])
+    assert 'price = 400\n\n[[lots]]\nsymbol = "BTC-USD"\nquantity = 0.125\n' in path.read_text()
     remove_lot(path, 1)
     lots = [h.lot for h in load_lots(path).held]
     assert lots == [

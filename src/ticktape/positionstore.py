@@ -136,6 +136,8 @@ def _table(lot: Lot) -> Table:
 def add_lots(path: Path, lots: list[Lot]) -> None:
     def change(aot: AoT) -> None:
         for lot in lots:
+            if len(aot) and not aot[-1].as_string().endswith("\n\n"):
+                aot[-1].add(tomlkit.nl())  # a blank line between tables, as a person writes
             aot.append(_table(lot))
 
     _edit(path, change)
