@@ -80,7 +80,13 @@ def test_layer_imports_flow_one_way(package: str) -> None:
 
 
 #: What ``ticktape alerts`` runs on: it must work with no Textual (and no UI) loaded.
-HEADLESS: tuple[str, ...] = ("alerting.py", "alertstore.py", "commands/alerts.py")
+HEADLESS: tuple[str, ...] = (
+    "alerting.py",
+    "alertstore.py",
+    "commands/alerts.py",
+    "positionstore.py",  # `ticktape positions import` too
+    "commands/positions.py",
+)
 
 
 @pytest.mark.parametrize("module", HEADLESS)

@@ -18,6 +18,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "ticktape.commands.alerts",
         "watch the configured alerts headless; print what fires",
     ),
+    "positions": (
+        "ticktape.commands.positions",
+        "list your lots, or import lots from a CSV",
+    ),
     "serve": ("ticktape.commands.serve", "serve the app to web browsers, one app per tab"),
     "hub": ("ticktape.commands.hub", "share one upstream connection with every local client"),
 }

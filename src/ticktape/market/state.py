@@ -25,6 +25,7 @@ from ticktape.feed.conditions import (
 )
 from ticktape.feed.events import (
     Agg,
+    CryptoL2,
     CryptoMinuteAgg,
     CryptoQuote,
     CryptoSecondAgg,
@@ -50,6 +51,7 @@ from ticktape.market.bars import (
     cached_day_bounds,
     day_bounds,
 )
+from ticktape.market.book import OrderBook
 from ticktape.market.minutes import MinuteBars
 from ticktape.market.symbol import NO_BAR, Depth, SymbolState
 from ticktape.market.tape import (
@@ -147,6 +149,8 @@ class MarketState:
         self._rings: list[TradeTape] = []  # symbol index → its trade ring
         self.tape = MarketTape(tape_size, self._rings)
         self.events_tape: ObjectRing[NoticeEntry] = ObjectRing(notice_size)
+        #: Crypto pair → its newest ``XL2`` snapshot (only pairs subscribed to XL2 have one).
+        self.books: dict[str, OrderBook] = {}
         self._dispatch: dict[type, Callable[[Any, int, int], None]] = {
             MinuteAgg: self._minute_agg,
             LimitUpLimitDown: self._luld,
@@ -154,6 +158,7 @@ class MarketState:
             ForexQuote: self._forex_quote,
             CryptoQuote: self._crypto_quote,
             CryptoTrade: self._crypto_trade,
+            CryptoL2: self._crypto_l2,
             ForexMinuteAgg: self._pair_minute,
             CryptoMinuteAgg: self._pair_minute,
             ForexSecondAgg: self._pair_second,
@@ -690,6 +695,16 @@ class MarketState:
         self._put_quote(s, ev.timestamp, ev.bid, ev.ask, ev.bid_size, ev.ask_size)
         s.version = v
         s.updated_ms = recv_ms
+
+    def _crypto_l2(self, ev: CryptoL2, recv_ms: int, v: int) -> None:
+        """A book snapshot replaces the pair's book; the symbol's row is not touched (its
+        figures did not change), so the book carries its own version."""
+        _check_ms(ev.timestamp)
+        self._symbol(ev.pair)  # the same symbol check as every other event
+        book = self.books.get(ev.pair)
+        if book is None:
+            book = self.books[ev.pair] = OrderBook(ev.pair)
+        book.replace(ev.bids, ev.asks, ev.timestamp, ev.exchange, v)
 
     # -- bars -------------------------------------------------------------------
 

@@ -42,7 +42,7 @@ import contextlib
 import gc
 import os
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime
 from functools import partial
 from pathlib import Path
@@ -85,10 +85,13 @@ from ticktape.ui.alerts import (
     toggle_pane,
 )
 from ticktape.ui.bandwidth import AUTO, OFFER, over_ssh, profile
+from ticktape.ui.book import BookPane, toggle_book
 from ticktape.ui.format import one_line
+from ticktape.ui.imbalances import ImbalanceLines
 from ticktape.ui.keygate import KeyGate, KeyMark
 from ticktape.ui.output import ScreenDiff, squeezing
 from ticktape.ui.palette import ActionCommands, SymbolCommands, ThemeCommands, TicktapePalette
+from ticktape.ui.positions import Positions, open_lot_form
 from ticktape.ui.screen import MainScreen
 from ticktape.ui.statusbar import (
     REPLAY_LABEL,
@@ -226,6 +229,11 @@ class TicktapeApp(App[None]):
         )
         self.alerts.listeners.append(self._alerts_fired)
         self._alert_toasts = AlertToasts()
+        self._book: BookPane | None = None  # the order-book pane while it shows (`B`)
+        self._imbalances = ImbalanceLines(settings.tz)  # NOIs → marked tape lines
+        #: Lots from positions.toml beside the config; P&L columns show once there are any.
+        self.positions = Positions(settings.config_path, self.clock)
+        self._pnl_hidden = False  # `P` hid the P&L columns
         self.main = MainScreen(
             settings.watchlist,
             market=settings.market,
@@ -346,6 +354,9 @@ class TicktapeApp(App[None]):
             self.notify(error, severity="warning", markup=False)
         for problem in self.alerts.problems:
             self.notice(problem, "warning")
+        for problem in self.positions.problems:
+            self.notice(problem, "warning")
+        self.positions_changed()
         early, self._early_notices = self._early_notices, []
         for text, severity, bar in early:
             self.notice(text, severity, bar=bar)
@@ -387,6 +398,10 @@ class TicktapeApp(App[None]):
         watchlist.show(self.state, now)
         chart.show(self.state, symbol, loading=self.is_loading(symbol))
         tape.show(self.state, symbol)
+        for line in self._imbalances.take(self.state, watchlist.symbols, symbol, tape.scope_all):
+            tape.mark(line)
+        if self._book is not None:
+            self._book.show(self.state, symbol)
         if self.session is not None and now - self._stats_at >= STATS_EVERY_MS:
             self._stats_at = now
             self._stats = self.session.stats.snapshot()
@@ -437,6 +452,8 @@ class TicktapeApp(App[None]):
             return
         chart.show(self.state, symbol, loading=self.is_loading(symbol))
         tape.show(self.state, symbol)
+        if self._book is not None:
+            self._book.show(self.state, symbol)
 
     def _prices_shown(self, symbols: tuple[str, ...]) -> bool:
         state = self.state
@@ -782,6 +799,40 @@ class TicktapeApp(App[None]):
     def action_alerts_pane(self) -> None:
         """``L``: show or hide the alerts pane."""
         toggle_pane(self, self.alerts, self.clock)
+
+    # -- positions (the form and the cells are in ui/positions.py) ------------------------------
+
+    def action_position(self) -> None:
+        """``p``: add or edit a lot of the selected symbol."""
+        symbol = self.main.watchlist.selected
+        st = self.state.get(symbol) if symbol else None
+        open_lot_form(self, self.positions, symbol, st.last if st is not None else None)
+
+    def action_pnl_columns(self) -> None:
+        """``P``: show or hide the P&L columns and the totals row."""
+        self._pnl_hidden = not self._pnl_hidden
+        if self._pnl_hidden or self.positions.any:
+            self.positions_changed()
+        else:
+            self.notify("no positions yet — p adds a lot to the selected symbol", timeout=3)
+
+    def positions_changed(self) -> None:
+        """Lots changed (or were loaded): the watchlist recomputes its P&L cells."""
+        shown = self.positions.any and not self._pnl_hidden
+        self.main.watchlist.set_pnl(self.positions.cells if shown else None)
+
+    # -- the order book (the pane is in ui/book.py) ----------------------------------------------
+
+    def action_book_pane(self) -> None:
+        """``B``: show or hide the selected crypto pair's order book."""
+        self._book = toggle_book(self)
+
+    def set_book_params(self, params: Iterable[str]) -> bool:
+        """The book pane's extra subscriptions (one pair's XL2); False until there is a session."""
+        if self.session is None:
+            return False
+        self.session.set_extra_params(params)
+        return True
 
     # -- recording -------------------------------------------------------------------------------
 

@@ -74,6 +74,21 @@ KEYMAP: Final[tuple[tuple[str, Binding, str], ...]] = (
         "Show/hide the alerts pane (e edit, z snooze, x delete, n new)",
     ),
     (
+        "Positions",
+        Binding("p", "app.position", "Position", show=False),
+        "Lots of the selected symbol: add (10 @ 187.5 [date] [note]), #N … edits, #N delete",
+    ),
+    (
+        "Positions",
+        Binding("P", "app.pnl_columns", "P&L", show=False),
+        "Show/hide the P&L columns (Pos, Avg cost, Mkt value, Day/Tot P&L, Tot%) and totals",
+    ),
+    (
+        "Book",
+        Binding("B", "app.book_pane", "Book", show=False),
+        "Show/hide the selected crypto pair's order book (XL2 ladder, spread, imbalance)",
+    ),
+    (
         "General",
         Binding("R", "app.toggle_record", "Record", show=False),
         "Record the feed to a file (ticktape-<time>.jsonl.gz, or --record's); again to stop",

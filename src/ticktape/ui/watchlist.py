@@ -18,6 +18,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from ticktape.ui.format import fmt_change, fmt_pct, fmt_price, fmt_volume, symbol_decimals
+from ticktape.ui.positions import PNL_SIGNED, pnl_texts, totals_texts
 
 # Re-exported: the rules moved to a Textual-free module so the launcher can use them early.
 from ticktape.ui.symbols import normalize_symbol as normalize_symbol
@@ -41,6 +42,7 @@ class Column:
     title: str
     width: int
     priority: int  # lower survives narrower panes
+    pnl: bool = False  # a position column: shown only with P&L on (see ui/positions.py)
 
 
 #: Display order. At 80 columns only symbol, last and %chg fit (priorities 0–2).
@@ -54,21 +56,36 @@ COLUMNS: Final = (
     Column("spread", "Sprd", 7, 8),  # a forex spread needs 7: 0.00012
     Column("volume", "Vol", 7, 4),
     Column("vwap", "VWAP", 9, 7),
+    Column("position", "Pos", 9, 9, pnl=True),
+    Column("avg_cost", "Avg cost", 9, 9, pnl=True),
+    Column("market_value", "Mkt value", 10, 9, pnl=True),
+    Column("day_pnl", "Day P&L", 10, 9, pnl=True),
+    Column("total_pnl", "Tot P&L", 10, 9, pnl=True),
+    Column("total_pct", "Tot%", 7, 9, pnl=True),
 )
+#: Column priorities while P&L shows: the position's figures before the quote's.
+_PNL_ORDER: Final = (
+    *("symbol", "last", "day_pnl", "total_pnl", "position", "market_value", "total_pct"),
+    *("change_pct", "avg_cost", "change", "volume", "bid", "ask", "vwap", "spread"),
+)
+PNL_PRIORITY: Final = {k: i for i, k in enumerate(_PNL_ORDER)}
 COLUMN_KEYS: Final = tuple(c.key for c in COLUMNS)
 COLUMN_TITLES: Final = {c.key: c.title for c in COLUMNS}
 MARK_WIDTH: Final = 1
 
 
-def fit_columns(width: int) -> tuple[tuple[Column, int], ...]:
+def fit_columns(width: int, pnl: bool = False) -> tuple[tuple[Column, int], ...]:
     """(column, cell width) for the columns that fit ``width`` cells, in display order.
 
-    Columns are chosen by priority; spare cells widen the columns a little so
+    Columns are chosen by priority (:data:`PNL_PRIORITY` with P&L on; without it the
+    position columns are hidden); spare cells widen the columns a little so
     the numbers do not huddle at the left of a wide pane.
     """
     chosen: list[Column] = []
     used = MARK_WIDTH
-    for col in sorted(COLUMNS, key=lambda c: c.priority):
+    cols = [c for c in COLUMNS if pnl or not c.pnl]
+    rank = (lambda c: PNL_PRIORITY[c.key]) if pnl else (lambda c: c.priority)
+    for col in sorted(cols, key=rank):
         need = col.width + (1 if chosen else 0)
         if used + need > width and chosen:
             break
@@ -158,6 +175,8 @@ class Watchlist(ScrollView, can_focus=True, inherit_bindings=False):
         self._feed_live = True
         #: Changed cells flash for :data:`FLASH_MS` (off in the low-bandwidth profile).
         self.flashes = True
+        #: P&L cells per row (symbol, state → values by column key), or None: P&L hidden.
+        self.pnl: Callable[[str, SymbolState | None], dict[str, float | None]] | None = None
         #: Called at once, before :class:`Selected` is posted, when the selection changes.
         #: Why not only the message: it reaches the app after the screen has painted the
         #: cursor, so a chart and tape repainted from it wait a whole screen update (~17 ms).
@@ -218,6 +237,21 @@ class Watchlist(ScrollView, can_focus=True, inherit_bindings=False):
             return
         for symbol in dirty:
             self._repaint_cells(symbol)
+        if dirty and self.pnl is not None:
+            self.refresh_line(len(self._order) + 1)  # the totals row
+
+    def set_pnl(
+        self, cells: Callable[[str, SymbolState | None], dict[str, float | None]] | None
+    ) -> None:
+        """Show the position columns and a totals row from ``cells`` (None hides them);
+        called again after lots change, so every row is recomputed."""
+        self.pnl = cells
+        self._columns = fit_columns(self.size.width or 40, cells is not None)
+        for row in self._rows.values():
+            row.version, row.strip = -2, None
+        self._header = None
+        self._sync_size()
+        self.refresh()
 
     def _repaint_cells(self, symbol: str) -> None:
         """Rebuild ``symbol``'s row and repaint only the cells whose text or style changed.
@@ -446,14 +480,15 @@ class Watchlist(ScrollView, can_focus=True, inherit_bindings=False):
         self.post_message(self.Changed(self.symbols))
 
     def _sync_size(self) -> None:
-        self.virtual_size = Size(self.size.width, len(self._order) + 1)
+        totals = 1 if self.pnl is not None else 0
+        self.virtual_size = Size(self.size.width, len(self._order) + 1 + totals)
 
     # -- cells ------------------------------------------------------------------------------------
 
     def _update_row(self, symbol: str, row: _Row, st: SymbolState | None, now_ms: int) -> None:
         if st is None:
             return
-        values = {c.key: _num(st, c.key) for c in COLUMNS if c.key != "symbol"}
+        values = {c.key: _num(st, c.key) for c in COLUMNS if c.key != "symbol" and not c.pnl}
         ref = values["last"] or values["bid"] or values["ask"]
         # every price-like cell as precise as the price (forex to fractional pips)
         d = symbol_decimals(symbol, ref) if ref else None
@@ -472,6 +507,10 @@ class Watchlist(ScrollView, can_focus=True, inherit_bindings=False):
                 old, new = row.values.get(key), values[key]
                 if text != row.texts.get(key) and old is not None and new is not None:
                     row.flash[key] = (now_ms + FLASH_MS, 1 if new > old else -1)
+        if self.pnl is not None:  # after the flashes: P&L moves with every price
+            pnl = self.pnl(symbol, st)
+            values.update(pnl)
+            texts.update(pnl_texts(pnl))
         row.texts = texts
         row.values = values
         row.has_data = values["last"] is not None or values["bid"] is not None
@@ -497,7 +536,8 @@ class Watchlist(ScrollView, can_focus=True, inherit_bindings=False):
             row.strip = None
 
     def on_resize(self, _event: events.Resize) -> None:
-        columns = fit_columns(self.size.width)  # the content width: no border, no scrollbar
+        # the content width: no border, no scrollbar
+        columns = fit_columns(self.size.width, self.pnl is not None)
         if columns != self._columns:
             self._columns = columns
             for row in self._rows.values():
@@ -517,6 +557,8 @@ class Watchlist(ScrollView, can_focus=True, inherit_bindings=False):
                 self._header = self._render_header(width)
             return self._header
         index = int(self.scroll_y) + y - 1
+        if index == len(self._order) and self.pnl is not None:
+            return self._render_totals(width)
         if index >= len(self._order):
             return Strip.blank(width, self.rich_style)
         symbol = self._order[index]
@@ -527,6 +569,16 @@ class Watchlist(ScrollView, can_focus=True, inherit_bindings=False):
         if index == self._cursor:
             return row.strip.apply_style(self._style("cursor"))
         return row.strip
+
+    def _render_totals(self, width: int) -> Strip:
+        """The sum of the rows' position figures (see market/positions.py ``totals``)."""
+        texts = totals_texts([self._rows[s].values for s in self._order])
+        style = self.rich_style + self._style("header")
+        segments = [Segment(" " * MARK_WIDTH, style)]
+        for i, (col, w) in enumerate(self._columns):
+            cell = "Total".ljust(w) if col.key == "symbol" else texts.get(col.key, "").rjust(w)
+            segments.append(Segment((" " if i else "") + cell[-w:], style))
+        return Strip(segments).adjust_cell_length(width, style)
 
     def _render_header(self, width: int) -> Strip:
         style = self.rich_style + self._style("header")
@@ -569,6 +621,9 @@ class Watchlist(ScrollView, can_focus=True, inherit_bindings=False):
                     style = base + self._style(direction[row.tick])
                 elif col.key in ("change", "change_pct"):
                     style = base + self._style(direction[row.sign])
+                elif col.key in PNL_SIGNED:
+                    value = row.values.get(col.key) or 0.0
+                    style = base + self._style(direction[(value > 0) - (value < 0)])
                 flash = row.flash.get(col.key)
                 if flash is not None:
                     style = style + self._style("flash-up" if flash[1] > 0 else "flash-down")
