@@ -51,6 +51,15 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "ui": ("ticktape.sim", "ticktape.server", "ticktape.hub", "ticktape.commands", "websockets"),
     # The web server runs each tab's app in its own process; it never loads the app itself.
     "web": ("ticktape.ui", "ticktape.market", "ticktape.sim", "ticktape.commands", "textual"),
+    # The NATS link is a transport under the hub: it knows the wire, never the hub itself.
+    "link": (
+        "ticktape.hub",
+        "ticktape.market",
+        "ticktape.ui",
+        "ticktape.sim",
+        "ticktape.commands",
+        "textual",
+    ),
 }
 
 
