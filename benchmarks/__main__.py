@@ -35,6 +35,7 @@ NAMES: Final = (
     "hub_rest",
     "alerts",
     "terminal",
+    "nats",
 )
 
 #: The figures each benchmark must produce (null when it cannot run).
@@ -60,6 +61,7 @@ REQUIRED: Final[dict[str, tuple[str, ...]]] = {
     ),
     "hub_rest": ("hub_rest_cached_ms",),
     "alerts": ("alerts_overhead_pct",),
+    "nats": ("nats_origin_events_per_s", "nats_added_latency_p99_ms"),
     "terminal": (
         "terminal_kb_per_s",
         "terminal_kb_per_s_paused",
@@ -88,6 +90,8 @@ TARGETS: Final[tuple[tuple[str, str, float], ...]] = (
     ("hub_added_latency_p99_ms", "<=", 5.0),
     ("hub_rest_cached_ms", "<=", 20.0),
     ("alerts_overhead_pct", "<=", 5.0),
+    ("nats_origin_events_per_s", ">=", 300_000),
+    ("nats_added_latency_p99_ms", "<=", 10.0),
     ("terminal_kb_per_s", "<=", 30.0),  # bytes to the terminal, 160x48, over SSH
     ("terminal_kb_per_s_paused", "<=", 10.0),
     ("terminal_kb_per_s_low", "<=", 10.0),
@@ -174,6 +178,15 @@ def _runners(args: argparse.Namespace) -> dict[str, Callable[[], Result]]:
         seconds = args.seconds or (5.0 if quick else 30.0)
         return bench_terminal.run(seconds=seconds, settle=3.0 if quick else 8.0, rounds=rounds(1))
 
+    def nats() -> Result:
+        from benchmarks import bench_nats
+
+        return bench_nats.run(
+            corpus.load(),
+            seconds=args.seconds or (5.0 if quick else 30.0),
+            latency_seconds=3.0 if quick else 10.0,
+        )
+
     return {
         "alerts": alerts,
         "decode": decode,
@@ -184,6 +197,7 @@ def _runners(args: argparse.Namespace) -> dict[str, Callable[[], Result]]:
         "hub": hub,
         "hub_rest": hub_rest,
         "terminal": terminal,
+        "nats": nats,
     }
 
 

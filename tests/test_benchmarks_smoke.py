@@ -20,6 +20,7 @@ from benchmarks import (
     bench_e2e,
     bench_hub,
     bench_memory,
+    bench_nats,
     bench_startup,
     bench_terminal,
     bench_ui,
@@ -170,3 +171,15 @@ def test_terminal_counts_bytes_and_places_them() -> None:
     # escapes are charged to the cell drawn next: a move and a style to the cell they lead to
     placed = bench_terminal.bytes_by_cell(b"\x1b[3;5H\x1b[1mab\x1b[0m")
     assert placed == {(2, 4): len(b"\x1b[3;5H\x1b[1ma"), (2, 5): 1, (2, 6): len(b"\x1b[0m")}
+
+
+def test_nats(tiny: corpus.Corpus) -> None:
+    from ticktape.link.natsserver import find_binary
+
+    if find_binary() is None:
+        pytest.skip("nats-server is not installed")
+    result = bench_nats.run(tiny, seconds=0.5, latency_seconds=0.5)
+    assert_figures(
+        result,
+        ("nats_origin_events_per_s_1", "nats_origin_events_per_s", "nats_added_latency_p99_ms"),
+    )

@@ -131,6 +131,11 @@ class OriginLink:
         await self.close()
 
     @property
+    def backlog(self) -> int:
+        """Bytes handed to :meth:`publish` and not yet given to the NATS client."""
+        return self._out_bytes
+
+    @property
     def nats_up(self) -> bool:
         return self._link.up
 
