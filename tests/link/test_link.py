@@ -238,3 +238,30 @@ async def test_nothing_reaches_an_edge_that_holds_nothing(
     finally:
         await busy.close()
         await idle.close()
+
+
+async def test_an_edge_started_while_nats_is_down_says_origin_unreachable_then_goes_live(
+    origin: Origin, nats_options: NatsOptions, nats_server: NatsServer
+) -> None:
+    nats_server.stop()
+    e = await edge(nats_options, "early", "T.AAPL")
+    try:
+        await wait_for(lambda: e.state == ConnState.OFFLINE.value)
+        assert e.states[-1].reason == f"origin unreachable: cannot reach NATS at {nats_server.url}"
+        nats_server.start()
+        await wait_for(lambda: e.state == ConnState.LIVE.value and bool(e.events), within=30)
+    finally:
+        await e.close()
+
+
+async def test_a_wrong_nats_token_is_said_as_such(nats_server: NatsServer, tmp_path: Any) -> None:
+    wrong = tmp_path / "wrong.token"
+    wrong.write_text("not-the-token")
+    e = await edge(NatsOptions(nats_server.url, token_file=wrong), "intruder", "T.AAPL")
+    try:
+        await wait_for(lambda: e.state == ConnState.OFFLINE.value)
+        assert e.states[-1].reason == (
+            f"origin unreachable: NATS at {nats_server.url} rejected the credentials"
+        )
+    finally:
+        await e.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ticktape.link import subjects as sj
-from ticktape.link.connect import LinkConfigError, NatsOptions
+from ticktape.link.connect import LinkConfigError, NatsOptions, add_arguments, options_from_args
 
 FORBIDDEN_IN_TOKEN = set(".*> \t\r\n")
 
@@ -75,3 +76,21 @@ def test_bad_nats_options_say_what_and_where(tmp_path: Path) -> None:
     opts = NatsOptions("nats://user:pw@h:4222", token_file=token)
     assert opts.connect_kwargs()["token"] == "s3cret"
     assert opts.where == "nats://h:4222"  # messages never repeat credentials from a URL
+
+
+def test_hub_flags_choose_origin_or_edge_and_check_their_files(tmp_path: Path) -> None:
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    token = tmp_path / "token"
+    token.write_text("t0k\n")
+    assert options_from_args(parser.parse_args([])) is None
+    role, opts = options_from_args(
+        parser.parse_args(["--nats", "nats://h:4222", "--nats-token-file", str(token)])
+    ) or ("", None)
+    assert role == "origin" and opts is not None and opts.token_file == token
+    role, _ = options_from_args(parser.parse_args(["--from", "tls://h:4222"])) or ("", None)
+    assert role == "edge"
+    with pytest.raises(SystemExit):  # argparse: not both
+        parser.parse_args(["--nats", "nats://a", "--from", "nats://b"])
+    with pytest.raises(LinkConfigError, match="need --nats URL or --from URL"):
+        options_from_args(parser.parse_args(["--nats-token-file", str(token)]))

@@ -7,6 +7,7 @@ state as one line a status bar can show. See docs/nats.md.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import logging
@@ -106,6 +107,7 @@ class NatsLink:
         self._kwargs = options.connect_kwargs()  # fails here, at start-up, on a bad file
         self.nc: Client | None = None
         self.up = False
+        self.ever_up = False  # before the first connection, down is "connecting", not "lost"
         self.why = f"connecting to NATS at {options.where}"
         self._task: asyncio.Task[None] | None = None
         self.connected = asyncio.Event()
@@ -139,6 +141,7 @@ class NatsLink:
             return
         self.up, self.why = up, why
         if up:
+            self.ever_up = True
             self.connected.set()
         else:
             self.connected.clear()
@@ -168,3 +171,51 @@ class NatsLink:
             with contextlib.suppress(Exception):
                 await self.nc.drain() if self.nc.is_connected else await self.nc.close()
         self.up = False
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The hub's NATS flags (``ticktape hub --nats URL`` / ``--from URL`` and security)."""
+    group = parser.add_argument_group("across machines (NATS)")
+    role = group.add_mutually_exclusive_group()
+    role.add_argument(
+        "--nats",
+        metavar="URL",
+        help="be the origin: publish the upstream onto NATS at URL (nats://HOST:4222)",
+    )
+    role.add_argument(
+        "--from",
+        dest="nats_from",
+        metavar="URL",
+        help="be an edge: take the upstream from an origin through NATS at URL",
+    )
+    group.add_argument("--nats-token-file", type=Path, metavar="FILE", help="NATS token")
+    group.add_argument("--nats-creds", type=Path, metavar="FILE", help="NATS credentials file")
+    group.add_argument("--nats-tls-ca", type=Path, metavar="FILE", help="CA to trust for tls://")
+    group.add_argument(
+        "--nats-prefix",
+        default="ticktape",
+        metavar="NAME",
+        help="first subject token, to run several origins on one NATS (default ticktape)",
+    )
+
+
+def options_from_args(args: argparse.Namespace) -> tuple[str, NatsOptions] | None:
+    """``("origin" | "edge", options)``, or None without ``--nats``/``--from``.
+
+    Raises :class:`LinkConfigError` with a one-line reason on bad flags.
+    """
+    url = args.nats or args.nats_from
+    security = (args.nats_token_file, args.nats_creds, args.nats_tls_ca)
+    if url is None:
+        if any(x is not None for x in security):
+            raise LinkConfigError("the --nats-* options need --nats URL or --from URL")
+        return None
+    role = "origin" if args.nats else "edge"
+    options = NatsOptions(
+        url,
+        token_file=args.nats_token_file,
+        creds_file=args.nats_creds,
+        tls_ca=args.nats_tls_ca,
+        name=f"ticktape-{role}",
+    )
+    return role, options

@@ -252,7 +252,9 @@ class EdgeUpstream:
     def nats_state(self, up: bool, why: str) -> None:
         if self._stopped.is_set():
             return
-        if not up:
+        if not up and not self.link.nats.ever_up and why.startswith("connecting"):
+            self._publish(ConnState.CONNECTING, why)  # the first attempt, not yet failed
+        elif not up:
             self._origin = None
             self._publish(ConnState.OFFLINE, f"origin unreachable: {why}")
         elif self._origin is None:
