@@ -94,3 +94,18 @@ def test_hub_flags_choose_origin_or_edge_and_check_their_files(tmp_path: Path) -
         parser.parse_args(["--nats", "nats://a", "--from", "nats://b"])
     with pytest.raises(LinkConfigError, match="need --nats URL or --from URL"):
         options_from_args(parser.parse_args(["--nats-token-file", str(token)]))
+
+
+def test_announced_params_are_checked_before_they_can_go_upstream() -> None:
+    announced = {
+        "stocks": ["T.*", "Q.BRK.B", "T.AAPL", "bogus", "T.", "T.A B", 'T.{"x"}', "t.aapl"],
+        "forex": ["C.EUR/USD"],
+        "options": ["T.*"],  # no such cluster
+        "crypto": [],
+    }
+    assert sj.valid_params(announced) == {
+        "stocks": {"T.*", "Q.BRK.B", "T.AAPL"},
+        "forex": {"C.EUR/USD"},
+    }
+    flood = {"stocks": [f"T.S{i}" for i in range(sj.MAX_PARAMS + 50)]}
+    assert len(sj.valid_params(flood)["stocks"]) == sj.MAX_PARAMS

@@ -104,6 +104,7 @@ class OriginLink:
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._link = NatsLink(options, on_state=self._nats_state, on_ready=self._ready)
+        self._subscribed = False
 
     # --- lifecycle ----------------------------------------------------------------
 
@@ -304,7 +305,7 @@ class OriginLink:
     async def _listen(self) -> None:
         nc = self._link.nc
         assert nc is not None
-        if not getattr(self, "_subscribed", False):
+        if not self._subscribed:
             self._subscribed = True  # nats-py restores subscriptions after a reconnect
             await nc.subscribe(self.subjects.interest_all, cb=self._interest)
             await nc.subscribe(self.subjects.rest, queue="ticktape-origin", cb=self._rest)
@@ -318,7 +319,7 @@ class OriginLink:
         except Exception:
             log.warning("ignored a malformed interest message on %s", msg.subject)
             return
-        params = {c: set(ps) for c, ps in note.params.items() if ps}
+        params = sj.valid_params(note.params)
         self._set_edge(note.edge, params, self._clock() + max(note.ttl, 0.1))
 
     def _set_edge(self, edge_id: str, params: dict[str, set[str]], expires: float) -> None:

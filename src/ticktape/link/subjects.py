@@ -6,6 +6,7 @@ server. See docs/nats.md.
 
 from __future__ import annotations
 
+import re
 from typing import Final
 
 import msgspec
@@ -115,6 +116,24 @@ class Interest(msgspec.Struct, omit_defaults=True):
 encode_note = msgspec.json.Encoder().encode
 decode_status: Final = msgspec.json.Decoder(StatusNote).decode
 decode_interest: Final = msgspec.json.Decoder(Interest).decode
+
+
+CLUSTERS: Final = ("stocks", "forex", "crypto")
+MAX_PARAMS: Final = 10_000  # per edge and cluster, as a hub allows one client
+# What a wire param may look like (the protocol server's own alphabet for symbols).
+_PARAM: Final = re.compile(r"[A-Z0-9]{1,5}\.(\*|[A-Za-z0-9.:/^_-]{1,32})")
+
+
+def valid_params(params: dict[str, list[str]]) -> dict[str, set[str]]:
+    """The params of an announcement that may go upstream: known clusters, well-formed
+    params, at most :data:`MAX_PARAMS` each. The bus is shared, so this is untrusted."""
+    return {
+        cluster: ok
+        for cluster, wanted in params.items()
+        if cluster in CLUSTERS
+        for ok in [{p for p in wanted[:MAX_PARAMS] if _PARAM.fullmatch(p)}]
+        if ok
+    }
 
 
 def covered(params: set[str] | frozenset[str]) -> set[str]:
