@@ -137,8 +137,8 @@ async def test_an_origin_restart_makes_edges_announce_again_and_data_resumes(
         async with Origin(sim, nats_options) as first:
             await wait_for(lambda: first.subscribed == {"T.AAPL"})
             await wait_for(lambda: bool(e.events))
-        await wait_for(lambda: e.state == ConnState.OFFLINE.value)  # silence: origin gone
-        assert "no word from the origin" in e.states[-1].reason
+        await wait_for(lambda: e.state == ConnState.OFFLINE.value)  # its goodbye
+        assert e.states[-1].reason == "origin unreachable: the origin hub stopped"
         async with Origin(sim, nats_options) as second:
             await wait_for(lambda: second.subscribed == {"T.AAPL"})
             count = len(e.events)
@@ -263,5 +263,24 @@ async def test_a_wrong_nats_token_is_said_as_such(nats_server: NatsServer, tmp_p
         assert e.states[-1].reason == (
             f"origin unreachable: NATS at {nats_server.url} rejected the credentials"
         )
+    finally:
+        await e.close()
+
+
+async def test_an_origin_that_dies_without_a_word_is_noticed_by_its_silence(
+    sim: Simulator, nats_options: NatsOptions
+) -> None:
+    e = await edge(nats_options, "edge-1", "T.AAPL")
+    try:
+        crashed = Origin(sim, nats_options)
+        await crashed.__aenter__()
+        await wait_for(lambda: e.state == ConnState.LIVE.value)
+        for task in crashed.link._tasks:  # the process dies: no goodbye, no heartbeat
+            task.cancel()
+        assert crashed.link.nats.nc is not None
+        await crashed.link.nats.nc.close()
+        await wait_for(lambda: e.state == ConnState.OFFLINE.value)
+        assert "origin unreachable: no word from the origin for" in e.states[-1].reason
+        await crashed.__aexit__()
     finally:
         await e.close()

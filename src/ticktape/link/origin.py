@@ -117,6 +117,15 @@ class OriginLink:
         ]
 
     async def close(self) -> None:
+        """Stop; edges hear at once that the origin went (not three heartbeats later)."""
+        for cluster in self.clusters:
+            self.status(cluster, "offline", "origin unreachable: the origin hub stopped")
+        nc = self._link.nc
+        if self._link.up and nc is not None:
+            with contextlib.suppress(Exception):
+                for subject, data in self._out:
+                    await nc.publish(subject, data)
+                await nc.flush(timeout=2)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -135,6 +144,10 @@ class OriginLink:
     def backlog(self) -> int:
         """Bytes handed to :meth:`publish` and not yet given to the NATS client."""
         return self._out_bytes
+
+    @property
+    def nats(self) -> NatsLink:
+        return self._link
 
     @property
     def nats_up(self) -> bool:
