@@ -1,0 +1,133 @@
+"""The whole chain with the hub's relay: simulator → origin hub → NATS → two edge hubs →
+the official ``massive`` client on one and a raw client on the other.
+
+Runs once the hub's WebSocket relay (``ticktape.hub.relay``) is in the tree; until then
+it is skipped. The origin's three hooks are spelled out here as a subclass: they are
+what the relay calls when it runs with ``--nats`` (see docs/nats.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+import pytest
+from massive import WebSocketClient
+from massive.websocket.models import EquityTrade
+from websockets.asyncio.client import connect
+
+from tests.link.conftest import KEY
+from tests.sim.test_official_client import run_until
+from ticktape.feed.session import refused_params
+from ticktape.hub.rest import RestRelay
+from ticktape.link.connect import NatsOptions
+from ticktape.link.edge import EdgeLink
+from ticktape.link.origin import OriginLink
+from ticktape.sim.server import Simulator
+
+relay_module = pytest.importorskip("ticktape.hub.relay")
+Hub: Any = relay_module.Hub
+SEED = "/v2/aggs/ticker/AAPL/range/1/minute/2024-03-01/2024-03-05?limit=500"
+
+
+class OriginHub(Hub):  # type: ignore[misc, valid-type]
+    """The relay with its upstream also published on NATS, and edges' interest held."""
+
+    link: OriginLink
+
+    def link_interest(self, cluster: str, added: list[str], removed: list[str]) -> None:
+        self._upstream(cluster).hold(added, removed)
+
+    def _on_events(self, up: Any, events: list[Any]) -> None:
+        d = up.session.stats.decode
+        raw = up.raw if d.events + d.error_total - up.decoded_before == len(events) else None
+        super()._on_events(up, events)
+        self.link.publish(up.cluster, events, raw)
+
+    def _on_status(self, up: Any, st: Any) -> None:
+        super()._on_status(up, st)
+        self.link.status(up.cluster, st.state.value, st.reason, st.retry_in)
+
+    def _on_server_status(self, up: Any, st: Any) -> None:
+        super()._on_server_status(up, st)
+        if refused_params(st.message):
+            self.link.refused(up.cluster, refused_params(st.message))
+
+
+@asynccontextmanager
+async def chain(sim: Simulator, opts: NatsOptions) -> AsyncIterator[tuple[Any, Any, Any]]:
+    relay = RestRelay(sim.rest_url, KEY, "http://origin.lan", None, use_cache=False)
+    origin = OriginHub(upstream_url=sim.ws_url, api_key=KEY, token="origin-token", rest=relay)
+    origin.link = OriginLink(opts, on_interest=origin.link_interest, rest=relay, secret=KEY)
+    await origin.start()
+    await origin.link.start()
+    await origin.link.wait_connected()
+    edges = []
+    for i in range(2):
+        link = EdgeLink(opts, edge_id=f"edge-{i}")
+        await link.start()
+        hub = Hub(
+            upstream_url="nats://origin",
+            api_key="",
+            token=f"edge-token-{i}",
+            session_factory=link.upstream,
+            rest=link.rest,
+        )
+        await hub.start()
+        link.rest.public_base_url = hub.rest_url
+        edges.append((link, hub))
+    try:
+        yield origin, edges[0][1], edges[1][1]
+    finally:
+        for link, hub in edges:
+            await hub.close()
+            await link.close()
+        await origin.link.close()
+        await origin.close()
+        await relay.aclose()
+
+
+async def test_official_client_and_raw_client_on_two_edges_over_one_upstream_connection(
+    sim: Simulator, nats_options: NatsOptions
+) -> None:
+    async with chain(sim, nats_options) as (_, edge1, edge2):
+        official = WebSocketClient(
+            api_key="edge-token-0",
+            feed=edge1.ws_url.removeprefix("ws://"),
+            market="stocks",
+            secure=False,
+            subscriptions=["T.AAPL"],
+        )
+        seen: list[bytes] = []
+
+        async def raw_client() -> list[dict[str, Any]]:
+            got: list[dict[str, Any]] = []
+            async with connect(edge2.ws_url + "/stocks") as ws:
+                await ws.send(json.dumps({"action": "auth", "params": "edge-token-1"}))
+                await ws.send(json.dumps({"action": "subscribe", "params": "T.*"}))
+                async with asyncio.timeout(30):
+                    while len({e.get("sym") for e in got if e["ev"] == "T"}) < 5:
+                        data = await ws.recv(decode=False)
+                        seen.append(data)
+                        got.extend(json.loads(data))
+            return got
+
+        msgs, raw = await asyncio.gather(
+            run_until(official, lambda m: sum(isinstance(x, EquityTrade) for x in m) >= 3),
+            raw_client(),
+        )
+        assert {m.symbol for m in msgs if isinstance(m, EquityTrade)} == {"AAPL"}
+        assert len({e.get("sym") for e in raw if e["ev"] == "T"}) >= 5
+        assert sim.stats.accepted == 1  # one upstream connection for everybody
+        async with httpx.AsyncClient() as http:
+            via = await http.get(
+                edge1.rest_url + SEED, headers={"Authorization": "Bearer edge-token-0"}
+            )
+            direct = await http.get(sim.rest_url + SEED, headers={"Authorization": f"Bearer {KEY}"})
+        assert via.json()["results"] == direct.json()["results"]
+        assert via.json()["next_url"].startswith(edge1.rest_url)
+        assert all(KEY.encode() not in data for data in [*seen, via.content])
