@@ -1,10 +1,6 @@
-"""The whole chain with the hub's relay: simulator → origin hub → NATS → two edge hubs →
-the official ``massive`` client on one and a raw client on the other.
-
-Runs once the hub's WebSocket relay (``ticktape.hub.relay``) is in the tree; until then
-it is skipped. The origin's three hooks are spelled out here as a subclass: they are
-what the relay calls when it runs with ``--nats`` (see docs/nats.md).
-"""
+"""The whole chain in one process: simulator → origin hub (its relay's tap is the NATS
+link) → NATS → two edge hubs → the official ``massive`` client on one and a raw client on
+the other."""
 
 from __future__ import annotations
 
@@ -12,81 +8,55 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, cast
 
 import httpx
-import pytest
 from massive import WebSocketClient
 from massive.websocket.models import EquityTrade
 from websockets.asyncio.client import connect
 
 from tests.link.conftest import KEY
 from tests.sim.test_official_client import run_until
-from ticktape.feed.session import refused_params
+from ticktape.hub.relay import Hub, SessionFactory
 from ticktape.hub.rest import RestRelay
 from ticktape.link.connect import NatsOptions
 from ticktape.link.edge import EdgeLink
 from ticktape.link.origin import OriginLink
 from ticktape.sim.server import Simulator
 
-relay_module = pytest.importorskip("ticktape.hub.relay")
-Hub: Any = relay_module.Hub
 SEED = "/v2/aggs/ticker/AAPL/range/1/minute/2024-03-01/2024-03-05?limit=500"
 
 
-class OriginHub(Hub):  # type: ignore[misc, valid-type]
-    """The relay with its upstream also published on NATS, and edges' interest held."""
-
-    link: OriginLink
-
-    def link_interest(self, cluster: str, added: list[str], removed: list[str]) -> None:
-        self._upstream(cluster).hold(added, removed)
-
-    def _on_events(self, up: Any, events: list[Any]) -> None:
-        d = up.session.stats.decode
-        raw = up.raw if d.events + d.error_total - up.decoded_before == len(events) else None
-        super()._on_events(up, events)
-        self.link.publish(up.cluster, events, raw)
-
-    def _on_status(self, up: Any, st: Any) -> None:
-        super()._on_status(up, st)
-        self.link.status(up.cluster, st.state.value, st.reason, st.retry_in)
-
-    def _on_server_status(self, up: Any, st: Any) -> None:
-        super()._on_server_status(up, st)
-        if refused_params(st.message):
-            self.link.refused(up.cluster, refused_params(st.message))
-
-
 @asynccontextmanager
-async def chain(sim: Simulator, opts: NatsOptions) -> AsyncIterator[tuple[Any, Any, Any]]:
+async def chain(sim: Simulator, opts: NatsOptions) -> AsyncIterator[tuple[Hub, Hub, Hub]]:
     relay = RestRelay(sim.rest_url, KEY, "http://origin.lan", None, use_cache=False)
-    origin = OriginHub(upstream_url=sim.ws_url, api_key=KEY, token="origin-token", rest=relay)
-    origin.link = OriginLink(opts, on_interest=origin.link_interest, rest=relay, secret=KEY)
+    origin = Hub(upstream_url=sim.ws_url, api_key=KEY, token="origin-token", rest=relay)
+    link = OriginLink(opts, on_interest=origin.hold_remote, rest=relay, secret=KEY)
+    origin.tap = link
     await origin.start()
-    await origin.link.start()
-    await origin.link.wait_connected()
+    await link.start()
+    await link.wait_connected()
     edges = []
     for i in range(2):
-        link = EdgeLink(opts, edge_id=f"edge-{i}")
-        await link.start()
+        edge = EdgeLink(opts, edge_id=f"edge-{i}")
+        await edge.start()
         hub = Hub(
             upstream_url="nats://origin",
             api_key="",
             token=f"edge-token-{i}",
-            session_factory=link.upstream,
-            rest=link.rest,
+            session_factory=cast(SessionFactory, edge.upstream),
+            rest=edge.rest,
         )
         await hub.start()
-        link.rest.public_base_url = hub.rest_url
-        edges.append((link, hub))
+        edge.rest.public_base_url = hub.rest_url
+        edges.append((edge, hub))
     try:
         yield origin, edges[0][1], edges[1][1]
     finally:
-        for link, hub in edges:
+        for edge, hub in edges:
             await hub.close()
-            await link.close()
-        await origin.link.close()
+            await edge.close()
+        await link.close()
         await origin.close()
         await relay.aclose()
 

@@ -16,13 +16,17 @@ import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import httpx
 
 from ticktape.config import load_settings
 from ticktape.hub import discovery
-from ticktape.hub.relay import STATUS_PATH, Hub, RestBackend
+from ticktape.hub.relay import STATUS_PATH, Hub, SessionFactory
+from ticktape.link.connect import LinkConfigError, NatsOptions, add_arguments, options_from_args
+
+if TYPE_CHECKING:
+    from ticktape.hub.rest import RestRelay
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rest-url", help="upstream REST base URL")
     p.add_argument("--max-clients", type=int, default=64)
     p.add_argument("--max-subscriptions", type=int, default=10_000, help="per client")
+    add_arguments(p)  # --nats / --from: hubs on several machines (docs/nats.md)
     return p
 
 
@@ -64,7 +69,7 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def _rest_relay(upstream: str, key: str, public: str) -> RestBackend:
+def _rest_relay(upstream: str, key: str, public: str) -> RestRelay:
     """The REST relay: finished history cached in sqlite under the XDG cache dir."""
     from ticktape.hub.cache import default_path
     from ticktape.hub.rest import RestRelay
@@ -76,6 +81,9 @@ async def _serve(args: argparse.Namespace, directory: Path, token_file: Path) ->
     settings = load_settings(
         cli={"feed": args.feed, "ws_url": args.ws_url, "rest_url": args.rest_url}
     )
+    linked = options_from_args(args)
+    if linked is not None and linked[0] == "edge":
+        return await _serve_edge(args, directory, token_file, linked[1], settings.feed)
     if not settings.has_key:
         print("ticktape hub: no API key: set POLYGON_API_KEY (or MASSIVE_API_KEY)", file=sys.stderr)
         return 2
@@ -89,30 +97,88 @@ async def _serve(args: argparse.Namespace, directory: Path, token_file: Path) ->
         max_clients=args.max_clients,
         max_subscriptions=args.max_subscriptions,
     )
+    stop = _signals()
+    async with hub:
+        hub.rest = relay = _rest_relay(settings.rest_url, key, hub.rest_url)
+        async with contextlib.AsyncExitStack() as stack:
+            if linked is not None:
+                from ticktape.link.origin import OriginLink
+                from ticktape.link.subjects import Subjects
+
+                link = OriginLink(
+                    linked[1],
+                    on_interest=hub.hold_remote,
+                    rest=relay,
+                    secret=key,
+                    subjects=Subjects(args.nats_prefix),
+                )
+                hub.tap = link
+                await stack.enter_async_context(link)
+                print(f"origin: publishing on NATS at {linked[1].where}", flush=True)
+            await _announce_and_wait(args, directory, token_file, hub, settings.feed, stop)
+    return 0
+
+
+async def _serve_edge(
+    args: argparse.Namespace, directory: Path, token_file: Path, options: NatsOptions, feed: str
+) -> int:
+    """An edge: the same hub downstream, its upstream an origin through NATS (no key here)."""
+    from ticktape.link.edge import EdgeLink
+    from ticktape.link.subjects import Subjects
+
+    link = EdgeLink(options, subjects=Subjects(args.nats_prefix))
+    hub = Hub(
+        upstream_url=options.where.split(",")[0],
+        api_key="",
+        token=discovery.read_token(token_file),
+        host=args.host,
+        port=args.port,
+        rest=link.rest,
+        max_clients=args.max_clients,
+        max_subscriptions=args.max_subscriptions,
+        session_factory=cast(SessionFactory, link.upstream),  # session-shaped, NATS inside
+    )
+    stop = _signals()
+    async with link, hub:
+        link.rest.public_base_url = hub.rest_url
+        print(f"edge: upstream from the origin through NATS at {options.where}", flush=True)
+        await _announce_and_wait(args, directory, token_file, hub, feed, stop)
+    return 0
+
+
+def _signals() -> asyncio.Event:
     # Signals are ours before hub.json exists: a client that finds the hub may stop it
     # at once, and the files must still go.
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with hub:
-        hub.rest = _rest_relay(settings.rest_url, key, hub.rest_url)
-        info = discovery.HubInfo(
-            host=args.host,
-            port=hub.server.port,
-            pid=os.getpid(),
-            token_file=str(token_file),
-            rest=hub.rest is not None,
-            feed=settings.feed,
-        )
-        info_path = discovery.write_info(directory, info)
-        try:
-            print(f"{hub.ws_url}/stocks|forex|crypto  {hub.rest_url}", flush=True)
-            print(f"token file: {token_file}", flush=True)
-            await _until_stopped(hub, args.idle_exit, stop)
-        finally:
-            discovery.remove_files(info_path)
-    return 0
+    return stop
+
+
+async def _announce_and_wait(
+    args: argparse.Namespace,
+    directory: Path,
+    token_file: Path,
+    hub: Hub,
+    feed: str,
+    stop: asyncio.Event,
+) -> None:
+    info = discovery.HubInfo(
+        host=args.host,
+        port=hub.server.port,
+        pid=os.getpid(),
+        token_file=str(token_file),
+        rest=hub.rest is not None,
+        feed=feed,
+    )
+    info_path = discovery.write_info(directory, info)
+    try:
+        print(f"{hub.ws_url}/stocks|forex|crypto  {hub.rest_url}", flush=True)
+        print(f"token file: {token_file}", flush=True)
+        await _until_stopped(hub, args.idle_exit, stop)
+    finally:
+        discovery.remove_files(info_path)
 
 
 async def _until_stopped(hub: Hub, idle_exit: float | None, stop: asyncio.Event) -> None:
@@ -159,7 +225,7 @@ def serve_main(args: argparse.Namespace) -> int:
         token_file, ours = _token_file(args, directory)
         made = token_file if ours else None
         return asyncio.run(_serve(args, directory, token_file))
-    except ValueError as err:
+    except (ValueError, LinkConfigError) as err:
         print(f"ticktape hub: {err}", file=sys.stderr)
         return 2
     except OSError as err:

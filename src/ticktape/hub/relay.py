@@ -47,6 +47,16 @@ class RestBackend(Protocol):
     def stats(self) -> dict[str, Any]: ...
 
 
+class UpstreamTap(Protocol):
+    """Who else hears the upstream: the NATS origin link (``link/origin.py``)."""
+
+    def publish(self, cluster: str, events: Sequence[Event], raw: bytes | None = None) -> None: ...
+    def status(
+        self, cluster: str, state: str, reason: str = "", retry_in: float | None = None
+    ) -> None: ...
+    def refused(self, cluster: str, params: Sequence[str]) -> None: ...
+
+
 SessionFactory = Callable[..., Session]
 
 
@@ -106,6 +116,7 @@ class Hub(Listener):
         self.__key = api_key
         self._accept = key_checker(token)
         self.rest = rest  # may be set after start, once the public URL is known
+        self.tap: UpstreamTap | None = None  # an origin's NATS link hears every frame too
         self._factory = session_factory
         self._session_options = session_options or {}
         self.server = ProtocolServer(
@@ -199,6 +210,10 @@ class Hub(Listener):
         for cluster in self.upstreams:
             self.server.send_statuses(cluster, [said])
 
+    def hold_remote(self, cluster: str, added: list[str], removed: list[str]) -> None:
+        """Edges' interest (from the origin link): held like one more client's."""
+        self._upstream(cluster).hold(added, removed)
+
     def _upstream(self, cluster: str) -> _Upstream:
         up = self.upstreams.get(cluster)
         if up is not None:
@@ -235,8 +250,12 @@ class Hub(Listener):
         whole = decoded.events + decoded.error_total - up.decoded_before == len(events)
         raw, up.raw = up.raw if whole else None, None
         self.server.publish(up.cluster, events, raw)
+        if self.tap is not None:
+            self.tap.publish(up.cluster, events, raw)
 
     def _on_status(self, up: _Upstream, st: SessionStatus) -> None:
+        if self.tap is not None:
+            self.tap.status(up.cluster, st.state.value, st.reason, st.retry_in)
         status = words.upstream_status(st.state.value, st.reason, st.retry_in)
         if status == up.last:
             return
@@ -248,6 +267,8 @@ class Hub(Listener):
         if not refused:
             return  # acks for the hub's own subscriptions, and endings (on_status says those)
         up.refused.update(refused)
+        if self.tap is not None:
+            self.tap.refused(up.cluster, refused)
         wanting = [c for c in self.server.clients(up.cluster) if c.subs.params() & set(refused)]
         if wanting:
             self.server.send_statuses(up.cluster, [_refusal(refused)], only=wanting)
