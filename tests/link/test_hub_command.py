@@ -13,14 +13,19 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from massive import WebSocketClient
 from massive.websocket.models import EquityTrade
 from websockets.asyncio.client import connect
 
+import ticktape.ui.app as app_module
 from tests.commands.test_hub import found, hub_env, stop
 from tests.hub.conftest import REAL_KEY
 from tests.sim.conftest import DEADLINE
 from tests.sim.test_official_client import run_until
+from ticktape.commands import run
+from ticktape.config import Settings
+from ticktape.feed.record import RecordSwitch
 from ticktape.hub import discovery
 from ticktape.link.natsserver import NatsServer
 from ticktape.sim.server import Simulator
@@ -150,3 +155,43 @@ async def test_nats_flags_without_a_role_are_refused_in_one_line(
     assert err.decode().strip() == (
         "ticktape hub: the --nats-* options need --nats URL or --from URL"
     )
+
+
+async def test_an_app_on_an_edge_box_without_a_key_finds_the_edge_hub(
+    tmp_path: Path,
+    nats_server: NatsServer,
+    nats_token: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    edge = await hub_process(
+        tmp_path, "--from", nats_server.url, "--nats-token-file", str(nats_token), key=False
+    )
+    try:
+        address = await found(tmp_path)
+        env = hub_env(tmp_path)
+        env.pop("POLYGON_API_KEY")
+        env.pop("TICKTAPE_HUB", None)
+        for name in ("POLYGON_API_KEY", "MASSIVE_API_KEY", "TICKTAPE_HUB"):  # auto
+            monkeypatch.delenv(name, raising=False)
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.chdir(tmp_path)
+        seen: list[tuple[Settings, str]] = []
+
+        class FakeApp:
+            return_code = 0
+
+            def __init__(self, settings: Settings, *, feed_label: str, **kwargs: Any) -> None:
+                seen.append((settings, feed_label))
+                self.recorder = RecordSwitch()
+
+            def run(self) -> None:
+                pass
+
+        monkeypatch.setattr(app_module, "TicktapeApp", FakeApp)
+        assert run.main(["--config", str(tmp_path / "c.toml")]) == 0
+        [(settings, label)] = seen
+        assert (settings.ws_base, settings.api_key.reveal()) == (address.ws_url, address.token)
+        assert label == "LIVE via hub"  # not the built-in simulator
+    finally:
+        await stop(edge)

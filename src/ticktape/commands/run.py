@@ -200,6 +200,16 @@ def _hub(args: argparse.Namespace, settings: Settings) -> discovery.HubAddress |
     return found
 
 
+def _keyless_hub(args: argparse.Namespace, settings: Settings) -> discovery.HubAddress | None:
+    """Without a key: a hub already running here (an edge hub holds none: the origin on
+    another machine does) or one named with ``--hub URL``; never one started now."""
+    if args.sim or args.shared_sim or args.hub == "off":
+        return None
+    if args.hub != "auto":
+        return _hub(args, settings)
+    return discovery.find_hub()
+
+
 def _conflict(args: argparse.Namespace) -> str | None:
     """Flags that ask for two different feeds at once (both typed now: neither can win)."""
     named = [
@@ -246,7 +256,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     label = "DELAYED 15 min" if settings.feed == "delayed" else "LIVE"
     if args.shared_sim:
         label = "SIMULATED"
-    if args.sim or not settings.has_key:
+    keyless = None if settings.has_key else _keyless_hub(args, settings)
+    if keyless is not None:
+        settings = settings.with_(
+            ws_url=keyless.ws_url, rest_url=keyless.rest_url, api_key=keyless.token
+        )
+        label += " via hub"
+    elif args.sim or not settings.has_key:
         sim_args = ["--seed", str(args.seed), "--symbols", ",".join(settings.watchlist)]
         sim = SimProcess(*sim_args, wait=False)  # boots while Textual is imported below
         settings, label = settings.with_(api_key=SIM_KEY), "SIMULATED"
