@@ -176,3 +176,26 @@ def css_problem(app: App[Any], theme: Theme) -> str | None:
 def user_theme_dir(config_path: Path) -> Path:
     """Users' theme files live next to the config file: ``<config dir>/themes/``."""
     return config_path.parent / "themes"
+
+
+def register_themes(app: App[Any], config_path: Path, wanted: str) -> list[str]:
+    """Register the built-in and the user's themes on ``app`` and switch to ``wanted``
+    (else :data:`DEFAULT_THEME`); returns the problems found, one line each."""
+    themes, errors = load_themes([BUILTIN_DIR, user_theme_dir(config_path)])
+    for theme in themes:
+        app.register_theme(theme)
+    if wanted in app.available_themes:
+        app.theme = wanted
+    else:
+        errors.append(f"unknown theme {wanted!r}; using {DEFAULT_THEME}")
+        app.theme = DEFAULT_THEME
+    return errors
+
+
+def usable_theme(app: App[Any], theme_name: str) -> tuple[str, str | None]:
+    """``theme_name`` if the stylesheet can take it, else the current theme and why not."""
+    theme = app.get_theme(theme_name)
+    problem = None if theme is None else css_problem(app, theme)
+    if problem is None:
+        return theme_name, None
+    return app.theme, f"theme {theme_name} cannot be used ({problem}); keeping {app.theme}"
