@@ -7,6 +7,7 @@ alerts, the market view, themes, GC policy). See docs/architecture.md and docs/u
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from functools import partial
@@ -16,36 +17,30 @@ from typing import TYPE_CHECKING, ClassVar
 from textual import events
 from textual.app import App
 from textual.binding import Binding, BindingType
-from textual.command import CommandPalette
 from textual.css.query import NoMatches
 from textual.screen import Screen
 
 from ticktape.config import ConfigFileError, Settings, save_watchlist
-from ticktape.feed.record import RecordSwitch
 from ticktape.feed.session import Session, SessionStatus
 from ticktape.feed.stats import FeedSnapshot
 from ticktape.market import MarketState
 from ticktape.market.marketview import MarketBoards
+from ticktape.timeutil import wall_clock_ms
 from ticktape.ui import gcpolicy
 from ticktape.ui.alerts import AlertCommands, AppAlerts
 from ticktape.ui.feedlink import FeedLink
 from ticktape.ui.keygate import KeyGate, KeyMark
 from ticktape.ui.marketview import MarketScreen, MarketViewLink
 from ticktape.ui.notices import Notices
-from ticktape.ui.palette import ActionCommands, SymbolCommands, ThemeCommands, TicktapePalette
+from ticktape.ui.palette import ActionCommands, SymbolCommands, open_palette
 from ticktape.ui.recording import Recording
 from ticktape.ui.screen import MainScreen
-from ticktape.ui.statusbar import Severity, StatusBar
 from ticktape.ui.themes import VARIABLE_DEFAULTS, register_themes, usable_theme
 from ticktape.ui.watchlist import Watchlist
 
 if TYPE_CHECKING:
     from ticktape.feed.clockwatch import ClockWatch
     from ticktape.feed.rest import RestClient
-
-
-def wall_clock_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 class TicktapeApp(App[None]):
@@ -92,8 +87,7 @@ class TicktapeApp(App[None]):
         super().__init__()
         self.settings = settings
         self.state = state if state is not None else MarketState()
-        # Deep history (trades, quotes, bars) for what the user watches, from the first
-        # event on, so the tape and quotes view are full the moment a symbol is picked.
+        # Deep history for what the user watches from the first event on (full tape at once).
         self.state.watch(settings.watchlist)
         self.feed_label = feed_label
         self.clock = clock
@@ -104,17 +98,11 @@ class TicktapeApp(App[None]):
         #: Called after every frame with its duration in milliseconds (benchmarks, diagnostics).
         self.frame_listeners: list[Callable[[float], None]] = []
         self.notices = Notices(self, clock)
-        key = settings.api_key.reveal()
-        #: Where the session hands every raw frame (the API key redacted); see ui/recording.py.
-        self.recorder = RecordSwitch(redact=[key] if key else [])
-        self.recording = Recording(
-            self.recorder,
-            Path(record_path) if record_path is not None else None,
-            meta={"market": settings.market},
-            notice=self.notice,
-            toast=lambda text, timeout: self.notify(text, timeout=timeout, markup=False),
-            changed=self.refresh_status,
-        )
+        #: Tell the user once: a toast plus a status-bar line (see ui/notices.py).
+        self.notice = self.notices.notice
+        self.recording = Recording(self, Path(record_path) if record_path is not None else None)
+        #: Where the session hands every raw frame (the API key redacted).
+        self.recorder = self.recording.switch
         self.main = MainScreen(
             settings.watchlist,
             market=settings.market,
@@ -131,6 +119,8 @@ class TicktapeApp(App[None]):
             clock_watch=clock_watch,
         )
         self.refused = self.feed.refused
+        #: Whether a symbol's history is still coming from REST (the chart says "loading").
+        self.is_loading = self.feed.history.is_loading
         self.market_view = MarketViewLink(self)
         self.app_alerts = AppAlerts(self, settings, self.state)
         #: The config file's alerts, checked each frame for the symbols that changed.
@@ -138,11 +128,8 @@ class TicktapeApp(App[None]):
         self.theme_errors = register_themes(self, settings.config_path, settings.theme)
         self.key_gate = KeyGate(self, partial(App.on_event, self))
 
-    # -- what moved out, still read from the app -------------------------------------------------
-
     @property
     def status(self) -> SessionStatus | None:
-        """The connection status the status bar shows."""
         return self.feed.status
 
     @property
@@ -155,43 +142,20 @@ class TicktapeApp(App[None]):
 
     @property
     def boards(self) -> MarketBoards | None:
-        """The whole-market view's boards, once it has been opened."""
         return self.market_view.boards
 
     @property
     def market_screen(self) -> MarketScreen | None:
         return self.market_view.screen
 
-    def is_loading(self, symbol: str | None) -> bool:
-        return self.feed.history.is_loading(symbol)
-
     def watched(self) -> tuple[str, ...]:
         """The watchlist's symbols (the configured ones until the screen has composed it)."""
-        try:
-            return self.main.watchlist.symbols
-        except NoMatches:
-            return self.settings.watchlist
-
-    def notice(
-        self,
-        text: str,
-        severity: Severity = "information",
-        *,
-        bar: bool = True,
-        key: str | None = None,
-    ) -> None:
-        """Tell the user once: a toast plus (``bar``) a status-bar line; see ui/notices.py."""
-        self.notices.notice(text, severity, bar=bar, key=key)
-
-    # -- Textual's hooks: themes, keys, the palette ------------------------------------------------
+        return self.main.symbols_or(self.settings.watchlist)
 
     def validate_theme(self, theme_name: str) -> str:
         """Refuse a theme the stylesheet cannot take (Textual calls this on every switch,
         the command palette's included): the current theme stays and the user is told."""
-        name, problem = usable_theme(self, theme_name)
-        if problem is not None:
-            self.notice(problem, "warning")
-        return name
+        return usable_theme(self, theme_name, lambda problem: self.notice(problem, "warning"))
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
         return dict(VARIABLE_DEFAULTS)
@@ -208,16 +172,11 @@ class TicktapeApp(App[None]):
 
     def action_command_palette(self) -> None:
         """Ctrl+P: our palette (Textual's, with a fault worked around: see ui/palette.py)."""
-        if self.use_command_palette and not isinstance(self.screen, CommandPalette):
-            self.push_screen(TicktapePalette(id="--command-palette"))
+        open_palette(self)
 
     def search_themes(self) -> None:
         """The palette's theme list, with names shown literally (see ui/palette.py)."""
-        self.push_screen(
-            TicktapePalette(providers=[ThemeCommands], placeholder="Search for themes…")
-        )
-
-    # -- start-up --------------------------------------------------------------------------------
+        open_palette(self, themes=True)
 
     def get_default_screen(self) -> Screen[None]:
         return self.main
@@ -229,8 +188,7 @@ class TicktapeApp(App[None]):
         returns; holding that until the panes exist means nothing that talks to
         them right after start-up can find them missing.
         """
-        if self.recording.path is not None:  # before connecting: the first frames count most
-            self.recording.start(self.recording.path)
+        self.recording.begin()  # before connecting: the first frames count most
         if self.feed.connect:
             self.run_worker(self.feed.run(), name="session", group="feed", exit_on_error=False)
         composed = asyncio.Event()
@@ -242,13 +200,8 @@ class TicktapeApp(App[None]):
         """The first screen is painted: start the frame timer; say what happened meanwhile."""
         self.screen_up = True
         self.feed.ready()
-        if self.settings.config_problem:  # this run is on defaults: say why
-            self.notice(self.settings.config_problem, "error")
-        for error in self.theme_errors:
-            self.notify(error, severity="warning", markup=False)
-        for problem in self.alerts.problems:
-            self.notice(problem, "warning")
-        self.notices.ready()
+        # Start-up's problems first (this run on defaults, a bad theme, a bad alert).
+        self.notices.ready(self.settings.config_problem, self.theme_errors, self.alerts.problems)
         self.recording.announce()
         if not self.feed.connect:  # the state came whole (tests, benchmarks): settle it now
             self.call_after_refresh(gcpolicy.settle)
@@ -262,19 +215,15 @@ class TicktapeApp(App[None]):
         """One refresh: every pane takes what changed since the last frame."""
         started = time.perf_counter()
         try:
-            watchlist, chart, tape = self.main.watchlist, self.main.chart, self.main.tape
-            status = self.main.status
+            watchlist, status = self.main.watchlist, self.main.status
         except NoMatches:  # a tick while Textual takes the screen down at exit
             return
         now = self.clock()
-        symbol = watchlist.selected
-        watchlist.show(self.state, now)
-        chart.show(self.state, symbol, loading=self.is_loading(symbol))
-        tape.show(self.state, symbol)
+        self.main.show(self.state, now, self.is_loading)
         self.feed.refresh_stats(now)
-        self._show_status(status, now, empty=not watchlist.symbols)
+        self.feed.show_status(status, now, empty=not watchlist.symbols)
         self.alerts.frame(now)
-        self.market_view.frame(lambda bar: self._show_status(bar, now))
+        self.market_view.frame(lambda bar: self.feed.show_status(bar, now))
         self._frame_queued = False
         self.feed.frame_done(watchlist.symbols)
         if self.frame_listeners:
@@ -288,37 +237,18 @@ class TicktapeApp(App[None]):
             self._frame_queued = True
             self.call_later(self._frame)
 
-    def _show_status(self, bar: StatusBar, now: int, *, empty: bool = False) -> None:
-        feed, recording = self.feed, self.recorder.active
-        bar.show(
-            feed.status,
-            feed.stats,
-            now,
-            recording=recording,
-            phase=feed.phase_line(now),
-            empty=empty,
-        )
-
     def refresh_status(self) -> None:
         """The status bar now, not at the next frame (e.g. the REC mark; there may be no frames)."""
-        try:
+        with contextlib.suppress(NoMatches):
             status, watchlist = self.main.status, self.main.watchlist
-        except NoMatches:
-            return
-        self._show_status(status, self.clock(), empty=not watchlist.symbols)
+            self.feed.show_status(status, self.clock(), empty=not watchlist.symbols)
 
     def _show_selected(self, symbol: str | None) -> None:
         """Chart and tape for a newly selected symbol now, from memory, in the same screen
         update as the watchlist's cursor: a switch must not wait for the next frame tick
         (up to 1/fps later). Data changes stay on the timer."""
-        try:
-            chart, tape = self.main.chart, self.main.tape
-        except NoMatches:
-            return
-        chart.show(self.state, symbol, loading=self.is_loading(symbol))
-        tape.show(self.state, symbol)
-
-    # -- panes → the rest ------------------------------------------------------------------------
+        with contextlib.suppress(NoMatches):
+            self.main.show_selected(self.state, symbol, self.is_loading)
 
     def on_watchlist_selected(self, message: Watchlist.Selected) -> None:
         self.feed.history.prioritize(message.symbol)  # the one the user looks at loads first
@@ -351,15 +281,9 @@ class TicktapeApp(App[None]):
         """``R``: start recording (to --record's file, else a new timestamped one) or stop."""
         self.recording.toggle()
 
-    # -- quitting --------------------------------------------------------------------------------
-
     async def on_unmount(self) -> None:
-        """Close the feed on every way out, not only ``q``: a crash or an ``exit()`` elsewhere.
-
-        Textual dispatches Unmount from ``App._shutdown``, which runs on every exit
-        path while the event loop is still running, so the websocket and the HTTP
-        client can still be closed properly here.
-        """
+        """Close the feed on every way out, not only ``q`` (a crash, an ``exit()`` elsewhere):
+        Unmount comes while the event loop still runs, so the sockets close properly."""
         try:
             await self.close_feed()
         finally:

@@ -29,6 +29,7 @@ from ticktape.market.history import History
 from ticktape.ui import gcpolicy
 from ticktape.ui.statusbar import (
     REPLAY_LABEL,
+    StatusBar,
     describe_rest_error,
     describe_retry,
     describe_server_status,
@@ -173,6 +174,12 @@ class FeedLink:
     def _prices_shown(self, symbols: tuple[str, ...]) -> bool:
         state = self.app.state
         return any((st := state.get(s)) is not None and st.last is not None for s in symbols)
+
+    def show_status(self, bar: StatusBar, now: int, *, empty: bool = False) -> None:
+        """The feed's status, figures and market phase on ``bar`` (and REC while recording)."""
+        recording = self.app.recorder.active
+        phase = self.phase_line(now)
+        bar.show(self.status, self.stats, now, recording=recording, phase=phase, empty=empty)
 
     def phase_line(self, now: int) -> PhaseLine | None:
         """The market clock's words, worked out at most once a second."""

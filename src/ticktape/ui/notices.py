@@ -36,9 +36,21 @@ class Notices:
         self._up = False
         self._last: dict[str, int] = {}  # key or text → when it was last toasted
 
-    def ready(self) -> None:
-        """The screen is up: say what waited for it, in order."""
+    def ready(self, config_problem: str, theme_errors: list[str], problems: list[str]) -> None:
+        """The screen is up: say start-up's problems, then what waited for it, in order.
+
+        Args:
+            config_problem: why this run is on defaults ("" if it is not).
+            theme_errors: theme files or names that could not be used (toasts only).
+            problems: other start-up warnings (e.g. alerts that could not be read).
+        """
         self._up = True
+        if config_problem:
+            self.notice(config_problem, "error")
+        for error in theme_errors:
+            self.app.notify(error, severity="warning", markup=False)
+        for problem in problems:
+            self.notice(problem, "warning")
         early, self.early = self.early, []
         for text, severity, bar in early:
             self.notice(text, severity, bar=bar)

@@ -17,10 +17,12 @@ from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.scrollbar import ScrollBarRender
 from textual.widgets import Footer
 
+from ticktape.market import MarketState
 from ticktape.ui.chart import ChartView
 from ticktape.ui.help import HelpScreen
 from ticktape.ui.keys import KEYMAP, MIN_SIZES
@@ -116,6 +118,27 @@ class MainScreen(Screen[None]):
         return self.query_one("#status", StatusBar)
 
     # -- used by the palette and the app ------------------------------------------------------
+
+    def symbols_or(self, default: tuple[str, ...]) -> tuple[str, ...]:
+        """The watchlist's symbols, or ``default`` while it is not composed (or gone)."""
+        try:
+            return self.watchlist.symbols
+        except NoMatches:
+            return default
+
+    def show(self, state: MarketState, now_ms: int, loading: Callable[[str | None], bool]) -> None:
+        """One frame: the watchlist, then the selected symbol's chart and tape, each repainting
+        only what changed since its last frame."""
+        symbol = self.watchlist.selected
+        self.watchlist.show(state, now_ms)
+        self.show_selected(state, symbol, loading)
+
+    def show_selected(
+        self, state: MarketState, symbol: str | None, loading: Callable[[str | None], bool]
+    ) -> None:
+        """Chart and tape for ``symbol`` (``loading``: whether its history is still coming)."""
+        self.chart.show(state, symbol, loading=loading(symbol))
+        self.tape.show(state, symbol)
 
     def select_symbol(self, symbol: str) -> None:
         self.watchlist.select_symbol(symbol)

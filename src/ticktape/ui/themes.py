@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, Final
 
@@ -192,10 +192,12 @@ def register_themes(app: App[Any], config_path: Path, wanted: str) -> list[str]:
     return errors
 
 
-def usable_theme(app: App[Any], theme_name: str) -> tuple[str, str | None]:
-    """``theme_name`` if the stylesheet can take it, else the current theme and why not."""
+def usable_theme(app: App[Any], theme_name: str, warn: Callable[[str], None]) -> str:
+    """``theme_name`` if the stylesheet can take it, else the current theme (and ``warn``
+    says why not)."""
     theme = app.get_theme(theme_name)
     problem = None if theme is None else css_problem(app, theme)
     if problem is None:
-        return theme_name, None
-    return app.theme, f"theme {theme_name} cannot be used ({problem}); keeping {app.theme}"
+        return theme_name
+    warn(f"theme {theme_name} cannot be used ({problem}); keeping {app.theme}")
+    return app.theme
