@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.command import Hit, Hits, Provider
 from textual.containers import Vertical
 from textual.css.query import NoMatches
@@ -69,9 +69,7 @@ class AlertForm(ModalScreen[Alert | None]):
     #alert-form-hint { color: $text-muted; width: 100%; }
     """
 
-    BINDINGS: ClassVar[list[Binding | tuple[str, str] | tuple[str, str, str]]] = [
-        Binding("escape", "cancel", "Cancel")
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(
         self, title: str, value: str, *, alert_id: str = "", symbol: str | None = None
@@ -133,7 +131,7 @@ class AlertsPane(Widget, can_focus=True):
     AlertsPane:focus { border-top: solid $primary; }
     """
 
-    BINDINGS: ClassVar[list[Binding | tuple[str, str] | tuple[str, str, str]]] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("j,down", "cursor(1)", "Down", show=False, priority=True),
         Binding("k,up", "cursor(-1)", "Up", show=False, priority=True),
         Binding("e,enter", "edit", "Edit", priority=True),

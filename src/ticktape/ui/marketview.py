@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, ClassVar, Final, Literal
 from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.screen import ModalScreen, Screen
@@ -342,7 +342,7 @@ class ConfirmAdd(ModalScreen[bool]):
         background: $panel;
     }
     """
-    BINDINGS: ClassVar[list[Binding | tuple[str, str] | tuple[str, str, str]]] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("y,enter", "answer(True)", "Add"),
         Binding("n,escape", "answer(False)", "Stay"),
     ]
@@ -369,7 +369,7 @@ class MarketScreen(Screen[str | None]):
     MarketScreen .board-row { height: 1fr; }
     MarketScreen > #market-bottom { height: auto; dock: bottom; }
     """
-    BINDINGS: ClassVar[list[Binding | tuple[str, str] | tuple[str, str, str]]] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("m,escape", "back", "Back"),
         Binding("enter", "open", "Chart"),
         Binding("r", "ranking", "Ranking"),

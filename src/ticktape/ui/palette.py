@@ -35,7 +35,8 @@ from textual.fuzzy import Matcher
 from ticktape.ui.help import key_label
 from ticktape.ui.keys import KEYMAP
 from ticktape.ui.screen import MainScreen
-from ticktape.ui.watchlist import COLUMNS, normalize_symbol
+from ticktape.ui.symbols import normalize_symbol
+from ticktape.ui.watchlist import COLUMNS
 
 _WORD = re.compile(r"\w+")
 

@@ -15,7 +15,7 @@ from typing import ClassVar, Final
 
 from textual import events
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.screen import Screen
@@ -52,9 +52,7 @@ BOUND_KEYS: Final = frozenset(k.strip() for _, b, _ in KEYMAP for k in b.key.spl
 class MainScreen(Screen[None]):
     """Watchlist, chart, tape and status bar; see the module docstring."""
 
-    BINDINGS: ClassVar[list[Binding | tuple[str, str] | tuple[str, str, str]]] = [
-        b for _, b, _ in KEYMAP
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = [b for _, b, _ in KEYMAP]
 
     def __init__(
         self,

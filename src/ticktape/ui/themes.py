@@ -201,3 +201,20 @@ def usable_theme(app: App[Any], theme_name: str, warn: Callable[[str], None]) ->
         return theme_name
     warn(f"theme {theme_name} cannot be used ({problem}); keeping {app.theme}")
     return app.theme
+
+
+def theme_colour(variables: dict[str, str], *names: str, default: str) -> Color:
+    """The first of ``names`` that the theme defines as a colour, else ``default``.
+
+    Lets ticktape's own variables (``up``, ``down``, ``block``) win when the
+    app's themes define them while any Textual theme still works through the
+    standard ones (``success``, ``error``, ``warning``).
+    """
+    for name in names:
+        value = variables.get(name)
+        if value:
+            try:
+                return Color.parse(value)
+            except ColorParseError:  # e.g. "ansi_default" or an expression: try the next
+                continue
+    return Color.parse(default)
