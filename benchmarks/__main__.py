@@ -1,4 +1,4 @@
-"""``python -m benchmarks [decode e2e ui startup memory hub_rest alerts] [--quick] ...``.
+"""``python -m benchmarks [NAME ...] [--quick] ...``: NAME is any of NAMES below.
 
 Runs the chosen benchmarks (all by default), prints a table of every figure
 with its target, and merges the figures into ``benchmarks/results.json`` (a
@@ -25,7 +25,17 @@ from typing import Final
 from benchmarks import Result, Unavailable
 
 RESULTS: Final = Path(__file__).with_name("results.json")
-NAMES: Final = ("decode", "e2e", "ui", "startup", "memory", "hub_rest", "alerts")
+NAMES: Final = (
+    "decode",
+    "e2e",
+    "ui",
+    "startup",
+    "memory",
+    "hub",
+    "hub_rest",
+    "alerts",
+    "terminal",
+)
 
 #: The figures each benchmark must produce (null when it cannot run).
 REQUIRED: Final[dict[str, tuple[str, ...]]] = {
@@ -41,8 +51,23 @@ REQUIRED: Final[dict[str, tuple[str, ...]]] = {
     "ui": ("switch_p95_ms", "frame_p95_ms"),
     "startup": ("first_paint_s",),
     "memory": ("rss_mb_1m", "rss_mb_10m", "mem_growth_pct"),
+    "hub": (
+        "hub_fanout_events_per_s_1",
+        "hub_fanout_events_per_s_4",
+        "hub_fanout_events_per_s_16",
+        "hub_subset_events_per_s_4",
+        "hub_added_latency_p99_ms",
+    ),
     "hub_rest": ("hub_rest_cached_ms",),
     "alerts": ("alerts_overhead_pct",),
+    "terminal": (
+        "terminal_kb_per_s",
+        "terminal_kb_per_s_paused",
+        "terminal_kb_per_s_low",
+        "terminal_kb_per_s_80x24",
+        "terminal_kb_per_s_paused_80x24",
+        "terminal_kb_per_s_low_80x24",
+    ),
 }
 
 #: (figure, comparison, target): the targets each figure is held to.
@@ -58,8 +83,14 @@ TARGETS: Final[tuple[tuple[str, str, float], ...]] = (
     ("ui_fps_20k", ">=", 9.0),  # the configured 10 fps, give or take timer jitter
     ("first_paint_s", "<=", 1.0),
     ("mem_growth_pct", "<=", 10.0),
+    ("hub_fanout_events_per_s_4", ">=", 1_000_000),
+    ("hub_subset_events_per_s_4", ">=", 300_000),
+    ("hub_added_latency_p99_ms", "<=", 5.0),
     ("hub_rest_cached_ms", "<=", 20.0),
     ("alerts_overhead_pct", "<=", 5.0),
+    ("terminal_kb_per_s", "<=", 30.0),  # bytes to the terminal, 160x48, over SSH
+    ("terminal_kb_per_s_paused", "<=", 10.0),
+    ("terminal_kb_per_s_low", "<=", 10.0),
 )
 
 
@@ -67,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n")[0])
     p.add_argument("names", nargs="*", metavar="NAME", help=f"any of {', '.join(NAMES)} (all)")
     p.add_argument("--quick", action="store_true", help="short runs, one round: a smoke check")
-    p.add_argument("--seconds", type=float, help="end-to-end run length (default 30, quick 5)")
+    p.add_argument("--seconds", type=float, help="e2e, terminal run length (default 30, quick 5)")
     p.add_argument("--rounds", type=int, help="runs per figure (default 3-5, quick 1)")
     p.add_argument("--json", type=Path, default=RESULTS, help="results file to update")
     return p
@@ -115,6 +146,16 @@ def _runners(args: argparse.Namespace) -> dict[str, Callable[[], Result]]:
 
         return bench_memory.run(corpus.load(), rounds=rounds(3))
 
+    def hub() -> Result:
+        from benchmarks import bench_hub
+
+        return bench_hub.run(
+            corpus.load(),
+            seconds=args.seconds or (3.0 if quick else 30.0),
+            probe=1.0 if quick else 4.0,
+            probes=1 if quick else 4,
+        )
+
     def hub_rest() -> Result:
         from benchmarks import bench_hub_rest
 
@@ -127,6 +168,12 @@ def _runners(args: argparse.Namespace) -> dict[str, Callable[[], Result]]:
         stream = corpus.load(events=events, symbols=bench_alerts.SYMBOLS)
         return bench_alerts.run(stream, rounds=rounds(7))
 
+    def terminal() -> Result:
+        from benchmarks import bench_terminal
+
+        seconds = args.seconds or (5.0 if quick else 30.0)
+        return bench_terminal.run(seconds=seconds, settle=3.0 if quick else 8.0, rounds=rounds(1))
+
     return {
         "alerts": alerts,
         "decode": decode,
@@ -134,7 +181,9 @@ def _runners(args: argparse.Namespace) -> dict[str, Callable[[], Result]]:
         "ui": ui,
         "startup": startup,
         "memory": memory,
+        "hub": hub,
         "hub_rest": hub_rest,
+        "terminal": terminal,
     }
 
 

@@ -3,8 +3,9 @@
 The real command, as a user runs it: a fresh interpreter, the imports, the
 simulator's child process, the websocket handshake, the first frames and the
 first paint that shows a price. The clock starts just before the process is
-spawned and stops when the terminal output (escape sequences stripped) shows
-a watchlist symbol followed by a price. Each launch then quits with ctrl+q,
+spawned and stops when the screen (rebuilt from the terminal output by
+following the cursor: the app sends only the cells that change) shows a
+watchlist symbol followed by a price. Each launch then quits with ctrl+q,
 as a user would, so the simulator child is shut down by the app itself.
 
 The configuration directory is a fresh temporary one (no saved watchlist, no
@@ -35,11 +36,48 @@ from benchmarks import Result, Unavailable, median, require
 
 WATCHLIST: Final = ("AAPL", "MSFT", "NVDA", "AMZN", "GOOGL", "META", "TSLA", "SPY")
 ROWS, COLS = 40, 140
-_ESCAPES: Final = re.compile(rb"\x1b\[[0-9;?<>=$]*[ -/]*[@-~]|\x1b\][^\x07]*\x07")
 _PRICED: Final = re.compile(
     rb"\b(?:" + b"|".join(s.encode() for s in WATCHLIST) + rb")\s+\d[\d,]*\.\d{2}"
 )
 _QUIT: Final = b"\x11"  # ctrl+q
+#: Escape sequences (CSI, OSC) or a run of plain bytes: a terminal stream's tokens.
+_TOKENS: Final = re.compile(
+    rb"(\x1b\[[0-9;?<>=$]*[ -/]*[@-~])|(\x1b\][^\x07\x1b]*(?:\x07|\x1b\\))|(\x1b.)|([^\x1b]+)",
+    re.S,
+)
+_MOVE: Final = re.compile(rb"\x1b\[(\d*);?(\d*)H")
+
+
+class ScreenText:
+    """The characters on screen, following cursor moves (the app sends only changed cells)."""
+
+    def __init__(self, cols: int, rows: int) -> None:
+        self.lines = [bytearray(b" " * cols) for _ in range(rows)]
+        self.row = self.col = 0
+
+    def feed(self, data: bytes) -> None:
+        for m in _TOKENS.finditer(data):
+            csi, _, _, text = m.groups()
+            if csi is not None:
+                move = _MOVE.fullmatch(csi)
+                if move is not None:
+                    self.row = int(move.group(1) or 1) - 1
+                    self.col = int(move.group(2) or 1) - 1
+                elif csi.endswith(b"C"):
+                    self.col += int(csi[2:-1] or 1)
+            elif text is not None:
+                for char in text.decode(errors="replace"):
+                    if char == "\n":
+                        self.row += 1
+                    elif char == "\r":
+                        self.col = 0
+                    elif 0 <= self.row < len(self.lines) and self.col < len(self.lines[0]):
+                        self.lines[self.row][self.col] = ord(char) if ord(char) < 128 else 63
+                        self.col += 1
+
+    @property
+    def text(self) -> bytes:
+        return b"\n".join(bytes(line) for line in self.lines)
 
 
 def ticktape_command() -> list[str]:
@@ -67,7 +105,7 @@ def launch_once(timeout: float = 30.0) -> float:
         start_new_session=True,
     )
     os.close(slave)
-    seen = b""
+    screen = ScreenText(COLS, ROWS)
     found: float | None = None
     try:
         while found is None and time.perf_counter() - t0 < timeout:
@@ -80,8 +118,8 @@ def launch_once(timeout: float = 30.0) -> float:
                 chunk = os.read(master, 1 << 16)
             except OSError:  # the child closed the terminal
                 break
-            seen = (seen + chunk)[-(1 << 20) :]
-            if _PRICED.search(_ESCAPES.sub(b"", seen)):
+            screen.feed(chunk)  # the app sends only the cells that change: follow the screen
+            if _PRICED.search(screen.text):
                 found = time.perf_counter() - t0
     finally:
         _quit(proc, master)

@@ -25,4 +25,9 @@ def _no_real_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None
                 mp.delenv(var)
         mp.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("xdg-config")))
         mp.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("xdg-data")))  # the alert log
+        # No test starts a detached hub, nor finds the developer's running one.
+        runtime = tmp_path_factory.mktemp("xdg-runtime")
+        runtime.chmod(0o700)
+        mp.setenv("XDG_RUNTIME_DIR", str(runtime))
+        mp.setenv("TICKTAPE_HUB", "off")
         yield

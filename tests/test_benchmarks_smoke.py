@@ -18,8 +18,10 @@ from benchmarks import (
     bench_alerts,
     bench_decode,
     bench_e2e,
+    bench_hub,
     bench_memory,
     bench_startup,
+    bench_terminal,
     bench_ui,
     columns_probe,
     corpus,
@@ -105,6 +107,15 @@ def test_e2e(tiny: corpus.Corpus) -> None:
     assert_figures(result, (*runner.REQUIRED["e2e"], "official_e2e_events_per_s"))
 
 
+@pytest.mark.soak  # five processes and four runs: ~15 s, too long for every `make test`
+def test_hub(tiny: corpus.Corpus) -> None:
+    result = bench_hub.run(
+        tiny, seconds=0.4, probe=0.3, probes=1, fanouts=(1,), start_rate=20_000.0
+    )
+    assert_figures(result, ("hub_fanout_events_per_s_1", "hub_subset_events_per_s_4"))
+    assert isinstance(result["hub_added_latency_p99_ms"], float)
+
+
 async def test_ui(tiny: corpus.Corpus) -> None:
     symbols = bench_ui.busiest_symbols(tiny, 5)
     result = await bench_ui.measure(
@@ -149,3 +160,13 @@ def test_columns_probe_loops_agree(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     assert "identical columns" in out
     assert "C columns" in out
+
+
+def test_terminal_counts_bytes_and_places_them() -> None:
+    cap = bench_terminal.capture(80, 24, seconds=0.5, settle=0.2)
+    assert cap.kb_per_s > 0
+    cells = bench_terminal.bytes_by_cell(cap.data)
+    assert sum(cells.values()) == len(cap.data)
+    # escapes are charged to the cell drawn next: a move and a style to the cell they lead to
+    placed = bench_terminal.bytes_by_cell(b"\x1b[3;5H\x1b[1mab\x1b[0m")
+    assert placed == {(2, 4): len(b"\x1b[3;5H\x1b[1ma"), (2, 5): 1, (2, 6): len(b"\x1b[0m")}

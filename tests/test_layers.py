@@ -1,4 +1,5 @@
-"""The architecture's one-way imports, checked on the source: ui → market → feed; sim → feed.
+"""The architecture's one-way imports, checked on the source: ui → market → feed;
+sim → server → feed; hub → server → feed.
 
 commands/ sits on top and may import anything; nothing imports commands/.
 
@@ -17,9 +18,19 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "ticktape"
 
 #: package → top-level imports it must never make.
 FORBIDDEN: dict[str, tuple[str, ...]] = {
-    "feed": ("ticktape.market", "ticktape.ui", "ticktape.sim", "ticktape.commands", "textual"),
+    "feed": (
+        "ticktape.market",
+        "ticktape.ui",
+        "ticktape.sim",
+        "ticktape.server",
+        "ticktape.hub",
+        "ticktape.commands",
+        "textual",
+    ),
     "market": (
         "ticktape.ui",
+        "ticktape.server",
+        "ticktape.hub",
         "ticktape.sim",
         "ticktape.commands",
         "textual",
@@ -27,8 +38,17 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
         "httpx",
         "asyncio",
     ),
-    "sim": ("ticktape.market", "ticktape.ui", "ticktape.commands", "textual"),
-    "ui": ("ticktape.sim", "ticktape.commands", "websockets"),
+    "server": (
+        "ticktape.sim",
+        "ticktape.hub",
+        "ticktape.market",
+        "ticktape.ui",
+        "ticktape.commands",
+        "textual",
+    ),
+    "sim": ("ticktape.hub", "ticktape.market", "ticktape.ui", "ticktape.commands", "textual"),
+    "hub": ("ticktape.sim", "ticktape.market", "ticktape.ui", "ticktape.commands", "textual"),
+    "ui": ("ticktape.sim", "ticktape.server", "ticktape.hub", "ticktape.commands", "websockets"),
     # The web server runs each tab's app in its own process; it never loads the app itself.
     "web": ("ticktape.ui", "ticktape.market", "ticktape.sim", "ticktape.commands", "textual"),
 }
@@ -60,7 +80,13 @@ def test_layer_imports_flow_one_way(package: str) -> None:
 
 
 #: What ``ticktape alerts`` runs on: it must work with no Textual (and no UI) loaded.
-HEADLESS: tuple[str, ...] = ("alerting.py", "alertstore.py", "commands/alerts.py")
+HEADLESS: tuple[str, ...] = (
+    "alerting.py",
+    "alertstore.py",
+    "commands/alerts.py",
+    "positionstore.py",  # `ticktape positions import` too
+    "commands/positions.py",
+)
 
 
 @pytest.mark.parametrize("module", HEADLESS)

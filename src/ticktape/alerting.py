@@ -1,8 +1,6 @@
 """Delivering fired alerts: terminal bell and OSC 9/777 notifications, a JSON-lines log, a command.
 
-No Textual here: the app hands :class:`Delivery` its driver's ``write`` (so the
-escapes travel over SSH with the screen), ``ticktape alerts`` hands it stdout.
-See docs/alerts.md.
+No Textual: the app and ``ticktape alerts`` each hand it their writer. See docs/alerts.md.
 """
 
 from __future__ import annotations

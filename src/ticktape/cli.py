@@ -1,8 +1,6 @@
-"""Entry point: ``ticktape`` (the app) and its sub-commands.
+"""Entry point: ``ticktape [COMMAND]``, dispatched to ``ticktape.commands`` modules.
 
-Each sub-command lives in its own module with a ``main(argv) -> int``; this
-file only dispatches, importing lazily so ``ticktape sim`` never pays for
-Textual and ``ticktape`` never pays for the simulator.
+Imports are lazy so each command loads only what it needs. See docs/architecture.md.
 """
 
 from __future__ import annotations
@@ -20,7 +18,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "ticktape.commands.alerts",
         "watch the configured alerts headless; print what fires",
     ),
+    "positions": (
+        "ticktape.commands.positions",
+        "list your lots, or import lots from a CSV",
+    ),
     "serve": ("ticktape.commands.serve", "serve the app to web browsers, one app per tab"),
+    "hub": ("ticktape.commands.hub", "share one upstream connection with every local client"),
 }
 APP_MODULE = "ticktape.commands.run"
 

@@ -1,15 +1,6 @@
-"""Settings, from one precedence rule (highest first):
+"""Settings from flags, environment, ``.env``, the config file and defaults (highest first).
 
-CLI flags → process environment → ``.env`` (never overriding the real
-environment) → config file (``$XDG_CONFIG_HOME/ticktape/config.toml``) → defaults.
-
-Every value is checked where it is read, so a bad one is reported with its
-setting and its source (``fps = "fast" in …/config.toml: not a number``). A
-config file that cannot be parsed is not an error: the app runs on defaults
-and never writes to it. See docs/config.md for each store and its write rules.
-
-The API key is a secret: it is held in :class:`Secret`, whose ``repr``/``str``
-mask it, so printing or logging settings cannot leak it.
+The API key is held in a masking :class:`Secret`. See docs/config.md.
 """
 
 from __future__ import annotations
@@ -53,6 +44,7 @@ ENV_VARS: Final[dict[str, str]] = {
     "TICKTAPE_FPS": "fps",
     "TICKTAPE_WATCHLIST": "watchlist",
     "TICKTAPE_THEME": "theme",
+    "TICKTAPE_BANDWIDTH": "bandwidth",
     "TICKTAPE_CONFIG": "config_path",
 }
 
@@ -201,6 +193,7 @@ PARSERS: Final[dict[str, Callable[[Any], Any]]] = {
     "fps": _fps,
     "watchlist": _watchlist,
     "theme": _theme,
+    "bandwidth": _choice("auto", "low", "normal"),
     "config_path": _config_path,
     "alert_command": _alert_command,
     "alert_bell": _flag,
@@ -221,6 +214,7 @@ class Settings:
     fps: float = 10.0
     watchlist: tuple[str, ...] = DEFAULT_WATCHLIST
     theme: str = "ticktape-dark"
+    bandwidth: str = "auto"  # low | normal | auto (normal; over SSH, low is offered once)
     config_path: Path = field(default_factory=default_config_path)
     #: Run for every fired alert (an argument list, never through a shell); see docs/alerts.md.
     alert_command: tuple[str, ...] = ()
@@ -231,7 +225,7 @@ class Settings:
 
     def __post_init__(self) -> None:
         # Built directly (tests, sub-commands) the values are checked by the same parsers.
-        for name in ("market", "feed", "tz", "fps"):
+        for name in ("market", "feed", "tz", "fps", "bandwidth"):
             value = getattr(self, name)
             try:
                 PARSERS[name](value)

@@ -1,8 +1,6 @@
-"""Time helpers: wire timestamps → Unix ms → aware datetimes in UTC or an exchange zone.
+"""Time helpers: wire timestamps (ms, µs or ns, by magnitude) → Unix ms → aware datetimes.
 
-Wire timestamps are Unix milliseconds for almost every event, but the spec's
-examples show LULD in microseconds and NOI in nanoseconds; :func:`normalize_ms`
-fixes the unit by magnitude so callers never have to know which event it was.
+See docs/protocol.md (units).
 """
 
 from __future__ import annotations

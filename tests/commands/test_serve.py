@@ -35,9 +35,14 @@ TOKEN = "tab-token-0123456789abcdefghij"
 
 
 def hub_parser() -> argparse.ArgumentParser:
-    """The app's parser as it is once it has ``--hub`` (the hook serve must honour)."""
-    p = run.build_parser()
-    p.add_argument("--hub", default="auto")
+    """The app's parser: it has ``--hub`` (the hook serve must honour)."""
+    return run.build_parser()
+
+
+def parser_without_hub() -> argparse.ArgumentParser:
+    """An app parser from a build without ``--hub``."""
+    p = argparse.ArgumentParser()
+    p.add_argument("--market")
     return p
 
 
@@ -66,7 +71,7 @@ def test_on_the_shared_simulator_a_tab_gets_its_key_by_environment_and_never_the
 
 def test_a_build_with_the_hub_makes_each_keyed_tab_a_hub_client() -> None:
     parser = hub_parser()
-    assert app_accepts_hub(parser) and not app_accepts_hub(run.build_parser())
+    assert app_accepts_hub(parser) and not app_accepts_hub(parser_without_hub())
     ns = parse(parser, ["--market", "crypto", "--hub", "off"])
     argv, _ = tab_command(parser, ns, Feed("hub"), {"POLYGON_API_KEY": REAL_KEY})
     assert argv[3:] == ["--market", "crypto", "--hub", "auto"]
@@ -85,7 +90,7 @@ def test_without_the_hub_a_keyed_tab_runs_the_app_as_typed_with_its_key() -> Non
 
 
 def test_the_feed_follows_the_key_and_the_build() -> None:
-    plain, with_hub = run.build_parser(), hub_parser()
+    plain, with_hub = parser_without_hub(), hub_parser()
     assert feed_kind(sim=False, has_key=False, parser=with_hub) == "sim"
     assert feed_kind(sim=True, has_key=True, parser=with_hub) == "sim"
     assert feed_kind(sim=False, has_key=True, parser=with_hub) == "hub"

@@ -219,6 +219,18 @@ def test_a_change_while_live_sends_only_the_difference() -> None:
     assert not client.set_symbols(["NVDA", "AAPL"]) and client.outputs() == []
 
 
+def test_extra_params_are_subscribed_beside_the_symbols_and_dropped_when_unwanted() -> None:
+    client = live_client(["AAPL"])
+    assert client.set_extra_params(["XL2.BTC-USD"])
+    assert [(a.action, a.params) for a in sends(client.outputs())] == [("subscribe", "XL2.BTC-USD")]
+    assert client.set_extra_params([])
+    assert [(a.action, a.params) for a in sends(client.outputs())] == [
+        ("unsubscribe", "XL2.BTC-USD")
+    ]
+    assert client.subscribed == params(["AAPL"])
+    assert not client.set_extra_params([])
+
+
 def test_changes_before_live_wait_for_the_first_subscribe() -> None:
     client = ClientProtocol(KEY, ("T",), ["AAPL"])
     client.set_symbols(["MSFT"])  # no connection yet

@@ -104,6 +104,14 @@ STATS = FeedSnapshot(
 )
 
 
+@pytest.fixture(autouse=True)
+def _not_over_ssh(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run over SSH, the app offers the low-bandwidth profile in a toast: tests (and their
+    snapshots) must not depend on how the developer reached the machine."""
+    for name in ("SSH_CONNECTION", "SSH_CLIENT", "SSH_TTY"):
+        monkeypatch.delenv(name, raising=False)
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return Settings(config_path=tmp_path / "config.toml", watchlist=SYMBOLS, theme="ticktape-dark")

@@ -19,7 +19,8 @@ The saved watchlist may hold only those and the symbols it started with.
 
 Lower-case ``q`` is left out of the keys (it quits, as documented), and so is the
 palette's own "Quit" command (a query like ``uit`` finds it). The alerts pane
-(``L``) and form (``!``) are switched off here: their keys are not modelled yet.
+(``L``) and form (``!``), the lot form (``p``, ``P``) and the order book (``B``) are
+switched off here: their keys are not modelled yet.
 """
 
 from __future__ import annotations
@@ -208,8 +209,8 @@ def resync(model: Model, app: TicktapeApp) -> None:
 
 class MashApp(TicktapeApp):
     """The app without the palette's Quit command (random letters can find it), and without
-    the alerts pane and form and the market view: they have keys of their own the model does
-    not cover yet."""
+    the alerts pane and form, the market view, the lot form and the order book: they have keys
+    of their own the model does not cover yet."""
 
     COMMANDS: ClassVar = TicktapeApp.COMMANDS - {AlertCommands}
 
@@ -225,6 +226,15 @@ class MashApp(TicktapeApp):
         """Not in the model (see the class docstring)."""
 
     def action_market_view(self) -> None:
+        """Not in the model (see the class docstring)."""
+
+    def action_position(self) -> None:
+        """Not in the model (see the class docstring): the lot form has keys of its own."""
+
+    def action_pnl_columns(self) -> None:
+        """Not in the model (see the class docstring)."""
+
+    def action_book_pane(self) -> None:
         """Not in the model (see the class docstring)."""
 
 

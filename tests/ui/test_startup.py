@@ -95,7 +95,7 @@ async def test_history_still_loads_when_no_prices_come(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(feedlink_module, "REST_AFTER_S", 0.3)
-    refused = ("T", "Q", "AM", "LULD")  # a plan with REST but none of these channels
+    refused = ("T", "Q", "AM", "LULD", "NOI")  # a plan with REST but none of these channels
     async with Simulator(seed=3, symbols=SYMBOLS, rate=300.0, refused_channels=refused) as sim:
         app = TicktapeApp(live_settings(settings, sim), feed_label="SIMULATED")
         async with app.run_test(size=SIZE) as pilot:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from textual.app import App, ComposeResult
+from textual.geometry import Region
 
 from ticktape.config import Settings
 from ticktape.feed.events import ForexQuote, Trade
@@ -22,9 +23,14 @@ async def test_changed_rows_flash_then_settle_and_stale_rows_are_marked(make_app
         await until(pilot, lambda: "MSFT" in wl.render_line(2).text)
         msft = state.get("MSFT")
         assert msft is not None and msft.last is not None
-        repainted: list[int] = []
-        original = wl.refresh_line
-        wl.refresh_line = lambda y: (repainted.append(y), original(y))  # type: ignore[method-assign]
+        repainted: list[Region] = []
+        original = wl.refresh
+
+        def refresh(*regions: Region, **kwargs: bool) -> Watchlist:
+            repainted.extend(regions or [Region(0, 0, wl.size.width, wl.size.height)])
+            return original(*regions, **kwargs)
+
+        wl.refresh = refresh  # type: ignore[method-assign]
 
         up = wl.get_component_rich_style("watchlist--flash-up").bgcolor
         state.apply(
@@ -33,7 +39,10 @@ async def test_changed_rows_flash_then_settle_and_stale_rows_are_marked(make_app
         await until(
             pilot, lambda: any(s.style and s.style.bgcolor == up for s in wl.render_line(2))
         )
-        assert set(repainted) == {2}, "only the MSFT row repaints"
+        assert {r.y for r in repainted} == {2}, "only the MSFT row repaints"
+        assert all(r.height == 1 for r in repainted)
+        symbol_cell = Region(1, 2, 7, 1)  # the symbol did not change: its cell is not resent
+        assert not any(r.overlaps(symbol_cell) for r in repainted)
         assert f"{msft.last:,.2f}" in wl.render_line(2).text
 
         now[0] += FLASH_MS + 1

@@ -1,8 +1,6 @@
 """``ticktape alerts``: the config file's alerts watched headless (no Textual).
 
-The same Session and RestClient as the app (the built-in simulator without a key),
-the same alert book and delivery; each fired alert is a line on stdout, and the
-``alert_command`` runs. See docs/alerts.md.
+The app's session, alert book and delivery; one stdout line per fired alert. See docs/alerts.md.
 """
 
 from __future__ import annotations

@@ -1,8 +1,6 @@
 """``argparse`` types for the sub-commands' numeric flags: a bad number is one usage line.
 
-Every numeric flag goes through one of these, so ``--rate 0``, ``--speed nan`` or
-``--port -1`` get ``argparse``'s one-line error and exit 2, naming the flag, instead
-of a traceback from deep inside the server. See docs/architecture.md (commands).
+See docs/architecture.md (the commands and their contracts).
 """
 
 from __future__ import annotations

@@ -1,20 +1,7 @@
-"""``ticktape bars``: download aggregate bars to CSV (or Parquet), or plot them.
+"""``ticktape bars``: download aggregate bars to CSV or Parquet, or plot them.
 
-The tutorial's "download aggregates, clean the timestamps, save a CSV, plot
-it" as one command. Why it is built this way:
-
-* It streams: each page from the REST client is written (whole rows) and
-  flushed before the next is requested, so a six-month range of minute bars
-  never sits in memory, and Ctrl-C leaves a valid file of every page so far.
-  The output file is only created when the first page arrives, so a failed
-  request leaves no empty file behind. It is written beside its name and moved
-  there at the end, so no file that was there is replaced by a partial one.
-* stdout carries data only. The progress bar goes to stderr and only when
-  stderr is a terminal, so ``ticktape bars ... | other-tool`` gets clean CSV.
-* Failures are one line on stderr with an exit code per cause (listed in
-  ``--help``), so scripts can tell a bad key from a closed market.
-* ``--sim`` runs the built-in simulator in-process instead of the real
-  service, so it can be tried with no key (and it is how the tests run it).
+Streams page by page; stdout carries data only; one exit code per cause. See
+docs/architecture.md.
 """
 
 from __future__ import annotations

@@ -1,17 +1,6 @@
 """Where ``ticktape bars`` puts bars: CSV/Parquet sinks, the candle plot, the progress bar.
 
-Kept apart from the command (``ticktape.commands.bars``) so each file stays small; none
-of this knows about arguments or exit codes.
-
-* Sinks write whole rows and flush once per page: an interrupted download
-  leaves a valid file of every page so far.
-* A file is written under a temporary name beside its target and moved over it
-  in one step (:class:`FileTarget`), so a file that was there is only ever
-  replaced by a complete download, never by half of one.
-* The plot keeps a bounded number of candles however long the download
-  (:class:`CandleReducer`), so ``--plot`` never holds the range in memory.
-* The progress bar renders the ticker without markup (it is user input) and
-  counts down any retry wait, so a rate-limited download never looks hung.
+See docs/architecture.md (the commands and their contracts).
 """
 
 from __future__ import annotations

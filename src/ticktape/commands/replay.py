@@ -1,24 +1,6 @@
 """``ticktape replay FILE``: serve a recording, or a bars CSV, as a live feed.
 
-The file is played through the simulator's own server (WebSocket protocol
-and REST on one port), with :class:`~ticktape.sim.replay_source.ReplaySource`
-in place of the generated market. So the app, the official client or any
-Polygon-style client can connect, subscribe and get exactly what it would
-have got live — subscriptions filter the replay as they filter live data.
-
-FILE is either a recording made with ``ticktape --record`` (gzip JSON lines)
-or a CSV written by ``ticktape bars``, whose rows are served as minute bars
-(``AM``, or ``CA``/``XA`` for ``C:``/``X:`` tickers). A CSV holds no ticker,
-so it comes from ``--symbol`` or else the file name (``AAPL.csv``,
-``AAPL_2024.csv`` → ``AAPL``).
-
-``--app`` runs the server on a background thread and opens the app on it.
-
-Nothing is skipped silently: a CSV's unreadable rows and impossible bars are
-counted and said before serving (a CSV without one good bar is refused), and
-the end of the replay says how many events went out and whether the recording
-was cut short. Clients get that as a ``replay_finished`` status, which the
-app's status bar shows as "replay finished".
+Played through the simulator's own server; ``--app`` opens the app on it. See docs/simulator.md.
 """
 
 from __future__ import annotations

@@ -1,14 +1,6 @@
-"""``ticktape [SYMBOLS...] [options]``: parse flags, pick the feed, run the app.
+"""``ticktape [SYMBOLS...]``: parse flags, pick the feed (or start the simulator), run the app.
 
-With no API key (or ``--sim``) the built-in simulator starts in a child
-process and the app connects to it through exactly the same Session and
-RestClient code as for the real feed — so what the user sees in the demo is
-what the real thing does — and the status bar says SIMULATED.
-
-Start-up order is chosen for time to first prices: settings (no Textual),
-then the simulator's process is spawned, and only then is the app (Textual,
-~0.3 s of imports) loaded — the simulator boots on the other core meanwhile,
-and the app awaits its URLs just before it connects.
+The simulator is spawned before Textual is imported. See docs/architecture.md.
 """
 
 from __future__ import annotations
@@ -23,7 +15,10 @@ from pathlib import Path
 
 from ticktape.config import DEFAULT_REST_URL, DEFAULT_WATCHLIST, MARKETS, Settings, load_settings
 from ticktape.feed.record import check_appendable
+from ticktape.hub import discovery
+from ticktape.hub.discovery import TOKEN_ENV
 from ticktape.sim.process import SimProcess
+from ticktape.ui.bandwidth import colour_system
 from ticktape.ui.symbols import normalize_symbol
 
 #: Starting lists when the saved one does not suit the chosen market.
@@ -57,6 +52,11 @@ def wants_ascii(env: Mapping[str, str], *, utf8_mode: bool = False) -> bool:
     return bool(locale) and charset != "utf8"
 
 
+#: An auto-started hub exits this long after its last client leaves (like ssh ControlPersist).
+HUB_IDLE_EXIT_S = 60.0
+HUB_START_TIMEOUT_S = 10.0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="ticktape",
@@ -69,6 +69,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--feed", choices=("realtime", "delayed"), help="real-time or 15-min delayed")
     p.add_argument("--sim", action="store_true", help="use the built-in simulator even with a key")
     p.add_argument("--seed", type=int, default=0, help="simulator random seed (with --sim)")
+    p.add_argument(
+        "--hub",
+        default=os.environ.get("TICKTAPE_HUB") or "auto",
+        metavar="auto|off|URL",
+        help="share one upstream connection through `ticktape hub`: auto (default) uses a"
+        " running hub or starts one; off connects directly; URL names a hub (token from"
+        f" ${TOKEN_ENV}); default from $TICKTAPE_HUB",
+    )
     p.add_argument("--ws-url", help="websocket base URL (the market path is appended)")
     p.add_argument("--rest-url", help="REST base URL")
     # `ticktape serve`: --ws-url/--rest-url are its shared simulator; say SIMULATED.
@@ -81,6 +89,11 @@ def build_parser() -> argparse.ArgumentParser:
         action=argparse.BooleanOptionalAction,
         help="no box-drawing or block glyphs (default: on when the locale is not UTF-8,"
         " e.g. LANG=C, or TERM is vt100/linux; --no-ascii forces Unicode)",
+    )
+    p.add_argument(
+        "--bandwidth",
+        choices=("low", "normal"),
+        help="low: fewer bytes for slow links (tape once a second, 256 colours, no flashes)",
     )
     p.add_argument("--config", dest="config_path", help="config file path")
     p.add_argument(
@@ -116,6 +129,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         "fps": args.fps,
         "tz": args.tz,
         "theme": args.theme,
+        "bandwidth": getattr(args, "bandwidth", None),  # not every sub-command has it
         "config_path": args.config_path,
     }
     settings = load_settings(cli=cli)
@@ -147,6 +161,43 @@ def _quiet_logging() -> None:
     path = os.environ.get("TICKTAPE_LOG")
     handler: logging.Handler = logging.FileHandler(path) if path else logging.NullHandler()
     logging.basicConfig(level=logging.INFO if path else logging.WARNING, handlers=[handler])
+
+
+def _hub(args: argparse.Namespace, settings: Settings) -> discovery.HubAddress | None:
+    """The hub to connect through: named, running, or started now (None: go direct)."""
+    if args.hub != "auto":
+        if not args.hub.startswith(("ws://", "wss://")):
+            raise SystemExit(f"ticktape: --hub must be auto, off or a ws:// URL, not {args.hub!r}")
+        token = os.environ.get(TOKEN_ENV, "")
+        if not token:
+            raise SystemExit(f"ticktape: --hub URL needs the hub's token in ${TOKEN_ENV}")
+        url = args.hub.rstrip("/")
+        return discovery.HubAddress(url, url.replace("ws", "http", 1), token)
+    found = discovery.find_hub()
+    if found is not None and found.feed not in (None, settings.feed):
+        print(
+            f"ticktape: the running hub serves the {found.feed} feed; connecting directly"
+            f" for {settings.feed}",
+            file=sys.stderr,
+        )
+        return None
+    if found is not None:
+        return found
+    hub_args = ["--idle-exit", f"{HUB_IDLE_EXIT_S:g}"]
+    for flag, value in (("--feed", settings.feed), ("--ws-url", args.ws_url)):
+        if value:
+            hub_args += [flag, value]
+    if args.rest_url:
+        hub_args += ["--rest-url", args.rest_url]
+    child = discovery.start_detached(hub_args)
+    found = discovery.wait_for_hub(HUB_START_TIMEOUT_S, child=child)
+    if found is None:
+        log_path = discovery.runtime_dir() / discovery.LOG_NAME
+        print(
+            f"ticktape: the hub did not start (see {log_path}); connecting directly",
+            file=sys.stderr,
+        )
+    return found
 
 
 def _conflict(args: argparse.Namespace) -> str | None:
@@ -199,6 +250,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         sim_args = ["--seed", str(args.seed), "--symbols", ",".join(settings.watchlist)]
         sim = SimProcess(*sim_args, wait=False)  # boots while Textual is imported below
         settings, label = settings.with_(api_key=SIM_KEY), "SIMULATED"
+    elif args.hub != "off" and not args.shared_sim:
+        hub = _hub(args, settings)
+        if hub is not None:
+            settings = settings.with_(ws_url=hub.ws_url, rest_url=hub.rest_url, api_key=hub.token)
+            label += " via hub"
+    colours = colour_system(settings.bandwidth, os.environ)
+    if colours is not None:  # read by Textual when it is imported, just below
+        os.environ["TEXTUAL_COLOR_SYSTEM"] = colours
     auto_ascii = wants_ascii(os.environ, utf8_mode=bool(sys.flags.utf8_mode))
     with sim or contextlib.nullcontext():
         from ticktape.ui.app import TicktapeApp

@@ -1,9 +1,6 @@
-"""``ticktape sim``: run the simulator until SIGINT/SIGTERM.
+"""``ticktape sim``: run the simulator until SIGINT/SIGTERM, printing one URL a line.
 
-It prints one line per URL it serves (``ws://HOST:PORT/stocks``, ``/forex``,
-``/crypto``, then ``http://HOST:PORT``) and flushes, so a script — or
-:class:`~ticktape.sim.process.SimProcess` — can find a port the OS chose.
-Nothing else is written to stdout; diagnostics go to stderr.
+See docs/simulator.md.
 """
 
 from __future__ import annotations

@@ -1,11 +1,6 @@
-"""Capped exponential backoff with jitter, for reconnecting forever.
+"""Capped exponential backoff with full jitter, for reconnecting forever.
 
-Why jitter: after an outage every client of a server reconnects at once;
-randomising each wait spreads them out ("full jitter": anywhere between 0 and
-the ceiling). Why a cap: the session never gives up, so the wait must stop
-growing somewhere a human still finds reasonable. Why a reset: a connection
-that stayed up for a while proves the path works, so the next drop should be
-retried quickly again; a connection that flaps keeps the wait growing.
+See docs/protocol.md (reconnecting).
 """
 
 from __future__ import annotations

@@ -1,8 +1,6 @@
 """Keeps a :class:`~ticktape.feed.marketstatus.MarketClock` fed from REST, and words its phase.
 
-Polls ``/v1/marketstatus/now`` gently and again just after each session boundary; when REST
-fails the clock falls back on the calendar by itself. No Textual: the app only wires it.
-See docs/market-clock.md.
+Falls back on the calendar when REST fails; no Textual. See docs/market-clock.md.
 """
 
 from __future__ import annotations

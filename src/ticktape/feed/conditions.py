@@ -1,35 +1,6 @@
-"""SIP sale conditions as Polygon / Massive number them, and what each may update.
+"""SIP sale conditions: whether a trade may move the last price, the high/low, the volume.
 
-This is the one table in ticktape that says whether a trade may move the last
-price, the high/low, or the volume. The market state (ticktape.market) and the
-simulator (ticktape.sim) both take their rules from here, so the bars one
-builds from trades are the bars the other sends. Trades that may not update a
-figure are still kept in the tape; they just do not move it.
-
-Source: Polygon's ``GET /v3/reference/conditions?asset_class=stocks`` (its
-``update_rules.consolidated`` block: ``updates_high_low``,
-``updates_open_close``, ``updates_volume``), which Polygon derives from the SIP
-sale-condition matrices (CTA Output Specification, UTP Output Specification);
-see Polygon's knowledge-base article "How does Polygon create the OHLCV
-aggregate bars?". Polygon builds its aggregates from the *consolidated* rules,
-so that is the column used here. ``updates_open_close`` is what we call
-``updates_last``: a trade that may not set the open or close may not set the
-last sale either.
-
-One documented exception, from the same article and Massive's "Does a Form T
-trade update a pre-market minute bar's high, low, open and close?": the
-consolidated rules describe the *daily* bar, and a minute bar outside regular
-hours (09:30-16:00 ET) takes its prices from Form T (12) trades anyway —
-"otherwise there would be no minute aggregates during extended trading hours".
-Other conditions still apply (an odd lot in the pre-market sets no price).
-So a trade has two flag sets: :func:`flags_for` (the day's open/high/low and
-volume, and any regular-hours minute) and :func:`extended_flags_for` (a minute
-bar — and so the last price — outside regular hours). :func:`bar_flags` picks
-the right one for a trade's time.
-
-Rules for a trade with several conditions: a flag holds only if every
-condition allows it (one "no" wins). Unknown ids allow everything, so that a
-new condition id Polygon adds one day does not freeze the last price.
+The one table both the market state and the simulator use. See docs/protocol.md.
 """
 
 from __future__ import annotations

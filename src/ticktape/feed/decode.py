@@ -1,10 +1,6 @@
-"""Frame decoder: the bytes of one WebSocket frame → a list of typed events.
+"""Frame decoder: one WebSocket frame's bytes → a list of typed events; never raises.
 
-The fast path is one msgspec pass over ``list[Event]`` (a tagged union on
-``ev``), straight into Structs with no intermediate dicts. If anything in the
-frame is wrong, the frame is re-read element by element so one bad element
-never costs the good ones; each failure is counted by kind in
-:class:`DecodeStats` and skipped. The decoder never raises to its caller.
+Bad elements are skipped and counted by kind. See docs/performance.md.
 """
 
 from __future__ import annotations

@@ -1,20 +1,6 @@
-"""Typed wire events of the Polygon / Massive WebSocket protocol.
+"""Typed wire events of the Polygon / Massive WebSocket protocol, one msgspec Struct each.
 
-One `msgspec.Struct` per event, tagged on the wire field ``ev``. Attribute
-names are readable; ``msgspec.field(name=...)`` keeps the wire keys, so the
-same definition decodes what the server sends and lets the simulator encode
-exactly what a server would send (there is no second schema).
-
-Choices, and why:
-
-* ``gc=False``: events never form reference cycles, and skipping GC tracking
-  makes allocation cheaper on the hot decode path.
-* ``omit_defaults=True``: optional fields absent on the wire stay absent when
-  re-encoded, so ``encode(decode(frame))`` reproduces the frame.
-* Not ``frozen``: nothing gains from it, and it costs a little on creation.
-* Timestamps keep their wire units (the spec shows LULD in microseconds and
-  NOI in nanoseconds); every event exposes :attr:`time_ms`, normalised to Unix
-  milliseconds by magnitude, which is what consumers should read.
+The one schema: the client decodes and the simulator encodes with it. See docs/protocol.md.
 """
 
 from __future__ import annotations

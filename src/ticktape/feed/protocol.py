@@ -163,6 +163,7 @@ class ClientProtocol:
         "_channels",
         "_decoder",
         "_desired",
+        "_extra",
         "_limit",
         "_out",
         "_params",
@@ -184,6 +185,7 @@ class ClientProtocol:
         self._decoder = decoder if decoder is not None else Decoder()
         self._limit = max_params_chars
         self._desired: set[str] = {s.strip() for s in symbols if s.strip()}
+        self._extra: set[str] = set()  # params beyond channels × symbols ("XL2.BTC-USD")
         self._params: frozenset[str] | None = None  # exact params, once set_params is used
         self._sent: set[str] = set()  # params subscribed on the current connection
         self._out: list[Output] = []
@@ -217,6 +219,17 @@ class ClientProtocol:
         if new == self._desired:
             return False
         self._desired = new
+        if self.phase is Phase.LIVE:
+            self._sync()
+        return True
+
+    def set_extra_params(self, params: Iterable[str]) -> bool:
+        """Params wanted beyond every channel for every symbol (one symbol's ``XL2``, say);
+        True if they changed; when live, the difference is queued like a symbol change."""
+        new = {p.strip() for p in params if p.strip()}
+        if new == self._extra:
+            return False
+        self._extra = new
         if self.phase is Phase.LIVE:
             self._sync()
         return True
@@ -310,6 +323,7 @@ class ClientProtocol:
             if self._params is not None
             else {wire.param(ch, sym) for sym in self._desired for ch in self._channels}
         )
+        want |= self._extra  # beside either: one pair's XL2 while its book shows
         for action, params in (
             (wire.UNSUBSCRIBE, sorted(self._sent - want)),
             (wire.SUBSCRIBE, sorted(want - self._sent)),

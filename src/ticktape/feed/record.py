@@ -1,28 +1,6 @@
-"""Recording of a live session: every raw frame as received, with its receive time.
+"""Recording of a live session: every raw frame as received, gzip JSON lines, key redacted.
 
-Format: a gzip file of JSON lines. Each session starts with a header line
-``{"ticktape":"recording","v":1,"started_ms":...,<meta>}``; every frame is one
-line ``{"t": recv_ms, "f": "<frame text>"}`` (``"b"``: base64 for a binary
-frame that is not UTF-8). Frames are stored as text, not parsed, because the
-point is to capture what the wire really sent, malformed frames included.
-
-Why these choices:
-
-* The file is opened for appending, so stopping and restarting a recording
-  (the app's record key) extends the same file; gzip readers accept the
-  resulting concatenated members. Only a file that is ours is appended to
-  (:func:`check_appendable`): any other existing file is refused, never
-  written into, and so is a recording cut short by a crash, since gzip
-  readers stop at the cut and would never reach what came after it.
-* A background thread syncs the compressor to disk at least every
-  ``flush_interval`` (default 0.5 s) whenever something was written, so a crash
-  loses at most about a second, even when frames stop arriving. A sync-flushed
-  gzip stream without its trailer is still readable up to the last flush:
-  :func:`iter_frames` reads such a file and stops quietly at the cut.
-* The recorder only sees frames the server sent. As a second line of defence it
-  drops anything shaped like an outgoing ``auth`` action and replaces every
-  ``redact`` string (pass the API key) with ``****``, so a key can never reach
-  the file even if someone wires the wrong hook to it.
+See docs/simulator.md (recording and replay).
 """
 
 from __future__ import annotations

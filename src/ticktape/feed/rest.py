@@ -1,20 +1,6 @@
-"""Async REST client for ``/v2/aggs`` (historical bars), built on httpx.
+"""Async REST client for ``/v2/aggs``: Bearer auth, ``next_url`` paging, retries with backoff.
 
-Why it looks like this:
-
-* The key travels only in ``Authorization: Bearer``. URLs end up in logs, so
-  it never goes in one: any ``apiKey`` the server puts in ``next_url`` is
-  removed before the URL is followed.
-* ``next_url`` is wire text (untrusted). Only its path and query are used, on
-  the configured origin, so the key is never sent to a host the user did not
-  configure.
-* The free plan allows 5 requests a minute, so paging a long range *will* be
-  rate limited. 429, 5xx, timeouts and dropped connections are retried with
-  capped exponential backoff and full jitter (``Retry-After`` wins when the
-  server sends it), and every wait is reported through ``on_wait`` so a UI or
-  progress bar can say why it is waiting instead of looking hung.
-* Errors speak to a trader (what went wrong, what to do) and never contain
-  the key, even if the server echoes it back.
+See docs/protocol.md (REST aggregates).
 """
 
 from __future__ import annotations

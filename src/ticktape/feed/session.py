@@ -207,6 +207,11 @@ class Session:
         if self._proto.set_symbols(symbols):
             self._dirty.set()
 
+    def set_extra_params(self, params: Iterable[str]) -> None:
+        """Subscribe these params too (``XL2.BTC-USD`` while its book shows); see the protocol."""
+        if self._proto.set_extra_params(params):
+            self._dirty.set()
+
     def set_params(self, params: Iterable[str]) -> None:
         """Make exactly ``params`` (``"T.AAPL"``, ``"T.*"``) the desired subscription,
         instead of channels × symbols; when live only the difference is sent."""

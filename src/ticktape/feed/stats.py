@@ -1,15 +1,6 @@
-"""Live figures about the feed: how much arrives, how late, and what it costs us.
+"""Live feed figures (rates, lag, apply time) and the warning before the server cuts us off.
 
-Why: the server cuts a slow consumer without much warning. These figures let
-the UI say "we are falling behind" *before* that happens: event and frame
-rates, lag (receive time − event time) and the time each frame costs us to
-decode and apply. A warning is raised when lag or apply time keeps growing,
-or when handling frames takes most of the wall clock.
-
-Cost model: :meth:`FeedStats.record_frame` runs once per frame on the read
-loop, so it only bumps counters in a one-second bucket and keeps a bounded,
-evenly thinned sample of lag and apply times. All sorting happens when a
-figure is read (the UI does that a few times a second, not per frame).
+Cheap per frame; sorted only when read. See docs/performance.md.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from ticktape.feed.events import Status, encode
 
 #: Channels a monitor subscribes per market (LULD feeds the chart's band lines and halt alerts).
 MONITOR_CHANNELS: Final[dict[str, tuple[str, ...]]] = {
-    "stocks": ("T", "Q", "AM", "LULD"),
+    "stocks": ("T", "Q", "AM", "LULD", "NOI"),
     "forex": ("C", "CA"),
     "crypto": ("XT", "XQ", "XA"),
 }

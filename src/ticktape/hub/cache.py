@@ -1,8 +1,6 @@
 """The hub's on-disk cache of finished REST history: one sqlite3 file, shared by every hub.
 
-Pages are stored by path and query (never a key) with an optional expiry; WAL mode lets
-several hubs read while one writes, and a damaged file is moved aside, never fatal.
-See docs/hub-rest.md.
+Keyed by path and query, never a key; a damaged file is moved aside. See docs/hub-rest.md.
 """
 
 from __future__ import annotations

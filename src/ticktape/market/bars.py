@@ -1,14 +1,6 @@
 """Bars: the :class:`Bar` object, the packed second-bar ring, exchange-zone days.
 
-Minute bars (their store, merge rules and resampling) are in minutes.py.
-A bar's ``source`` says where it came from, because the sources rank differently:
-
-* ``AM`` (the server's minute bar) is authoritative: it replaces whatever the
-  trades built for that minute, and a re-sent AM replaces the earlier one.
-* ``SEED`` (REST history) is official for completed minutes, so it replaces a
-  trade-built bar — except the live forming minute, which keeps growing live.
-  It never replaces an AM bar. So seed and live join with one bar per minute.
-* ``TRADES``: built from eligible trades.
+Bar sources rank AM > SEED > TRADES. See docs/architecture.md (history from REST).
 """
 
 from __future__ import annotations

@@ -1,27 +1,6 @@
-"""Minute bars per symbol: REST seed + live trades + authoritative AM, and resampling.
+"""Minute bars per symbol: REST seed, live trades and AM bars merged; cached resampling.
 
-One sorted run of minute bars per symbol. Each bar remembers where it came
-from, because the sources rank differently:
-
-* ``AM`` (the server's minute bar) is authoritative: it replaces whatever the
-  trades built for that minute, and a re-sent AM replaces the earlier one.
-* ``SEED`` (REST history) is official for completed minutes, so it replaces a
-  trade-built bar — except the live forming minute, which keeps growing live.
-  It never replaces an AM bar. So seed and live join with one bar per minute.
-* ``TRADES``: built here from eligible trades (the state's hot path updates the
-  forming bar in place; everything else goes through this module).
-
-Storage is packed, like the tape (tape.py), with its capacity committed when
-the store is made: a :class:`Bar` object with its floats costs ~300 bytes, a
-packed record 65, and a whole-market subscription holds a day of minutes for
-thousands of symbols nobody looks at. Only the newest trade-built minute — the
-forming bar the hot path updates in place — is a live Bar (``tail``); it is
-packed when a newer minute starts. Readers get Bar objects made on demand.
-
-Reading is cached per timeframe ("1m" included); only bars from the earliest
-changed minute onwards (and always the group holding the newest minute) are
-rebuilt, so a chart that asks every frame pays for a few bars, not the whole
-history. Only symbols somebody views are ever read, so only they hold objects.
+Packed storage, one live forming bar. See docs/performance.md.
 """
 
 from __future__ import annotations

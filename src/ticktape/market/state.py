@@ -1,32 +1,6 @@
-"""MarketState: applies decoded frames to per-symbol state. The hot path.
+"""MarketState: applies decoded frames to per-symbol state — the hot path.
 
-``apply`` makes one pass over a frame. Quotes, trades and second bars (nearly
-all of the firehose) are handled inline with local-variable caching and
-``type(ev) is`` checks ordered by frequency; everything else goes through a
-dict of bound methods. No decoded event outlives its frame: rings store
-packed records (see tape.py) and the NBBO is copied out of the Quote.
-
-With thousands of symbols much of what an event costs is memory, not
-bytecode: each symbol's objects are cold by the time its next event comes,
-and every attribute an event reads or replaces costs a cache miss (the old
-value's object is touched to drop it). So the inline trade path touches as
-little as it can: a trade in the minute the symbol's linked forming bar
-covers (see symbol.py) updates that bar, the last trade and the tape; the
-day's volume and VWAP are folded in from the bar later, and the day's
-high/low only move when the bar's do. Everything else — a new minute, a new
-day, late prints — takes ``_trade``.
-
-Conflation: ``version`` goes up once per applied frame (and per seed); every
-symbol touched gets that version, so ``changed_since(v)`` is a scan of the
-symbols with no per-event bookkeeping.
-
-Memory: every symbol's stores are bounded and committed when it is created,
-shallow unless the symbol is watched (see symbol.py and :meth:`MarketState.watch`),
-so memory follows the symbols and not the length of the stream.
-
-Wire data is untrusted: a value a packed ring cannot hold (an absurd exchange
-id) or a time outside ``[0, MS_END)`` (no calendar date to show) skips that one
-event, counted in :attr:`bad_events`; the rest of the frame goes on.
+See docs/performance.md (apply) and docs/architecture.md (one trade, socket to screen).
 """
 
 from __future__ import annotations
@@ -51,6 +25,7 @@ from ticktape.feed.conditions import (
 )
 from ticktape.feed.events import (
     Agg,
+    CryptoL2,
     CryptoMinuteAgg,
     CryptoQuote,
     CryptoSecondAgg,
@@ -76,6 +51,7 @@ from ticktape.market.bars import (
     cached_day_bounds,
     day_bounds,
 )
+from ticktape.market.book import OrderBook
 from ticktape.market.minutes import MinuteBars
 from ticktape.market.symbol import NO_BAR, Depth, SymbolState
 from ticktape.market.tape import (
@@ -186,6 +162,8 @@ class MarketState:
         self._rings: list[TradeTape] = []  # symbol index → its trade ring
         self.tape = MarketTape(tape_size, self._rings)
         self.events_tape: ObjectRing[NoticeEntry] = ObjectRing(notice_size)
+        #: Crypto pair → its newest ``XL2`` snapshot (only pairs subscribed to XL2 have one).
+        self.books: dict[str, OrderBook] = {}
         self._dispatch: dict[type, Callable[[Any, int, int], None]] = {
             MinuteAgg: self._minute_agg,
             LimitUpLimitDown: self._luld,
@@ -193,6 +171,7 @@ class MarketState:
             ForexQuote: self._forex_quote,
             CryptoQuote: self._crypto_quote,
             CryptoTrade: self._crypto_trade,
+            CryptoL2: self._crypto_l2,
             ForexMinuteAgg: self._pair_minute,
             CryptoMinuteAgg: self._pair_minute,
             ForexSecondAgg: self._pair_second,
@@ -729,6 +708,16 @@ class MarketState:
         self._put_quote(s, ev.timestamp, ev.bid, ev.ask, ev.bid_size, ev.ask_size)
         s.version = v
         s.updated_ms = recv_ms
+
+    def _crypto_l2(self, ev: CryptoL2, recv_ms: int, v: int) -> None:
+        """A book snapshot replaces the pair's book; the symbol's row is not touched (its
+        figures did not change), so the book carries its own version."""
+        _check_ms(ev.timestamp)
+        self._symbol(ev.pair)  # the same symbol check as every other event
+        book = self.books.get(ev.pair)
+        if book is None:
+            book = self.books[ev.pair] = OrderBook(ev.pair)
+        book.replace(ev.bids, ev.asks, ev.timestamp, ev.exchange, v)
 
     # -- bars -------------------------------------------------------------------
 

@@ -1,29 +1,6 @@
-"""Per-symbol state: last trade, NBBO, day statistics, LULD band, rings and bars.
+"""Per-symbol state: last trade, NBBO, day figures, LULD band, rings and bars.
 
-Slotted and written to directly by the state's hot path (state.py), so the raw
-slots hold "unknown" as values that make the hot path's comparisons work
-without ``None`` checks: ``last_price`` NaN (every comparison is False, so the
-first trade's tick is 0), ``day_high`` -inf, ``day_low`` +inf, and the NBBO's
-``bid_px``/``ask_px`` NaN (no price is at or beyond them). The NBBO is copied out
-of the Quote rather than kept as the Quote: a kept event is freed cold, when
-the next quote replaces it, which cost more than the copying.
-Readers use the properties, which turn those back into ``None``.
-
-History is tiered (issue 7: memory must not grow with the stream, and a
-whole-market subscription must not hold deep history for symbols nobody looks
-at): a symbol starts with the state's *shallow* :class:`Depth` and gets the
-*deep* one once it is watched — when a reader opens its trades, quotes or bars,
-or the app calls ``MarketState.watch``. Every store is bounded and committed at
-its full size when made (or resized), so memory follows the number of symbols
-and watched symbols, not the length of the stream.
-
-The day's volume and VWAP are settled lazily: while the forming minute bar is
-*linked* (``fast``), the hot path adds an eligible trade's volume to that bar
-only, and the day's figures are ``vol``/``pv`` plus what the linked bar gained
-since it was linked (``fast_v``/``fast_pv``). The day's high and low stay
-exact: linking requires the bar's range to lie inside the day's, so a trade
-can only move the day's range when it moves the bar's. Everything off the hot
-path folds the linked bar in first (see ``MarketState._settle``).
+Slots with sentinels for the hot path; tiered depth. See docs/performance.md.
 """
 
 from __future__ import annotations

@@ -1,25 +1,6 @@
-"""Bounded rings for the tape: trades, quotes and notable events.
+"""Bounded packed rings for the tape: trades, quotes, notable events, the all-symbol tape.
 
-Why columnar: a ring that keeps the decoded ``Trade`` Structs keeps ~6 Python
-objects per trade alive; when the ring wraps, freeing those cold objects costs
-several cache misses per event and halved the apply rate in measurements. So
-trade and quote rings pack each entry into a preallocated ``bytearray`` with
-one ``struct.pack_into`` call (no object survives the frame), and rebuild a
-:class:`TapeEntry` / :class:`QuoteEntry` only for the rows a reader asks for.
-
-Capacity is committed up front: a ring's buffer is allocated whole when the
-ring is made (``bytearray(n)`` zero-fills every byte, so its pages are
-resident at once — measured), and memory does not creep up later as rings
-fill. A ring only ever changes size by :meth:`PackedRing.resize`, which the
-state calls when a symbol becomes watched (see symbol.py); it keeps what the
-ring holds.
-
-Every ring counts appends in :attr:`seq` (monotonic, never wraps), so a reader
-can remember the seq it last drew and ask :meth:`since` how many are new.
-The hot path (state.py) writes into :attr:`buf` and bumps :attr:`seq` itself;
-the record layouts below are the contract between the two. The all-symbol tape
-(:class:`MarketTape`) holds only symbol indexes and reads through the
-per-symbol rings, so a trade costs one packed write plus one array store.
+See docs/performance.md (packed tape rings).
 """
 
 from __future__ import annotations

@@ -1,9 +1,6 @@
-"""Injected faults, so tests (and people) can watch a client survive a bad network.
+"""Injected faults (drops, bad frames, stalls, REST errors), so a client's recovery can be seen.
 
-The server asks this object questions on its hot paths (``stalled()``,
-``corrupt()``, ``should_drop()``, ``take_rest_error()``); tests and the CLI
-flip the switches. Malformed frames are chosen by a seeded RNG so a fault run
-is repeatable.
+See docs/simulator.md (faults).
 """
 
 from __future__ import annotations
@@ -20,7 +17,7 @@ _BAD_ELEMENT: Final = b'{"ev":"T","sym":"AAPL","p":"not-a-price","s":1,"t":0},'
 
 
 class Faults:
-    """Switches for the faults of issue 3; all off by default."""
+    """Fault switches (drop, damage, stall, REST errors, kick); all off by default."""
 
     def __init__(self, *, seed: int = 0, clock: Callable[[], float] = time.monotonic) -> None:
         self._rng = random.Random(seed)

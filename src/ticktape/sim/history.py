@@ -1,21 +1,6 @@
-"""Synthetic price history that ends exactly where the live simulation begins.
+"""Synthetic price history, anchored so it ends exactly where the live simulation begins.
 
-Each symbol's history is *anchored* at the minute it first came alive (was
-ensured, or first asked for): the newest historical minute bar ends at that
-minute and closes at the symbol's live starting price. History is built
-backwards from that anchor as a chain of *segments* — a 16-hour always-open
-lead-in just before the anchor (so the recent chart is never empty, whatever
-the hour or weekday the simulator starts), then one segment per trading
-session going back in time. Each segment gets its open/high/low/close/volume
-from a generator seeded by (seed, symbol, segment), so history is a
-deterministic function of the seed, the symbol, the anchor and time; minutes
-are made by subdividing segments, seconds by subdividing minutes
-(:mod:`ticktape.sim.model_bars`), so every resolution agrees.
-
-Cost: daily bars are O(1) per day (years are cheap); minute bars cost a few µs
-each (six months ≈ 125k minutes in well under a second); seconds are made only
-for the minutes asked for. For minutes since the anchor, the bars are the ones the
-live market already emitted, so REST equals live.
+See docs/simulator.md (history that meets the live feed).
 """
 
 from __future__ import annotations

@@ -1,28 +1,6 @@
 """``SimMarket``: a deterministic simulated market for one cluster — no I/O, no asyncio.
 
-The server owns the clock: it calls :meth:`SimMarket.advance` with the wall
-time and sends what comes back. Choices a caller should know:
-
-* **Clock.** ``market_ms = start_ms + (wall_ms - start_ms) * speed - delay_ms``.
-  Events are stamped in market time, so at speed 1 they carry wall-clock time.
-* **Rate** is events per *wall* second across all ensured symbols, at any speed:
-  ``--speed 60`` spreads the same event budget over 60× more market time (the
-  server's load stays the same; each market minute holds fewer trades). It
-  counts the primary events (T/Q, C, XT/XQ/XL2); bars, LULD and NOI come on top.
-* **Delayed feed.** ``delay_ms`` runs the market clock that much behind: events
-  are generated and released as the real-time feed would have sent them
-  ``delay_ms`` ago, with their original timestamps. History is anchored on the
-  delayed clock too, so REST never shows what the delayed feed has not.
-* **Determinism.** One seeded RNG, drawn in event order; the events are the same
-  however ``advance`` calls are chunked, given the same ``ensure`` calls at the
-  same points. History depends on (seed, symbol, anchor, time) only.
-* **Universe.** The universe (the default list, or the cluster's share of
-  ``symbols``) is live from the start, like a real market in which everything
-  trades whether or not anyone listens; ``*`` subscriptions see exactly it.
-  ``ensure`` adds any other symbol, which then takes its share of ``rate``.
-* **Anchors.** A symbol comes alive when first ensured or first asked for
-  history; its history ends at that minute at its starting price, and its live
-  walk starts there. Symbols are never removed.
+See docs/simulator.md (the generated market).
 """
 
 from __future__ import annotations

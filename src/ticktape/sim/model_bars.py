@@ -1,12 +1,6 @@
-"""Bar arithmetic for synthetic history: split a bar into finer bars, and merge bars into coarser.
+"""Bar arithmetic for synthetic history: subdivide a bar exactly, or merge bars.
 
-Synthetic history is generated top-down — a session's OHLCV first, then its
-minutes, then a minute's seconds — and :func:`subdivide` makes the children
-honour the parent *exactly*: the first child opens at the parent's open, the
-last closes at its close, the highest high and lowest low are the parent's, and
-volumes and trade counts add up. That is what lets a chart switch between 1D,
-1h and 1m of the same symbol without contradicting itself, and what pins the
-newest historical minute to the live starting price.
+See docs/simulator.md (history that meets the live feed).
 """
 
 from __future__ import annotations

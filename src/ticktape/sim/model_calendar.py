@@ -1,11 +1,6 @@
-"""The simulated market's calendar: when each cluster trades, and how busy each minute is.
+"""The simulated calendar: when each cluster trades, and how busy each minute is.
 
-Stocks trade 04:00–20:00 America/New_York on weekdays (holidays are ignored),
-forex Monday to Friday around the clock (ET days, an approximation of the real
-Sunday-17:00 open), crypto every minute of every day. Daily bars are stamped at
-ET midnight, as the REST API stamps them. The intraday profiles give the U-shaped
-volume of a stock session (thin pre/post market, busy open and close) and the
-London/New-York hump of forex, so synthetic minute bars look like real ones.
+See docs/simulator.md.
 """
 
 from __future__ import annotations

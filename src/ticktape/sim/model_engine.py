@@ -1,21 +1,6 @@
-"""The live event loop shared by the three clusters: clock, rate, symbol choice, bar boundaries.
+"""The live event loop shared by the clusters: clock, rate, symbol choice, bar boundaries.
 
-Events form one Poisson stream in *market* time whose mean gap is
-``1000 * speed / rate`` ms, so ``rate`` events arrive per *wall* second at any
-speed (a fast clock spreads the same event budget over more market time; the
-server's load does not grow with ``--speed``). Each event goes to a symbol
-drawn by weight (popular names trade more), sometimes to one in a volatility
-burst (bursts draw attention as well as move prices). Everything is drawn
-from one seeded RNG in time order and the loop only stops between events, so
-the events are the same however :meth:`Engine.run_until` calls are chunked.
-
-Bars close on time: a second's and a minute's bars are emitted once market
-time has reached their end, before any later event. Subclasses supply the
-event itself (:meth:`Engine.event`) and what a closing bar emits.
-
-The hot loop avoids dicts and per-event allocation beyond the event Struct:
-per-symbol state lives in ``__slots__`` objects, prices are integer ticks, and
-random draws index precomputed tables.
+See docs/simulator.md (the generated market).
 """
 
 from __future__ import annotations

@@ -1,17 +1,14 @@
-"""Live forex (``C`` quotes, ``CA`` minute bars) and crypto (``XT``, ``XQ``, ``XL2``, ``XA``).
+"""Live forex (``C``, ``CA``) and crypto (``XT``, ``XQ``, ``XL2``, ``XA``) events.
 
-Forex has no trades on the wire, so a ``CA`` bar is built from the quotes'
-mid prices and its volume is the number of quotes (as Polygon's forex
-aggregates count ticks). Crypto trades hit the last quote (``c`` = 2 buy at
-the ask, 1 sell at the bid) with lognormal fractional sizes, and every trade
-counts toward ``XA``.
+See docs/simulator.md.
 """
 
 from __future__ import annotations
 
 import math
 import random
-from typing import Final
+from collections.abc import Callable
+from typing import Any, Final
 
 from ticktape.feed.events import (
     Agg,
@@ -112,10 +109,67 @@ class ForexEngine(_PairEngine):
             self._reset_minute(st)
 
 
+class SimBook:
+    """One pair's resting orders (price ticks → size in satoshi-like units).
+
+    Why a kept book rather than a fresh random one each snapshot: a believable
+    book moves with the market. The touch always sits on the current quote
+    (levels a new quote crosses are gone: they traded or were pulled), a
+    trade eats into the level it hit, and between snapshots the deeper
+    levels drift (orders added and cancelled) rather than being redrawn.
+    """
+
+    __slots__ = ("asks", "bids")
+
+    def __init__(self) -> None:
+        self.bids: dict[int, int] = {}
+        self.asks: dict[int, int] = {}
+
+    def trade(self, buy: bool, price: int, units: int) -> None:
+        side = self.asks if buy else self.bids
+        left = side.get(price, 0) - units
+        if left > 0:
+            side[price] = left
+        else:
+            side.pop(price, None)
+
+    def snapshot(
+        self, st: LiveSymbol, levels: int, rand: Callable[[], float]
+    ) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+        """Both sides, best first, ``levels`` deep; the book is kept for the next one."""
+        units = st.units * 4.0
+        gap = max(1, (st.ask - st.bid) // 2)
+        out = []
+        for side, touch, sign in ((self.bids, st.bid, -1), (self.asks, st.ask, 1)):
+            for p in [p for p in side if (p - touch) * sign < 0]:
+                del side[p]  # the quote moved through it
+            for p, u in side.items():  # orders come and go: sizes drift, none vanish here
+                side[p] = max(1, int(u * (0.8 + 0.4 * rand())))
+            if touch not in side:
+                side[touch] = 1 + int(units * SIZE_MULTIPLES[int(rand() * 256)])
+            prices = sorted(side, reverse=sign < 0)
+            price = prices[-1]
+            while len(prices) < levels:  # thin deep book: add levels past the last one
+                price += sign * (gap + int(rand() * gap * 2))
+                if price < 1:
+                    break
+                depth = 1.0 + 0.15 * len(prices)  # books thicken away from the touch
+                side[price] = 1 + int(units * depth * SIZE_MULTIPLES[int(rand() * 256)])
+                prices.append(price)
+            for p in prices[levels:]:
+                del side[p]
+            out.append([(p, side[p]) for p in prices[:levels]])
+        return out[0], out[1]
+
+
 class CryptoEngine(_PairEngine):
     """Crypto cluster: ``XT``, ``XQ``, ``XL2`` and ``XA``."""
 
     cluster = "crypto"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.books: dict[str, SimBook] = {}  # made at a symbol's first snapshot
 
     def setup(self, st: LiveSymbol) -> None:
         st.spread_frac = 0.00003 + 0.0003 * unit("spread", st.sym) * (1.0 - st.prof.weight)
@@ -140,42 +194,40 @@ class CryptoEngine(_PairEngine):
                 CryptoTrade(st.sym, p / scale, size, t, _BUY if buy else _SELL, st.tid, x, received)
             )
             self._take(st, p, size)
+            book = self.books.get(st.sym)
+            if book is not None:
+                book.trade(buy, p, round(size * _SATS))
         elif r < 0.95:
             self._spread(st, mid)
+            bid_size, ask_size = self._size(st, 3.0), self._size(st, 3.0)
             out.append(
                 CryptoQuote(
-                    st.sym,
-                    st.bid / scale,
-                    st.ask / scale,
-                    t,
-                    self._size(st, 3.0),
-                    self._size(st, 3.0),
-                    x,
-                    received,
+                    st.sym, st.bid / scale, st.ask / scale, t, bid_size, ask_size, x, received
                 )
             )
+            book = self.books.get(st.sym)
+            if book is not None:  # the touch is what the quote says
+                book.bids[st.bid] = round(bid_size * _SATS)
+                book.asks[st.ask] = round(ask_size * _SATS)
         else:
             out.append(self._book(st, t, x, received))
 
     def _book(self, st: LiveSymbol, t: int, x: int, received: int) -> CryptoL2:
-        """A 10–20-level snapshot around the current quote."""
-        rand = self.rand
+        """A 10–20-level snapshot of the symbol's resting book (see :class:`SimBook`)."""
+        book = self.books.get(st.sym)
+        if book is None:
+            book = self.books[st.sym] = SimBook()
+        levels = 10 + int(self.rand() * 11)
+        bids, asks = book.snapshot(st, levels, self.rand)
         scale = st.scale
-        levels = 10 + int(rand() * 11)
-        gap = max(1, (st.ask - st.bid) // 2)
-        bids = []
-        asks = []
-        b, a = st.bid, st.ask
-        units = st.units * 4.0
-        mult = SIZE_MULTIPLES
-        for _ in range(levels):
-            bids.append((b / scale, (1 + int(units * mult[int(rand() * 256)])) / _SATS))
-            asks.append((a / scale, (1 + int(units * mult[int(rand() * 256)])) / _SATS))
-            b -= gap + int(rand() * gap * 2)
-            a += gap + int(rand() * gap * 2)
-            if b < 1:
-                break
-        return CryptoL2(st.sym, t, tuple(bids), tuple(asks), x, received)
+        return CryptoL2(
+            st.sym,
+            t,
+            tuple((p / scale, u / _SATS) for p, u in bids),
+            tuple((p / scale, u / _SATS) for p, u in asks),
+            x,
+            received,
+        )
 
     def close_minute(self, start: int, out: list[Event]) -> None:
         for st in self.dirty_min:

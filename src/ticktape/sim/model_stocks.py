@@ -1,16 +1,6 @@
-"""Live US equities: NBBO quotes, trades, second/minute bars, LULD bands and imbalances.
+"""Live US equities: NBBO quotes, trades, second/minute bars, LULD bands, imbalances.
 
-Which trades make bars comes from ticktape's one sale-condition table
-(:mod:`ticktape.feed.conditions`), the same rules the client's market state
-builds bars with. Each trade's condition tuple has two flag sets there: the
-minute-bar rules set the second (``A``) and minute (``AM``) bars — so odd lots
-(37) add volume but set no price, while Form T trades (12, printed outside
-09:30–16:00 ET) do price extended-hours bars — and the consolidated rules set
-the day's official open ``op`` (the first regular-hours priced trade; absent
-before it) and ``av``/``a``. A second or minute whose trades set no price emits
-no bar; its volume still joins the minute and the day's ``av``. Every condition
-tuple printed here counts toward volume (tested), so trade counts and volumes
-are counted for every trade.
+Bars follow ``feed.conditions``, as the client's state does. See docs/simulator.md.
 """
 
 from __future__ import annotations

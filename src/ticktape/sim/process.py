@@ -1,15 +1,6 @@
-"""Run ``ticktape sim`` in a child process and learn its URLs.
+"""Run ``ticktape sim`` in a child process and learn its URLs (it dies with its parent).
 
-The app uses this when no API key is set: the simulator gets its own process
-(and core) so generating a market never takes time from the UI's event loop.
-The child is told to exit when its stdin closes, so it dies with its parent
-even when the parent is killed without a chance to clean up.
-
-Start-up: the child needs ~0.2 s to import and bind, about what the app
-needs to import Textual. ``SimProcess(..., wait=False)`` only spawns it, so
-the launcher can start it first and let both boot in parallel; the app then
-awaits :meth:`SimProcess.started` (no thread, no blocked event loop) right
-before it connects.
+See docs/architecture.md (start-up order).
 """
 
 from __future__ import annotations

@@ -1,33 +1,6 @@
-"""A recorded session (or a bars CSV) as the simulator's event source.
+"""A recording (or a bars CSV) as the simulator's event source.
 
-The simulator's server asks each cluster's market for ``advance(wall_ms)``
-(the events due by now) and filters them per connection by subscription.
-:class:`ReplaySource` answers those calls from a recording instead of the
-generator, so a replay goes through exactly the protocol code a live
-simulation does: a client subscribing to ``T.AAPL`` gets what it would have
-got live, and nothing else.
-
-Why these choices:
-
-* The clock starts when the first client subscribes (:meth:`ensure`), not
-  when the server starts, so the opening frames are not lost while a client
-  connects. A server that never calls ``ensure`` (wildcard subscriptions
-  only) can call :meth:`start`.
-* Recorded time is replayed at ``speed``, but any gap longer than
-  ``max_gap_ms`` (a night between bars, a pause between two recordings in one
-  file) is shortened to it, so a replay never seems to hang.
-* Statuses in the recording are dropped: the replay server speaks its own
-  handshake, and replaying an old ``auth_success`` would confuse a client.
-  After the last event every client gets one status of its own,
-  ``replay_finished``, so a client can tell "the replay ended" from "the
-  feed went silent".
-* Nothing is skipped silently: a recording's damaged lines and a cut at its
-  end are counted in a :class:`~ticktape.feed.record.ReadReport`, a bars CSV's
-  unreadable rows and impossible bars (high below low, a close outside the
-  bar, a negative volume, nan) in a :class:`CsvReport`.
-* Events are read lazily from the file, so a long recording never sits in
-  memory; only the minute bars emitted so far are kept (bounded), to answer
-  REST ``history`` the way the live simulator does (REST equals what was sent).
+See docs/simulator.md (recording and replay).
 """
 
 from __future__ import annotations

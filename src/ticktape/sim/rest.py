@@ -1,29 +1,18 @@
-"""The REST aggregates endpoint, answered on the WebSocket port via ``process_request``.
+"""The REST aggregates endpoint, answered on the WebSocket port; opaque-cursor paging.
 
-``GET /v2/aggs/ticker/{ticker}/range/{multiplier}/{timespan}/{from}/{to}`` with
-``adjusted``, ``sort``, ``limit`` and ``cursor``; the body is
-:class:`~ticktape.feed.events.AggsResponse`, the same Struct the client
-decodes. Error bodies copy the live API's (protocol.md).
-
-Pagination: ``limit`` caps the bars in one page (the live API counts "base
-aggregates"; with multiplier 1 that is the same). When more bars remain the
-response carries ``next_url`` whose ``cursor`` is opaque (url-safe base64 of
-the query and where to resume), so a client must follow it rather than build
-the next request itself — and the key is never put in it.
+See docs/simulator.md and docs/protocol.md (REST aggregates).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import email.utils
 import hmac
 import re
 import time
 import uuid
 from collections.abc import Callable, Collection
 from datetime import date, datetime, timedelta
-from http import HTTPStatus
 from typing import Final, Protocol
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
@@ -33,6 +22,7 @@ from websockets.http11 import Request, Response
 
 from ticktape.feed.events import Agg, AggsResponse
 from ticktape.feed.snapshot import SnapshotResponse
+from ticktape.server.engine import json_response
 from ticktape.sim import market_status, snapshots
 from ticktape.sim.faults import Faults
 from ticktape.sim.market import SimMarket
@@ -129,21 +119,6 @@ def _query_limit(query: dict[str, list[str]]) -> int:
     if not values[-1].isdigit() or int(values[-1]) < 1:
         raise _BadRequest("limit must be a positive integer")
     return min(int(values[-1]), MAX_LIMIT)
-
-
-def json_response(status: int, body: object, extra: Collection[tuple[str, str]] = ()) -> Response:
-    """An HTTP response with a JSON body; the connection closes after it."""
-    data = msgspec.json.encode(body)
-    headers = Headers(
-        [
-            ("Date", email.utils.formatdate(usegmt=True)),
-            ("Connection", "close"),
-            ("Content-Type", "application/json"),
-            ("Content-Length", str(len(data))),
-            *extra,
-        ]
-    )
-    return Response(status, HTTPStatus(status).phrase, headers, data)
 
 
 def _error(status: int, message: str, *, key: str = "error", **extra: str) -> Response:

@@ -1,8 +1,6 @@
 """Which session the simulator plays: ``always`` a living market at any hour, ``real`` the clock's.
 
-With ``real`` a closed market sends nothing and extended hours are thin, so the closed-market
-path of a client can be seen; with ``always`` the status endpoint says "open". See
-docs/market-clock.md.
+See docs/market-clock.md.
 """
 
 from __future__ import annotations

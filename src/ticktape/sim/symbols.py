@@ -1,15 +1,6 @@
-"""What the simulated market knows about a symbol before it has traded: its name's consequences.
+"""What the simulated market knows of a symbol from its name alone; prices in integer ticks.
 
-Any symbol a client asks for must exist, so everything about it — starting
-price, tick size, volatility, volume, listing tape, how busy it is — is
-derived from its name (and the seed) by a stable hash. A small table of well-known
-names and currencies keeps the familiar ones believable (AAPL near $230,
-EUR/USD near 1.08, BTC-USD in the tens of thousands); the hash fills in the rest.
-
-Prices are handled as integer ticks everywhere in the simulator: a price is
-``ticks / scale`` with ``scale = 10**decimals``, which is the correctly rounded
-float of the decimal, so prices never show ``100.07000000000001`` and are
-always on the tick grid without calling ``round``.
+See docs/simulator.md.
 """
 
 from __future__ import annotations

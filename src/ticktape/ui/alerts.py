@@ -1,8 +1,6 @@
 """Alerts in the app: the form (`!`), the pane (`L`) and the palette's ``alert …`` phrases.
 
-The pane lists every alert with its state and distance to trigger and edits
-them in place (e, z, x, n); the form and the palette take the same phrases as
-``ticktape alerts --add``. Delivery itself is :mod:`ticktape.alerting`. See docs/alerts.md.
+Delivery itself is :mod:`ticktape.alerting`. See docs/alerts.md.
 """
 
 from __future__ import annotations

@@ -14,10 +14,12 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
+from textual import constants as textual_constants
 from textual import events
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.css.query import NoMatches
+from textual.driver import Driver
 from textual.screen import Screen
 
 from ticktape.config import ConfigFileError, Settings, save_watchlist
@@ -28,11 +30,14 @@ from ticktape.market.marketview import MarketBoards
 from ticktape.timeutil import wall_clock_ms
 from ticktape.ui import gcpolicy
 from ticktape.ui.alerts import AlertCommands, AppAlerts
+from ticktape.ui.book import toggle_book
 from ticktape.ui.feedlink import FeedLink
 from ticktape.ui.keygate import KeyGate, KeyMark
 from ticktape.ui.marketview import MarketScreen, MarketViewLink
 from ticktape.ui.notices import Notices
+from ticktape.ui.output import ScreenDiff, squeezing
 from ticktape.ui.palette import ActionCommands, SymbolCommands, open_palette
+from ticktape.ui.positions import PnlColumns, Positions
 from ticktape.ui.recording import Recording
 from ticktape.ui.screen import MainScreen
 from ticktape.ui.themes import VARIABLE_DEFAULTS, register_themes, usable_theme
@@ -51,8 +56,12 @@ class TicktapeApp(App[None]):
     COMMANDS: ClassVar = App.COMMANDS | {SymbolCommands, ActionCommands, AlertCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit"),
+        # The terminal convention for "my screen is garbled": everything goes out again.
+        Binding("ctrl+l", "redraw", "Redraw", show=False),
         Binding("m", "market_view", "Market", show=False),
     ]
+    #: What the terminal shows, as far as the app knows: the driver sends only changes.
+    screen_diff: ScreenDiff
 
     def __init__(
         self,
@@ -125,6 +134,9 @@ class TicktapeApp(App[None]):
         self.app_alerts = AppAlerts(self, settings, self.state)
         #: The config file's alerts, checked each frame for the symbols that changed.
         self.alerts = self.app_alerts.service
+        #: Lots from positions.toml beside the config; P&L columns show once there are any.
+        self.positions = Positions(settings.config_path, clock)
+        self.pnl = PnlColumns(self, self.positions)
         self.theme_errors = register_themes(self, settings.config_path, settings.theme)
         self.key_gate = KeyGate(self, partial(App.on_event, self))
 
@@ -151,6 +163,19 @@ class TicktapeApp(App[None]):
     def watched(self) -> tuple[str, ...]:
         """The watchlist's symbols (the configured ones until the screen has composed it)."""
         return self.main.symbols_or(self.settings.watchlist)
+
+    def get_driver_class(self) -> type[Driver]:
+        """This terminal's driver, sending only what changed on screen (see ui/output.py).
+        A browser tab's driver (``TEXTUAL_DRIVER``) is left as it is: the diff needs a
+        terminal whose resizes it can see."""
+        self.screen_diff = ScreenDiff()  # Textual asks for the driver class once, in __init__
+        driver = super().get_driver_class()
+        return driver if textual_constants.DRIVER else squeezing(driver, self.screen_diff)
+
+    def action_redraw(self) -> None:
+        """Send the whole screen again (something else wrote to the terminal, say)."""
+        self.screen_diff.forget()
+        self.screen.refresh()
 
     def validate_theme(self, theme_name: str) -> str:
         """Refuse a theme the stylesheet cannot take (Textual calls this on every switch,
@@ -201,8 +226,11 @@ class TicktapeApp(App[None]):
         self.screen_up = True
         self.feed.ready()
         # Start-up's problems first (this run on defaults, a bad theme, a bad alert).
-        self.notices.ready(self.settings.config_problem, self.theme_errors, self.alerts.problems)
+        problems = [*self.alerts.problems, *self.positions.problems]
+        self.notices.ready(self.settings.config_problem, self.theme_errors, problems)
+        self.pnl.changed()
         self.recording.announce()
+        self.main.apply_bandwidth(self.settings.bandwidth)
         if not self.feed.connect:  # the state came whole (tests, benchmarks): settle it now
             self.call_after_refresh(gcpolicy.settle)
         self.set_interval(1 / max(0.5, self.settings.fps), self._frame)
@@ -276,6 +304,18 @@ class TicktapeApp(App[None]):
     def action_alerts_pane(self) -> None:
         """``L``: show or hide the alerts pane."""
         self.app_alerts.toggle_pane()
+
+    def action_position(self) -> None:
+        """``p``: add or edit a lot of the selected symbol."""
+        self.pnl.lot_form()
+
+    def action_pnl_columns(self) -> None:
+        """``P``: show or hide the P&L columns and the totals row."""
+        self.pnl.toggle()
+
+    def action_book_pane(self) -> None:
+        """``B``: show or hide the selected crypto pair's order book."""
+        self.main.book = toggle_book(self)
 
     def action_toggle_record(self) -> None:
         """``R``: start recording (to --record's file, else a new timestamped one) or stop."""

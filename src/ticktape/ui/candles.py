@@ -1,30 +1,6 @@
 """Pure candle-chart rendering: bars in, a block of :class:`~textual.strip.Strip` lines out.
 
-No widget or app state lives here, so geometry is testable without running Textual.
-
-Why hand-drawn rather than plotext for the live chart (median of
-``benchmarks/chart_render.py`` at 120×30 on the project's 2-core machine; plotext's
-time includes ``Text.from_ansi`` on its output, ours the Strips a widget hands out):
-
-=======  ==========================  =================
-candles  plotext 6.1 (figure API)    this renderer
-=======  ==========================  =================
-60       26 ms (75 ms under load)    1.2 ms (1.3 ms)
-200      83 ms (252 ms under load)   1.3 ms (2.7 ms)
-=======  ==========================  =================
-
-(Ours costs the same for 200 as for 60 because it only draws the ≤ 58 that fit.)
-plotext is 20–90× slower per redraw (at 2–4 redraws a second that is a tenth
-to a third of a core), takes candle colours from a module-wide default rather
-than per figure (so not from the Textual theme without patching its globals),
-draws one price level per row with full-cell bodies so dense candles merge into
-a mass, and its volume bars smear at this size. The renderer below draws two
-price levels per row with the box glyphs ``┃ ╻ ╹ │ ╽ ╿ ╷ ╵``, one column per
-candle plus a gap (so at most half the plot width in candles), and takes its
-colours from the theme via :class:`ChartStyle`.
-plotext is still the right tool for a one-shot print to a terminal, where its
-look does not have to match the app and speed does not matter:
-:func:`plot_bars_plotext` serves ``ticktape bars --plot``.
+Why hand-drawn rather than plotext: see docs/ui.md.
 """
 
 from __future__ import annotations

@@ -1,13 +1,6 @@
-"""ChartView: the live candle chart of the selected symbol, with volume and price axis.
+"""ChartView: the live candle chart of the selected symbol, redraws throttled.
 
-A Line-API widget: each redraw renders the whole chart once into a list of
-Strips (``ui.candles``, ~1 ms for 120×30), and ``render_line`` only hands
-them out. Why redraws are gated by :class:`RedrawThrottle`: the app's timer
-calls :meth:`ChartView.show` at up to 10 Hz, but a candle moving ten times a
-second is noise and each redraw repaints every cell of the pane (bytes over
-SSH). A change of what is shown (symbol, timeframe, size, theme, loading)
-redraws at once so switching feels instant; a change of the data redraws at
-most every ``interval`` seconds.
+See docs/ui.md (the chart).
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Final
 
 from textual.css.query import NoMatches
@@ -24,6 +24,7 @@ from ticktape.feed.session import (
     refused_params,
 )
 from ticktape.feed.stats import FeedSnapshot
+from ticktape.feed.upstream import client_count, is_upstream, upstream_ok
 from ticktape.feed.wire import MONITOR_CHANNELS, TAPE_CHANNELS
 from ticktape.market.history import History
 from ticktape.ui import gcpolicy
@@ -91,6 +92,10 @@ class FeedLink:
         self._feed_urls = feed_urls
         self.session: Session | None = None
         self.rest: RestClient | None = None
+        #: What a hub says is wrong with its upstream connection (None: nothing, or no hub).
+        self.upstream: str | None = None
+        #: How many clients share the hub (None: not through a hub).
+        self.hub_clients: int | None = None
         #: Subscriptions the server refused (the plan lacks them), e.g. "Q.TSLA".
         self.refused: set[str] = set()
         #: Until prices show, every decoded frame is painted at once.
@@ -179,7 +184,16 @@ class FeedLink:
         """The feed's status, figures and market phase on ``bar`` (and REC while recording)."""
         recording = self.app.recorder.active
         phase = self.phase_line(now)
-        bar.show(self.status, self.stats, now, recording=recording, phase=phase, empty=empty)
+        bar.show(
+            self.status,
+            self.stats,
+            now,
+            recording=recording,
+            phase=phase,
+            empty=empty,
+            upstream=self.upstream,
+            hub_clients=self.hub_clients,
+        )
 
     def phase_line(self, now: int) -> PhaseLine | None:
         """The market clock's words, worked out at most once a second."""
@@ -206,6 +220,13 @@ class FeedLink:
         channels = MONITOR_CHANNELS[self.app.settings.market]
         params = {f"{ch}.{s}" for s in watched for ch in channels}
         self.session.set_params(params | self.app.market_view.params(watched))
+
+    def set_book_params(self, params: Iterable[str]) -> bool:
+        """The book pane's extra subscriptions (one pair's XL2); False until there is a session."""
+        if self.session is None:
+            return False
+        self.session.set_extra_params(params)
+        return True
 
     # -- status ----------------------------------------------------------------------------------
 
@@ -248,6 +269,14 @@ class FeedLink:
 
     def _server_status(self, status: Status) -> None:
         app = self.app
+        count = client_count(status)
+        if count is not None:
+            self.hub_clients = count
+            return
+        if is_upstream(status.status):
+            # Through a hub: its upstream's state, said until it is well again.
+            self.upstream = None if upstream_ok(status.status) else status.message
+            return
         if status.status == REPLAY_FINISHED:
             app.call_later(self._feed_ended, "replay finished")
         refused = refused_params(status.message)

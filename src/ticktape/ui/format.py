@@ -1,10 +1,6 @@
-"""Number formatting for every ticktape pane, in one place.
+"""Number formatting for every pane, in one place; missing values are blank.
 
-Why a module of its own: the watchlist, tape, status bar and palette must agree
-on how a price or a volume looks (a trader compares them across panes), and
-these functions run on the render path for every changed cell, so they stay
-plain string work with no Rich objects. Missing values (``None`` or NaN) come
-out as an empty string: a blank cell is honest, ``0.00`` would be a lie.
+See docs/ui.md (panes).
 """
 
 from __future__ import annotations

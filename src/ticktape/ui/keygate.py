@@ -1,14 +1,6 @@
 """Keys are handed on one at a time, each only once the one before it has taken effect.
 
-Why: Textual forwards every key to the widget focused *when the app reads it*,
-but a key's effect (a prompt opened by ``a``, a prompt closed by Enter) happens
-later, when the key has bubbled up to the bindings. Typed quickly (``a QAB⏎``),
-the letters reached the main screen's commands before the prompt had focus.
-The gate sends a :class:`KeyMark` through the same queues behind each key and
-waits for it to come back to the app, round after round, until the screen and
-focus have stopped changing, the active screen is ready for typing and (a
-pop-up) has no messages waiting; then the next key goes. Nothing is dropped:
-held keys keep their order. See docs/ui.md (Keys).
+So quick typing reaches the prompt a key opened; nothing is dropped. See docs/ui.md (keys).
 """
 
 from __future__ import annotations

@@ -1,8 +1,6 @@
-"""Every key binding of the main screen, grouped for the help screen, in one list.
+"""Every key binding of the main screen, in one list (bindings, help and palette use it).
 
-Why one list: the screen's ``BINDINGS``, the help screen and the command
-palette's action commands are all generated from :data:`KEYMAP`, so none of
-them can forget a key the others know about.
+See docs/ui.md (keys).
 """
 
 from __future__ import annotations
@@ -74,6 +72,21 @@ KEYMAP: Final[tuple[tuple[str, Binding, str], ...]] = (
         "Alerts",
         Binding("L", "app.alerts_pane", "Alerts", show=False),
         "Show/hide the alerts pane (e edit, z snooze, x delete, n new)",
+    ),
+    (
+        "Positions",
+        Binding("p", "app.position", "Position", show=False),
+        "Lots of the selected symbol: add (10 @ 187.5 [date] [note]), #N … edits, #N delete",
+    ),
+    (
+        "Positions",
+        Binding("P", "app.pnl_columns", "P&L", show=False),
+        "Show/hide the P&L columns (Pos, Avg cost, Mkt value, Day/Tot P&L, Tot%) and totals",
+    ),
+    (
+        "Book",
+        Binding("B", "app.book_pane", "Book", show=False),
+        "Show/hide the selected crypto pair's order book (XL2 ladder, spread, imbalance)",
     ),
     (
         "General",

@@ -1,8 +1,5 @@
 """The whole-market screen (``m``): movers, halts, imbalances and block trades in four boards.
 
-Each board is one widget drawing plain ``Text`` lines (wire text is never markup); the app
-calls :meth:`MarketScreen.show` on its frame timer, and a board repaints only when the boards'
-version moved. Enter on a row opens that symbol's chart (offering to add it to the watchlist).
 See docs/market-view.md.
 """
 

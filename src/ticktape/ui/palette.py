@@ -1,23 +1,6 @@
 """Command palette (Ctrl+P) providers: one for symbols, one for every action.
 
-Why providers and not only keys: a trader who forgets a key types what they
-want ("sort volume", "daily", "TSLA"). The action list is generated from the
-same keymap as the bindings and the help screen, plus "sort by <column>" for
-every column, so the palette can do anything the keyboard can.
-
-Ranking, because Enter runs the top hit: a command whose title has the typed
-words as whole words (or word prefixes) beats one that only matches letters
-scattered through it; a query that names a command ("theme", "pause") puts
-"Add <it> to the watchlist" last, while a ticker that names no command
-("nflx") offers Add first.
-
-:class:`TicktapePalette` is Textual's palette with one fault worked around: Page
-Up/Down on a command list not laid out yet (a key right after the list appears)
-looked up line positions the list had not computed (``KeyError`` in
-``OptionList._move_page``) and ended the app. :class:`ThemeCommands` lists the
-themes with their names shown literally: a name is text from a user's theme
-file, and Textual's own list reads markup in it (``[bold red]x`` showed as a
-red ``x``).
+Ranked so Enter runs what was meant; theme names shown literally. See docs/ui.md (keys).
 """
 
 from __future__ import annotations

@@ -1,15 +1,6 @@
 """A modal symbol prompt, for adding a symbol (`a`) and going to one (`/`).
 
-Going to a symbol searches the watchlist only, so that prompt says so and
-names the ways to reach any other symbol (Ctrl+P or `a`).
-
-Why modal screens: while a prompt is open the main screen's single-letter
-bindings must not fire (typing "AAPL" would otherwise add, sort and toggle).
-The symbol is validated as it is typed, with the market's rules, so a bad
-symbol never reaches the session's subscription list. Every character typed
-stays in the field: one a symbol cannot hold (``Ä``, a space) is named in the
-error rather than dropped, since dropping it turns ``A B`` into AB, another
-real ticker.
+See docs/ui.md (keys).
 """
 
 from __future__ import annotations

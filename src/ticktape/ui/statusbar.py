@@ -1,16 +1,6 @@
-"""The status bar: the truth about the connection, in words a trader understands.
+"""The status bar: the truth about the connection, in words a trader can act on.
 
-One line: connection state (with what to do when it is bad), the feed
-(LIVE / DELAYED 15 min / SIMULATED) and market, events/s, lag p99, decode
-errors when there are any, the latest notice (server status, REST error), and
-at the right "● REC" while the feed is being recorded and the clock in the
-exchange's zone.
-
-Why the wording lives here: the session and the REST client report *what*
-happened (``AUTH_FAILED``, a 429); only the UI knows how to say it so a user
-can act on it. :func:`describe_state`, :func:`describe_server_status`,
-:func:`describe_rest_error` and :func:`describe_retry` are pure so tests can
-pin the words. Wire text is only ever put into ``rich.text.Text``, never markup.
+See docs/ui.md (panes: status bar).
 """
 
 from __future__ import annotations
@@ -24,6 +14,7 @@ from rich.text import Text
 from textual.widget import Widget
 
 from ticktape.feed.session import REPLAY_FINISHED, ConnState, ending_state
+from ticktape.feed.upstream import is_hub_word
 from ticktape.ui.format import fmt_clock, fmt_ms, fmt_rate, one_line
 
 if TYPE_CHECKING:
@@ -105,8 +96,8 @@ def describe_server_status(status: str, message: str) -> tuple[str, Severity] | 
     here can never disagree with what the session does about it.
     """
     s = status.lower()
-    if s in ("connected", "auth_success", "success"):
-        return None
+    if s in ("connected", "auth_success", "success") or is_hub_word(s):
+        return None  # a hub's words are the state line's and the label's to show
     if s == REPLAY_FINISHED:
         return message or "replay finished", "information"
     match ending_state(status, message):
@@ -218,6 +209,8 @@ class StatusBar(Widget):
         self.market = market
         self.tz = tz
         self.notice: Notice | None = None
+        #: The bandwidth profile, said after the market when it is not the normal one.
+        self.profile = ""
         #: Set when the feed said it has nothing more to send ("replay finished"): shown
         #: instead of "no data for N s", which would read as a fault.
         self.ended: str | None = None
@@ -241,14 +234,22 @@ class StatusBar(Widget):
         recording: bool = False,
         phase: PhaseLine | None = None,
         empty: bool = False,
+        upstream: str | None = None,
+        hub_clients: int | None = None,
     ) -> None:
         """Rebuild the bar if anything it says changed; ``recording`` shows the REC mark;
         ``phase`` is the market clock's word (and whether silence is expected); ``empty``: the
-        watchlist is, so silence is expected (see :data:`EMPTY_WATCHLIST`)."""
+        watchlist is, so silence is expected (see :data:`EMPTY_WATCHLIST`); ``upstream`` is
+        what a hub says is wrong with its own upstream, if anything; ``hub_clients`` how many
+        clients share that hub."""
         if self.notice is not None and self.notice.until_ms <= now_ms:
             self.notice = None
         state, severity = describe_state(status, now_ms) if status else ("no feed", "warning")
         live = status is not None and status.state is ConnState.LIVE
+        if live and upstream:
+            # Connected to the hub, but the hub's own connection is not well: that is the
+            # truth about the data, so it takes the state line.
+            state, severity, live = one_line(upstream), "warning", False
         silent = None if stats is None else stats.silent_s
         if live and self.ended:
             state, severity, live = self.ended, "information", False
@@ -273,15 +274,20 @@ class StatusBar(Widget):
             clock,
             self.feed_label,
             self.market,
+            self.profile,
             recording,
             phase,
+            hub_clients,
         )
         if key == self._key:
             return
         self._key = key
         sev = "ok" if live else severity
         words = None if phase is None else phase.text
-        self._left, self._right = self._build(state, sev, figures, clock, recording, words)
+        label = self.feed_label
+        if hub_clients is not None:
+            label += f" ({hub_clients} client{'s' if hub_clients != 1 else ''})"
+        self._left, self._right = self._build(state, sev, figures, clock, recording, label, words)
         self.refresh()
 
     @property
@@ -313,6 +319,7 @@ class StatusBar(Widget):
         figures: tuple[tuple[str, bool], ...],
         clock: str,
         recording: bool,
+        label: str,
         phase: str | None = None,
     ) -> tuple[Text, Text]:
         sev = {"information": "info"}.get(severity, severity)
@@ -323,10 +330,13 @@ class StatusBar(Widget):
         left.append(f" {mark} ", self._style(sev))
         left.append(state, self._style(sev))
         left.append(*sep)
-        left.append(f" {self.feed_label} ", self._style("feed"))
+        left.append(f" {label} ", self._style("feed"))
         left.append(f" {self.market}", self._style("muted"))
         if phase:
             left.append(f" · {phase}", self._style("muted"))
+        if self.profile:
+            left.append(*sep)
+            left.append(self.profile, self._style("muted"))
         for text, warn in figures:
             left.append(*sep)
             left.append(text, self._style("warning") if warn else Style())

@@ -1,8 +1,6 @@
-"""What counts as a symbol in each market, with no Textual import.
+"""What counts as a symbol in each market, with no Textual import (checked before start-up).
 
-Why a module of its own: the launcher validates the watchlist before anything
-else so it can start the simulator first, and importing the watchlist widget
-would pull in Textual (~150 ms) ahead of that.
+See docs/architecture.md (start-up order).
 """
 
 from __future__ import annotations

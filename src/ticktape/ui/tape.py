@@ -1,39 +1,18 @@
-"""TapeView: time & sales (or quotes) for the selected symbol or all symbols, newest on top.
+"""TapeView: time & sales (or quotes), newest on top, a Line-API view over the tape rings.
 
-Why a Line-API ``ScrollView`` (the toolong shape) and not ``RichLog``/``DataTable``:
-trades arrive by the thousand per second, but only the few dozen visible rows
-are ever drawn. Each row's Strip is built once, the first time it is seen, and
-kept with the row; a frame only appends the ring entries whose sequence
-number is newer than the last one read (``ring.since(seq)``), so the cost of a
-frame is the new rows plus the visible lines, never the whole tape.
-
-Paused (``space``, or by scrolling away from the top), the rows stop moving
-so the user can read back, and the title counts the matching entries that
-arrived meanwhile ("N new"); resuming rebuilds from the ring, which holds the
-newest entries, and jumps back to the top.
-
-Layout: the title (what is shown, the filter, the pause badge) sits on the
-tape's top border, so it never covers a column title; the columns are one
-list (:data:`TRADE_COLUMNS`, :data:`QUOTE_COLUMNS`) that both the title line
-and the rows are built from, and a narrow pane drops whole columns by rank
-(:func:`fit_columns`) rather than cutting titles or numbers.
-
-Colours say where a trade hit the quote: at/above the ask (``B``) in the up
-colour, at/below the bid (``S``) in the down colour, in between (``M``) neutral;
-the side letter is printed too, so the tape reads without colour (``NO_COLOR``).
-Blocks (≥ 10,000 shares or ≥ $200k) are bold on a tinted background, odd lots dim.
-Wire text (symbols) goes into Segments verbatim: never parsed as markup.
+See docs/ui.md (panes: tape) and docs/performance.md.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Final, NamedTuple, Protocol
 
 from rich.segment import Segment
 from rich.style import Style
 from textual.content import Content
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -285,6 +264,11 @@ class TapeView(ScrollView, can_focus=True):
         # "x", ">=" and "|" stand in for "×", "≥" and "·" with --ascii
         self._times, self._ge, self._dot = ("x", ">=", "|") if ascii_only else ("×", "≥", "·")
         self.max_rows = max_rows  # rows kept for scroll-back: the newest N of the ring
+        #: Live rows repaint at most this often (seconds; 0: every frame). What arrives in
+        #: between waits in the ring and lands in one batch (the low-bandwidth profile).
+        self.interval = 0.0
+        self.clock: Callable[[], float] = time.monotonic
+        self._painted_at = float("-inf")
         self.pending = 0  # matching entries that arrived while paused
         self._rows: list[Any] = []  # oldest first
         self._strips: list[Strip | None] = []
@@ -355,6 +339,10 @@ class TapeView(ScrollView, can_focus=True):
             self._seq = ring.seq
             self._update_label()  # "N new" in the title; the rows are not touched
             return
+        now = self.clock()
+        if now - self._painted_at < self.interval:
+            return  # not yet: the ring keeps what came, the next paint takes it all
+        self._painted_at = now
         # Live: only the newest max_rows can ever be shown, so never decode more than that.
         skip = max(self._seq, ring.seq - self.max_rows)
         fresh = self._matches(ring.entries_since(skip))
@@ -389,9 +377,10 @@ class TapeView(ScrollView, can_focus=True):
         self._strips = [None] * len(self._rows)
         self.scroll_to(y=0, animate=False, immediate=True)
         self._resized()
+        self.refresh()  # another symbol or mode: the whole pane, border and scroll bar too
 
     def _resized(self) -> None:
-        """Repaint, and size the scroll range to the rows.
+        """Repaint the rows, and size the scroll range to them.
 
         A new ``virtual_size`` makes Textual lay out and repaint the whole
         screen (~20 ms at 160×48). While live the user is at the top and rows
@@ -405,7 +394,17 @@ class TapeView(ScrollView, can_focus=True):
         size = Size(self.size.width, rows + 1)
         if size != self.virtual_size:
             self.virtual_size = size
-        self.refresh()
+        self._refresh_rows()
+
+    def _refresh_rows(self) -> None:
+        """Repaint the lines inside the border, not the border or the scroll bar.
+
+        A plain ``refresh()`` repaints the whole widget: the top border with its
+        title (a line of box-drawing glyphs, three bytes each) and every cell of
+        the scroll bar, which do not move while rows arrive.
+        """
+        region = self.scrollable_content_region
+        self.refresh(Region(0, 0, region.width, region.height))
 
     def _show_again(self) -> None:
         self._key = None
@@ -474,8 +473,23 @@ class TapeView(ScrollView, can_focus=True):
             badge_style = TextualStyle.from_rich_style(self._style.paused)
             badge = Content.styled(f" PAUSED {self._dot} {self.pending:,} new ", badge_style)
             parts.insert(0, badge)
+        old = self._label
         self._label = Content.assemble(*parts)
-        self.border_title = self._label
+        self._set_title(self._label, max(old.cell_length, self._label.cell_length))
+
+    def _set_title(self, title: Content, width: int) -> None:
+        """Put ``title`` on the top border and repaint only the cells it covers.
+
+        Why not only ``border_title = title``: Textual's setter repaints the whole
+        widget, and while paused the "N new" count changes every frame; the rows
+        and the rest of the border stay as they are.
+        """
+        if not hasattr(self, "_border_title") or not self.is_mounted:
+            self.border_title = title  # Textual's own way: the whole widget repaints
+            return
+        self._border_title = self.render_str(title).expand_tabs(4).split()[0]
+        # the border line is just above the content; the title starts a cell or two in
+        self.refresh(Region(0, -1, min(self.outer_size.width, width + 4), 1))
 
     def _fit(self, width: int) -> tuple[Column, ...]:
         """The columns shown at ``width``; a new layout rebuilds the cached lines."""

@@ -1,11 +1,6 @@
-"""Theme files (TOML) → Textual ``Theme`` objects.
+"""Theme files (TOML) → Textual ``Theme`` objects, with ticktape's colour variables.
 
-Why files and not code: users drop their own ``*.toml`` into
-``<config dir>/themes/`` without touching Python, and the built-in themes in
-``ticktape/themes/`` are the worked examples. Each theme may set the custom
-variables ``up``, ``down``, ``neutral`` and ``block`` that the panes colour
-prices with; :data:`VARIABLE_DEFAULTS` fills them for Textual's own themes so
-the theme picker can switch to any of them.
+See docs/ui.md (themes).
 """
 
 from __future__ import annotations

@@ -1,13 +1,6 @@
 """The watchlist: a Line-API table of symbols that repaints only rows that changed.
 
-Why not ``DataTable``: one changed cell invalidates every cell's cache key, so a
-50-row table costs ~45 ms a frame under a busy feed (see textual-notes.md).
-Here each row is one cached :class:`Strip`, rebuilt only when that symbol's
-``SymbolState.version`` moves, its staleness flips or a change-highlight ends;
-the refresh timer calls :meth:`Watchlist.show` and only those lines repaint.
-
-The widget owns order, cursor and sort; the screen owns the key bindings and
-persistence (it listens for :class:`Watchlist.Changed`).
+Why not ``DataTable``: see docs/ui.md.
 """
 
 from __future__ import annotations
@@ -19,12 +12,13 @@ from typing import TYPE_CHECKING, ClassVar, Final
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from ticktape.ui.format import fmt_change, fmt_pct, fmt_price, fmt_volume, symbol_decimals
+from ticktape.ui.positions import PNL_SIGNED, pnl_texts, totals_texts
 
 if TYPE_CHECKING:
     from ticktape.market import MarketState, SymbolState
@@ -44,6 +38,7 @@ class Column:
     title: str
     width: int
     priority: int  # lower survives narrower panes
+    pnl: bool = False  # a position column: shown only with P&L on (see ui/positions.py)
 
 
 #: Display order. At 80 columns only symbol, last and %chg fit (priorities 0–2).
@@ -57,21 +52,36 @@ COLUMNS: Final = (
     Column("spread", "Sprd", 7, 8),  # a forex spread needs 7: 0.00012
     Column("volume", "Vol", 7, 4),
     Column("vwap", "VWAP", 9, 7),
+    Column("position", "Pos", 9, 9, pnl=True),
+    Column("avg_cost", "Avg cost", 9, 9, pnl=True),
+    Column("market_value", "Mkt value", 10, 9, pnl=True),
+    Column("day_pnl", "Day P&L", 10, 9, pnl=True),
+    Column("total_pnl", "Tot P&L", 10, 9, pnl=True),
+    Column("total_pct", "Tot%", 7, 9, pnl=True),
 )
+#: Column priorities while P&L shows: the position's figures before the quote's.
+_PNL_ORDER: Final = (
+    *("symbol", "last", "day_pnl", "total_pnl", "position", "market_value", "total_pct"),
+    *("change_pct", "avg_cost", "change", "volume", "bid", "ask", "vwap", "spread"),
+)
+PNL_PRIORITY: Final = {k: i for i, k in enumerate(_PNL_ORDER)}
 COLUMN_KEYS: Final = tuple(c.key for c in COLUMNS)
 COLUMN_TITLES: Final = {c.key: c.title for c in COLUMNS}
 MARK_WIDTH: Final = 1
 
 
-def fit_columns(width: int) -> tuple[tuple[Column, int], ...]:
+def fit_columns(width: int, pnl: bool = False) -> tuple[tuple[Column, int], ...]:
     """(column, cell width) for the columns that fit ``width`` cells, in display order.
 
-    Columns are chosen by priority; spare cells widen the columns a little so
+    Columns are chosen by priority (:data:`PNL_PRIORITY` with P&L on; without it the
+    position columns are hidden); spare cells widen the columns a little so
     the numbers do not huddle at the left of a wide pane.
     """
     chosen: list[Column] = []
     used = MARK_WIDTH
-    for col in sorted(COLUMNS, key=lambda c: c.priority):
+    cols = [c for c in COLUMNS if pnl or not c.pnl]
+    rank = (lambda c: PNL_PRIORITY[c.key]) if pnl else (lambda c: c.priority)
+    for col in sorted(cols, key=rank):
         need = col.width + (1 if chosen else 0)
         if used + need > width and chosen:
             break
@@ -93,6 +103,9 @@ class _Row:
     has_data: bool = False
     flash: dict[str, tuple[int, int]] = field(default_factory=dict)  # col → (until_ms, dir)
     strip: Strip | None = None
+    #: What each cell showed when ``strip`` was built: (x, width, text, style) per column,
+    #: the stale mark first; a frame compares against it to repaint only the cells that differ.
+    cells: tuple[tuple[int, int, str, Style], ...] = ()
 
 
 def _num(st: SymbolState, key: str) -> float | None:
@@ -168,6 +181,10 @@ class Watchlist(ScrollView, can_focus=True, inherit_bindings=False):
         self._header: Strip | None = None
         self._selected_sent: str | None = None
         self._feed_live = True
+        #: Changed cells flash for :data:`FLASH_MS` (off in the low-bandwidth profile).
+        self.flashes = True
+        #: P&L cells per row (symbol, state → values by column key), or None: P&L hidden.
+        self.pnl: Callable[[str, SymbolState | None], dict[str, float | None]] | None = None
         #: Called at once, before :class:`Selected` is posted, when the selection changes.
         #: Why not only the message: it reaches the app after the screen has painted the
         #: cursor, so a chart and tape repainted from it wait a whole screen update (~17 ms).
@@ -215,7 +232,6 @@ class Watchlist(ScrollView, can_focus=True, inherit_bindings=False):
                 row.flash = {k: v for k, v in row.flash.items() if v[0] > now_ms}
                 changed = True
             if changed:
-                row.strip = None
                 dirty.append(symbol)
         if (
             self.sort_key is not None
@@ -223,10 +239,59 @@ class Watchlist(ScrollView, can_focus=True, inherit_bindings=False):
             and now_ms - self._last_sort_ms >= RESORT_MS
             and self._resort(now_ms)
         ):
+            for row in self._rows.values():
+                row.strip = None
             self.refresh()
             return
         for symbol in dirty:
-            self.refresh_line(self._order.index(symbol) + 1)
+            self._repaint_cells(symbol)
+        if dirty and self.pnl is not None:
+            self.refresh_line(len(self._order) + 1)  # the totals row
+
+    def set_pnl(
+        self, cells: Callable[[str, SymbolState | None], dict[str, float | None]] | None
+    ) -> None:
+        """Show the position columns and a totals row from ``cells`` (None hides them);
+        called again after lots change, so every row is recomputed."""
+        self.pnl = cells
+        self._columns = fit_columns(self.size.width or 40, cells is not None)
+        for row in self._rows.values():
+            row.version, row.strip = -2, None
+        self._header = None
+        self._sync_size()
+        self.refresh()
+
+    def _repaint_cells(self, symbol: str) -> None:
+        """Rebuild ``symbol``'s row and repaint only the cells whose text or style changed.
+
+        Adjacent changed cells are one region, the gap between them included, so
+        the compositor sends them with one cursor move; a row not drawn yet (or
+        scrolled out of view) just forgets its strip and is built when drawn.
+        """
+        row = self._rows[symbol]
+        index = self._order.index(symbol)
+        y = index + 1 - int(self.scroll_y)
+        old = row.cells
+        row.strip = None
+        if not old or not 0 < y < self.size.height:
+            self.refresh_line(index + 1)
+            return
+        self._build_row(symbol, row, self.size.width)
+        if len(old) != len(row.cells):
+            self.refresh_line(index + 1)
+            return
+        start = end = -1
+        for (x, w, *before), (_, _, *after) in zip(old, row.cells, strict=True):
+            if before == after:
+                continue
+            if start >= 0 and x > end + 1:  # not adjacent: send what we have
+                self.refresh(Region(start, y, end - start, 1))
+                start = -1
+            if start < 0:
+                start = x
+            end = x + w
+        if start >= 0:
+            self.refresh(Region(start, y, end - start, 1))
 
     def set_feed_live(self, live: bool) -> None:
         """While the feed is down every row looks stale at once, not after :data:`STALE_MS`.
@@ -423,14 +488,15 @@ class Watchlist(ScrollView, can_focus=True, inherit_bindings=False):
         self.post_message(self.Changed(self.symbols))
 
     def _sync_size(self) -> None:
-        self.virtual_size = Size(self.size.width, len(self._order) + 1)
+        totals = 1 if self.pnl is not None else 0
+        self.virtual_size = Size(self.size.width, len(self._order) + 1 + totals)
 
     # -- cells ------------------------------------------------------------------------------------
 
     def _update_row(self, symbol: str, row: _Row, st: SymbolState | None, now_ms: int) -> None:
         if st is None:
             return
-        values = {c.key: _num(st, c.key) for c in COLUMNS if c.key != "symbol"}
+        values = {c.key: _num(st, c.key) for c in COLUMNS if c.key != "symbol" and not c.pnl}
         ref = values["last"] or values["bid"] or values["ask"]
         # every price-like cell as precise as the price (forex to fractional pips)
         d = symbol_decimals(symbol, ref) if ref else None
@@ -444,11 +510,15 @@ class Watchlist(ScrollView, can_focus=True, inherit_bindings=False):
             "volume": fmt_volume(values["volume"]),
             "vwap": fmt_price(values["vwap"], d),
         }
-        if row.has_data:
+        if row.has_data and self.flashes:
             for key, text in texts.items():
                 old, new = row.values.get(key), values[key]
                 if text != row.texts.get(key) and old is not None and new is not None:
                     row.flash[key] = (now_ms + FLASH_MS, 1 if new > old else -1)
+        if self.pnl is not None:  # after the flashes: P&L moves with every price
+            pnl = self.pnl(symbol, st)
+            values.update(pnl)
+            texts.update(pnl_texts(pnl))
         row.texts = texts
         row.values = values
         row.has_data = values["last"] is not None or values["bid"] is not None
@@ -474,7 +544,8 @@ class Watchlist(ScrollView, can_focus=True, inherit_bindings=False):
             row.strip = None
 
     def on_resize(self, _event: events.Resize) -> None:
-        columns = fit_columns(self.size.width)  # the content width: no border, no scrollbar
+        # the content width: no border, no scrollbar
+        columns = fit_columns(self.size.width, self.pnl is not None)
         if columns != self._columns:
             self._columns = columns
             for row in self._rows.values():
@@ -494,15 +565,28 @@ class Watchlist(ScrollView, can_focus=True, inherit_bindings=False):
                 self._header = self._render_header(width)
             return self._header
         index = int(self.scroll_y) + y - 1
+        if index == len(self._order) and self.pnl is not None:
+            return self._render_totals(width)
         if index >= len(self._order):
             return Strip.blank(width, self.rich_style)
         symbol = self._order[index]
         row = self._rows[symbol]
         if row.strip is None:
-            row.strip = self._render_row(symbol, row, width)
+            self._build_row(symbol, row, width)
+        assert row.strip is not None
         if index == self._cursor:
             return row.strip.apply_style(self._style("cursor"))
         return row.strip
+
+    def _render_totals(self, width: int) -> Strip:
+        """The sum of the rows' position figures (see market/positions.py ``totals``)."""
+        texts = totals_texts([self._rows[s].values for s in self._order])
+        style = self.rich_style + self._style("header")
+        segments = [Segment(" " * MARK_WIDTH, style)]
+        for i, (col, w) in enumerate(self._columns):
+            cell = "Total".ljust(w) if col.key == "symbol" else texts.get(col.key, "").rjust(w)
+            segments.append(Segment((" " if i else "") + cell[-w:], style))
+        return Strip(segments).adjust_cell_length(width, style)
 
     def _render_header(self, width: int) -> Strip:
         style = self.rich_style + self._style("header")
@@ -516,7 +600,8 @@ class Watchlist(ScrollView, can_focus=True, inherit_bindings=False):
             segments.append(Segment((" " if i else "") + cell[:w], style))
         return Strip(segments).adjust_cell_length(width, style)
 
-    def _render_row(self, symbol: str, row: _Row, width: int) -> Strip:
+    def _build_row(self, symbol: str, row: _Row, width: int) -> None:
+        """Set ``row.strip`` and ``row.cells`` (one segment a cell, so a cell can repaint alone)."""
         base = self.rich_style
         stale = row.stale or not self._feed_live
         if stale:
@@ -530,6 +615,8 @@ class Watchlist(ScrollView, can_focus=True, inherit_bindings=False):
         elif stale:
             mark, mark_style = "~", base + self._style("stale")
         segments = [Segment(mark, mark_style)]
+        cells = [(0, MARK_WIDTH, mark, mark_style)]
+        x = MARK_WIDTH
         for i, (col, w) in enumerate(self._columns):
             gap = " " if i else ""
             if col.key == "symbol":
@@ -542,9 +629,17 @@ class Watchlist(ScrollView, can_focus=True, inherit_bindings=False):
                     style = base + self._style(direction[row.tick])
                 elif col.key in ("change", "change_pct"):
                     style = base + self._style(direction[row.sign])
+                elif col.key in PNL_SIGNED:
+                    value = row.values.get(col.key) or 0.0
+                    style = base + self._style(direction[(value > 0) - (value < 0)])
                 flash = row.flash.get(col.key)
                 if flash is not None:
                     style = style + self._style("flash-up" if flash[1] > 0 else "flash-down")
-            segments.append(Segment(gap, base))
+            if gap:
+                segments.append(Segment(gap, base))
+                x += len(gap)
             segments.append(Segment(text, style))
-        return Strip(segments).adjust_cell_length(width, base)
+            cells.append((x, w, text, style))
+            x += w
+        row.strip = Strip(segments).adjust_cell_length(width, base)
+        row.cells = tuple(cells)

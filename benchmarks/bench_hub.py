@@ -1,0 +1,387 @@
+"""The hub: upstream process → hub process → N reader processes, on loopback.
+
+* ``hub_fanout_events_per_s_{1,4,16}``: the corpus, paced, into the hub's one
+  upstream session; N readers subscribe to everything (the pass-through path:
+  upstream bytes relayed unchanged). The figure is the highest input rate that
+  held for the whole window with no reader cut and every reader keeping up
+  (received ≥ 95 % of what came in).
+* ``hub_subset_events_per_s_4``: the same with 4 readers, each subscribed to a
+  different quarter of the symbols (the re-encode path).
+* ``hub_*_cpu_us_per_event_*``: the hub process's CPU time per event in over
+  the confirming run; on a shared machine the rates say what the machine
+  allowed, this says what the hub costs (1 / it is the rate one idle core
+  would carry).
+* ``hub_added_latency_p99_ms``: at 50,000 events/s, a reader on the hub and a
+  reader on the upstream directly take the same frames; p99 of (via hub −
+  direct) receive time of the same frame, both clocks in one process.
+
+Readers do not decode: they count ``{"ev":`` in the raw byte stream (after a
+hand-made WebSocket handshake), which costs a fraction of what the hub does,
+so the hub, not the readers, is measured. Rates step down from a start rate
+until one holds (short probes), then a full-length run confirms it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import json
+import multiprocessing
+import os
+import socket
+import struct
+import time
+from collections.abc import Sequence
+from multiprocessing.connection import Connection
+from typing import Any, Final
+
+from benchmarks import Result, percentile, require
+from benchmarks.bench_e2e import LoopedStream
+from benchmarks.corpus import Corpus, symbol_names
+from benchmarks.laps import LapShifter
+
+KEY: Final = "bench-upstream-key"
+TOKEN: Final = "bench-hub-token"
+EVERYTHING: Final = "T.*,Q.*,A.*,AM.*,LULD.*,NOI.*"
+KEEP_UP: Final = 0.95
+BACKOFF: Final = 0.75
+LATENCY_RATE: Final = 50_000.0
+_MARK: Final = b'{"ev":'
+_STATUS: Final = b'{"ev":"status"'
+
+# -- the upstream (child process) ----------------------------------------------------------
+
+
+def _upstream_main(conn: Connection, frames: list[bytes]) -> None:
+    asyncio.run(_upstream(conn, frames))
+
+
+async def _upstream(conn: Connection, frames: list[bytes]) -> None:
+    from ticktape.sim.server import Simulator
+
+    shifter = LapShifter(frames)
+    # Any key: the direct reader of the latency run must not take the hub's key's slot.
+    async with Simulator(rate=1.0, ping_interval=None) as sim:
+        conn.send(sim.ws_url)
+        loop = asyncio.get_running_loop()
+        while True:
+            order = await loop.run_in_executor(None, conn.recv)
+            if order is None:
+                return
+            seconds, rate, clients = order
+            while sim.connections < clients:  # noqa: ASYNC110 - no event for this
+                await asyncio.sleep(0.005)
+            await sim.blast(LoopedStream(frames, seconds, rate, shifter))
+            conn.send("sent")
+
+
+# -- the hub (child process) ------------------------------------------------------------------
+
+
+def _hub_main(conn: Connection, upstream_url: str) -> None:
+    asyncio.run(_hub(conn, upstream_url))
+
+
+async def _hub(conn: Connection, upstream_url: str) -> None:
+    from ticktape.hub.relay import Hub
+
+    async with Hub(upstream_url=upstream_url, api_key=KEY, token=TOKEN, ping_interval=None) as hub:
+        conn.send(hub.server.port)
+        loop = asyncio.get_running_loop()
+        while True:
+            order = await loop.run_in_executor(None, conn.recv)
+            if order is None:
+                return
+            stats = hub.server.stats
+            up = hub.upstreams.get("stocks")
+            conn.send(
+                {
+                    "events_in": stats.events_in,
+                    "slow_consumers": stats.slow_consumers,
+                    "clients": hub.server.connections,
+                    "live": up is not None and up.session.status.state.value == "live",
+                    "subscribed": len(up.session.subscribed) if up is not None else 0,
+                }
+            )
+
+
+# -- a reader (child process) ------------------------------------------------------------------
+
+
+def _client_frame(text: bytes) -> bytes:
+    """One masked text frame, as a client must send it."""
+    mask = os.urandom(4)
+    n = len(text)
+    if n < 126:
+        head = struct.pack("!BB", 0x81, 0x80 | n)
+    elif n < 65536:
+        head = struct.pack("!BBH", 0x81, 0x80 | 126, n)
+    else:
+        head = struct.pack("!BBQ", 0x81, 0x80 | 127, n)
+    body = bytes(b ^ mask[i % 4] for i, b in enumerate(text))
+    return head + mask + body
+
+
+def _open(port: int, params: str) -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", port))
+    key = base64.b64encode(os.urandom(16)).decode()
+    sock.sendall(
+        (
+            f"GET /stocks HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        ).encode()
+    )
+    reply = b""
+    while b"\r\n\r\n" not in reply:
+        reply += sock.recv(4096)
+    if b" 101 " not in reply.split(b"\r\n", 1)[0]:
+        raise RuntimeError(f"handshake refused: {reply[:80]!r}")
+    for action, value in (("auth", TOKEN), ("subscribe", params)):
+        sock.sendall(_client_frame(json.dumps({"action": action, "params": value}).encode()))
+    return sock
+
+
+def _reader_main(conn: Connection, port: int, params: str) -> None:
+    """Count events in the raw stream until told to stop; report counts on request."""
+    sock = _open(port, params)
+    sock.settimeout(0.05)
+    buf = bytearray(1 << 20)
+    view = memoryview(buf)
+    events = statuses = 0
+    tail = b""
+    conn.send("ready")
+    while True:
+        if conn.poll():
+            order = conn.recv()
+            if order is None:
+                break
+            conn.send(events - statuses)
+        try:
+            n = sock.recv_into(buf)
+        except TimeoutError:
+            continue
+        if n == 0:
+            break
+        chunk = tail + bytes(view[:n])
+        events += chunk.count(_MARK)
+        statuses += chunk.count(_STATUS)
+        # A mark split across reads is counted once: keep fewer bytes than a mark.
+        cut = chunk.rfind(b"{", max(0, len(chunk) - len(_STATUS)))
+        tail = chunk[cut:] if cut >= 0 else b""
+        events -= tail.count(_MARK)
+        statuses -= tail.count(_STATUS)
+    sock.close()
+    conn.send(events - statuses)
+
+
+# -- orchestration ------------------------------------------------------------------------------
+
+
+class Rig:
+    """The upstream and hub processes, kept for every run."""
+
+    def __init__(self, corpus: Corpus) -> None:
+        ctx = multiprocessing.get_context("spawn")
+        self.ctx = ctx
+        self.up_conn, child = ctx.Pipe()
+        self.upstream = ctx.Process(target=_upstream_main, args=(child, corpus.frames))
+        self.upstream.start()
+        self.upstream_url: str = self.up_conn.recv()
+        self.hub_conn, child = ctx.Pipe()
+        self.hub = ctx.Process(target=_hub_main, args=(child, self.upstream_url))
+        self.hub.start()
+        self.port: int = self.hub_conn.recv()
+
+    def hub_stats(self) -> dict[str, Any]:
+        self.hub_conn.send("stats")
+        stats: dict[str, Any] = self.hub_conn.recv()
+        return stats
+
+    def close(self) -> None:
+        for conn, proc in ((self.hub_conn, self.hub), (self.up_conn, self.upstream)):
+            with contextlib.suppress(OSError):
+                conn.send(None)
+            proc.join(10)
+            if proc.is_alive():
+                proc.kill()
+
+
+def _wait(cond: Any, within: float = 20.0) -> None:
+    deadline = time.monotonic() + within
+    while not cond():
+        if time.monotonic() > deadline:
+            raise RuntimeError("the hub rig did not get ready in time")
+        time.sleep(0.02)
+
+
+def fanout_run(
+    rig: Rig, params: Sequence[str], rate: float, seconds: float, warmup: float = 1.0
+) -> tuple[float, bool, str, float]:
+    """One paced run: (events/s in, held?, why not, hub CPU µs per event in).
+
+    The CPU figure is the hub process's own user+system time over the window:
+    what the hub costs, whatever else the machine is doing.
+    """
+    import psutil
+
+    hub_proc = psutil.Process(rig.hub.pid)
+    readers = []
+    for p in params:
+        mine, theirs = rig.ctx.Pipe()
+        proc = rig.ctx.Process(target=_reader_main, args=(theirs, rig.port, p))
+        proc.start()
+        readers.append((mine, proc))
+    try:
+        for conn, _ in readers:
+            conn.recv()
+        _wait(lambda: rig.hub_stats()["clients"] == len(params))
+        _wait(lambda: rig.hub_stats()["live"] and rig.hub_stats()["subscribed"] > 0)
+        cuts0 = rig.hub_stats()["slow_consumers"]
+        rig.up_conn.send((warmup + seconds + 0.5, rate, 1))
+        time.sleep(warmup)
+        in0 = rig.hub_stats()["events_in"]
+        cpu0 = sum(hub_proc.cpu_times()[:2])
+        got0 = _counts(readers)
+        t0 = time.perf_counter()
+        time.sleep(seconds)
+        in1 = rig.hub_stats()["events_in"]
+        cpu1 = sum(hub_proc.cpu_times()[:2])
+        elapsed = time.perf_counter() - t0
+        time.sleep(0.3)  # what was in flight at the end lands
+        got1 = _counts(readers)
+        rig.up_conn.recv()
+        cuts = rig.hub_stats()["slow_consumers"] - cuts0
+    finally:
+        for conn, proc in readers:
+            conn.send(None)
+            proc.join(10)
+            if proc.is_alive():
+                proc.kill()
+    came = in1 - in0
+    share = sum(b - a for a, b in zip(got0, got1, strict=True)) / max(1, came)
+    wanted = sum(p == EVERYTHING for p in params) or 1  # readers each event goes to
+    held = cuts == 0 and share >= KEEP_UP * wanted
+    why = "" if held else f"cuts={cuts} share={share:.2f}/{wanted}"
+    return came / elapsed, held, why, (cpu1 - cpu0) * 1e6 / max(1, came)
+
+
+def _counts(readers: list[tuple[Connection, Any]]) -> list[int]:
+    for conn, _ in readers:
+        conn.send("count")
+    return [conn.recv() for conn, _ in readers]
+
+
+def sustained(
+    rig: Rig, params: Sequence[str], start: float, seconds: float, probe: float, probes: int
+) -> tuple[float | None, str, float | None]:
+    """Step the rate down from ``start`` until a probe holds; confirm over ``seconds``.
+    Returns (events/s in, notes on runs that did not hold, hub CPU µs per event)."""
+    rate, notes = start, []
+    for _ in range(probes):
+        got, held, why, _cpu = fanout_run(rig, params, rate, probe)
+        if held:
+            rate = min(rate, got * 1.05)
+            break
+        notes.append(f"{rate:,.0f}/s: {why}")
+        rate *= BACKOFF
+    for _ in range(2):
+        got, held, why, cpu = fanout_run(rig, params, rate, seconds)
+        if held:
+            return got, "; ".join(notes), cpu
+        notes.append(f"{rate:,.0f}/s: {why}")
+        rate *= BACKOFF
+    return None, "; ".join(notes), None
+
+
+def quarter_params(symbols: Sequence[str], readers: int = 4) -> list[str]:
+    chunks = [symbols[i::readers] for i in range(readers)]
+    channels = ("T", "Q", "A", "AM", "LULD", "NOI")
+    return [",".join(f"{c}.{s}" for s in chunk for c in channels) for chunk in chunks]
+
+
+def _stamp(frame: bytes) -> int | None:
+    """The send-time stamp the sender spliced into a frame's first quote (ms), if any."""
+    if not frame.startswith(b'[{"ev":"Q"'):
+        return None
+    at = frame.find(b'"t":')
+    digits = frame[at + 4 : at + 17]
+    return int(digits) if at >= 0 and digits.isdigit() else None
+
+
+async def _latency(rig: Rig, seconds: float) -> float | None:
+    """p99 of (send → receive via the hub) minus p99 of (send → receive directly), in ms.
+
+    The upstream stamps each target's frames as it hands them to that target's
+    socket, so each path's lag is from its own send; both readers share a clock.
+    """
+    from websockets.asyncio.client import connect
+
+    lags: dict[str, list[float]] = {"hub": [], "direct": []}
+
+    async def read(url: str, key: str, where: str) -> None:
+        async with connect(url, max_size=None, ping_interval=None) as ws:
+            await ws.send(json.dumps({"action": "auth", "params": key}))
+            await ws.send(json.dumps({"action": "subscribe", "params": EVERYTHING}))
+            book = lags[where]
+            while True:
+                frame = await ws.recv(decode=False)
+                stamp = _stamp(frame)
+                if stamp is not None:
+                    book.append(time.time_ns() / 1e6 - stamp)
+
+    tasks = [
+        asyncio.create_task(read(f"ws://127.0.0.1:{rig.port}/stocks", TOKEN, "hub")),
+        asyncio.create_task(read(f"{rig.upstream_url}/stocks", "direct-reader", "direct")),
+    ]
+    loop = asyncio.get_running_loop()
+    try:
+        await loop.run_in_executor(None, _wait, lambda: rig.hub_stats()["clients"] == 1)
+        await loop.run_in_executor(None, _wait, lambda: rig.hub_stats()["subscribed"] > 0)
+        rig.up_conn.send((seconds, LATENCY_RATE, 2))
+        await loop.run_in_executor(None, rig.up_conn.recv)
+        await asyncio.sleep(0.5)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    if not lags["hub"] or not lags["direct"]:
+        return None
+    return percentile(lags["hub"], 99) - percentile(lags["direct"], 99)
+
+
+def run(
+    corpus: Corpus,
+    *,
+    seconds: float = 30.0,
+    probe: float = 4.0,
+    probes: int = 4,
+    fanouts: Sequence[int] = (1, 4, 16),
+    start_rate: float = 1_200_000.0,
+) -> Result:
+    require("ticktape.hub.relay", "ticktape.server.engine")
+    rig = Rig(corpus)
+    result: Result = {}
+    notes: list[str] = []
+    try:
+        for n in fanouts:
+            rate, why, cpu = sustained(rig, [EVERYTHING] * n, start_rate, seconds, probe, probes)
+            result[f"hub_fanout_events_per_s_{n}"] = rate
+            result[f"hub_fanout_cpu_us_per_event_{n}"] = cpu
+            if why:
+                notes.append(f"fanout {n}: {why}")
+        quarters = quarter_params(symbol_names(corpus.symbols))
+        # The first subscription to each symbol makes the upstream simulator generate
+        # its day so far (seconds for 2,000 symbols): a throwaway run pays for that.
+        fanout_run(rig, quarters, start_rate / 2, probe)
+        rate, why, cpu = sustained(rig, quarters, start_rate / 2, seconds, probe, probes)
+        result["hub_subset_events_per_s_4"] = rate
+        result["hub_subset_cpu_us_per_event_4"] = cpu
+        if why:
+            notes.append(f"subset 4: {why}")
+        result["hub_added_latency_p99_ms"] = asyncio.run(_latency(rig, min(seconds, 10.0)))
+    finally:
+        rig.close()
+    result["hub_seconds"] = seconds
+    result["hub_notes"] = "; ".join(notes) or None
+    return result

@@ -1,0 +1,102 @@
+"""The protocol engine on its own: what a source publishes, what each connection gets."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
+from tests.sim.conftest import WireClient, client, subscribe, wait_for
+from ticktape.feed.events import Status, Trade, encode
+from ticktape.server.engine import POLICY_CLOSE, ProtocolServer, json_response, key_checker
+
+
+@asynccontextmanager
+async def engine(**kw: Any) -> AsyncIterator[ProtocolServer]:
+    kw.setdefault("one_per_key", False)  # the test clients share a key
+    server = ProtocolServer(accept_key=key_checker(None), **kw)
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.close()
+
+
+def trade(symbol: str, price: float) -> Trade:
+    return Trade(symbol=symbol, price=price, size=100, timestamp=1_700_000_000_000)
+
+
+async def test_a_connection_wanting_everything_gets_the_source_bytes_unchanged() -> None:
+    events = [trade("AAPL", 1.5), trade("MSFT", 2.5)]
+    # The source's own spelling (spaces), which no re-encoding would produce.
+    raw = b'[ {"ev": "T", "sym": "AAPL", "p": 1.5, "s": 100, "t": 1700000000000},'
+    raw += b' {"ev": "T", "sym": "MSFT", "p": 2.5, "s": 100, "t": 1700000000000} ]'
+    async with engine() as server, client(server) as wild, client(server) as one:
+        await subscribe(wild, "T.*")
+        await subscribe(one, "T.MSFT")
+        await wait_for(lambda: all(c.subs for c in server.clients("stocks")))
+        server.publish("stocks", events, raw)
+        assert await wild.ws.recv(decode=False) == raw
+        assert await one.ws.recv(decode=False) == encode([events[1]])
+
+
+async def test_past_max_clients_a_new_connection_is_refused_with_max_connections() -> None:
+    async with engine(max_clients=1) as server, client(server) as first:
+        async with connect(f"{server.ws_url}/stocks") as ws:
+            second = WireClient(ws)
+            await second.frame()  # connected
+            await second.send("auth", "any")
+            statuses = await second.statuses(2)
+            assert [s.status for s in statuses] == ["auth_success", "max_connections"]
+            with pytest.raises(ConnectionClosed):
+                await second.frame()
+            assert ws.close_code == POLICY_CLOSE
+        assert await subscribe(first, "T.AAPL")  # the first one is untouched
+        assert server.stats.refused == 1
+
+
+@pytest.mark.parametrize("asynchronous", [False, True])
+async def test_plain_gets_reach_the_rest_handler_sync_or_async(asynchronous: bool) -> None:
+    def answer(request: Request, base_url: str) -> Response:
+        return json_response(200, {"path": request.path, "base": base_url})
+
+    async def answer_later(request: Request, base_url: str) -> Response:
+        return answer(request, base_url)
+
+    async with engine(rest=answer_later if asynchronous else answer) as server:
+        async with httpx.AsyncClient() as http:
+            reply = await http.get(f"{server.rest_url}/v2/x?limit=1")
+        assert reply.json() == {"path": "/v2/x?limit=1", "base": server.rest_url}
+        async with httpx.AsyncClient() as http:
+            missing = await http.get(f"{server.rest_url}/nowhere", headers={"Upgrade": "websocket"})
+        assert missing.status_code == 404
+
+
+async def test_statuses_reach_only_the_connections_named() -> None:
+    async with engine() as server, client(server) as a, client(server) as b:
+        await wait_for(lambda: server.connections == 2)
+        here = f"127.0.0.1:{a.ws.local_address[1]}"
+        [conn_a] = [c for c in server.clients("stocks") if c.address == here]
+        server.send_statuses("stocks", [Status(status="x", message="for a")], only=[conn_a])
+        server.send_statuses("stocks", [Status(status="y", message="for all")])
+        assert [s.status for s in await a.statuses(2)] == ["x", "y"]
+        assert [s.status for s in await b.statuses(1)] == ["y"]
+
+
+async def test_frames_waiting_for_a_reader_are_joined_when_coalescing() -> None:
+    frames = [encode([trade("AAPL", p)]) for p in (1.0, 2.0, 3.0)]
+    async with engine(coalesce=True) as server, client(server) as c:
+        await subscribe(c, "T.*")
+        await wait_for(lambda: bool(server.clients("stocks")[0].subs))
+        for data, price in zip(frames, (1.0, 2.0, 3.0), strict=True):
+            server.publish("stocks", [trade("AAPL", price)], data)  # no await: all queue up
+        joined = await c.ws.recv(decode=False)
+        assert joined == b"[" + b",".join(f[1:-1] for f in frames) + b"]"
+        assert [e.price for e in c.decoder.decode(joined)] == [1.0, 2.0, 3.0]
+        assert server.stats.events_sent == 3
