@@ -177,7 +177,7 @@ def test_sim_beats_a_saved_server_url_and_says_so(
     told: list[str] = []
 
     def run_app(app: TicktapeApp) -> None:
-        told.extend(text for text, _, _ in app._early_notices)
+        told.extend(text for text, _, _ in app.notices.early)
 
     monkeypatch.setattr(run, "SimProcess", NoSim)
     monkeypatch.setattr(TicktapeApp, "run", run_app)

@@ -5,6 +5,7 @@ See docs/protocol.md (units).
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, tzinfo
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -60,3 +61,8 @@ def format_hms_ms(ms: int, tz: str = EXCHANGE_TZ) -> str:
     """``HH:MM:SS.mmm`` in ``tz``, as the tape shows it."""
     dt = ms_to_zone(ms, tz)
     return f"{dt:%H:%M:%S}.{ms % 1000:03d}"
+
+
+def wall_clock_ms() -> int:
+    """Now, in Unix milliseconds (the app's clock unless one is injected)."""
+    return time.time_ns() // 1_000_000

@@ -42,8 +42,8 @@ async def test_the_minutes_an_outage_cost_are_fetched_when_the_feed_returns(
         status=SessionStatus(ConnState.CONNECTING, "starting the feed"),
     )
     async with app.run_test(size=(120, 36)) as pilot:
-        rest = app.rest = FakeRest()  # type: ignore[assignment]
-        app._session_status(SessionStatus(ConnState.LIVE, "subscribed"))
+        rest = app.feed.rest = FakeRest()  # type: ignore[assignment]
+        app.feed.session_status(SessionStatus(ConnState.LIVE, "subscribed"))
         await until(pilot, lambda: app.status is not None and app.status.state is ConnState.LIVE)
         await app.workers.wait_for_complete()  # a backfill, had one started, is done now
         assert rest.calls == []  # the first connection is no outage: nothing to fill
@@ -52,11 +52,11 @@ async def test_the_minutes_an_outage_cost_are_fetched_when_the_feed_returns(
             return {b.start_ms for b in app.state.bars("AAPL", "1m")}
 
         assert not minutes() & {NOW_MS + k * MINUTE for k in (1, 2, 3)}
-        app._session_status(SessionStatus(ConnState.RECONNECTING, "lost", attempt=1))
+        app.feed.session_status(SessionStatus(ConnState.RECONNECTING, "lost", attempt=1))
         await pilot.pause()
         clock[0] = NOW_MS + 4 * MINUTE + 30_000  # four and a half minutes away
-        app._session_status(SessionStatus(ConnState.CONNECTING, "", attempt=1))
-        app._session_status(SessionStatus(ConnState.LIVE, "subscribed"))
+        app.feed.session_status(SessionStatus(ConnState.CONNECTING, "", attempt=1))
+        app.feed.session_status(SessionStatus(ConnState.LIVE, "subscribed"))
         watched = app.main.watchlist.symbols
         await until(pilot, lambda: len(rest.calls) == len(watched))
         since = NOW_MS - MINUTE  # from the whole minute before the loss, to now

@@ -109,7 +109,7 @@ async def test_xl2_is_subscribed_for_the_selected_pair_only_while_the_pane_shows
     subs = Subscriptions()
     async with app.run_test(size=(120, 40)) as pilot:
         await settled()(pilot)
-        app.session = subs  # type: ignore[assignment]
+        app.feed.session = subs  # type: ignore[assignment]
         await pilot.press("B")
         await until(pilot, lambda: subs.calls[-1:] == [("XL2.BTC-USD",)], seen=lambda: subs.calls)
         await pilot.press("j")

@@ -17,8 +17,8 @@ from ticktape.ui.candles import (
     max_candles,
     nice_step,
     plot_bars_plotext,
-    price_decimals,
     render_candles,
+    step_decimals,
     time_label_positions,
 )
 
@@ -178,8 +178,8 @@ def test_nice_step(span: float, ticks: int, step: float) -> None:
     assert nice_step(span, ticks) == pytest.approx(step)
 
 
-def test_price_decimals() -> None:
-    assert [price_decimals(s) for s in (50, 2.5, 1, 0.25, 0.05, 0.0001)] == [0, 1, 0, 2, 2, 4]
+def test_step_decimals() -> None:
+    assert [step_decimals(s) for s in (50, 2.5, 1, 0.25, 0.05, 0.0001)] == [0, 1, 0, 2, 2, 4]
 
 
 def test_plotext_output_for_the_bars_cli() -> None:

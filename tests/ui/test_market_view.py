@@ -124,7 +124,7 @@ async def test_known_events_reach_every_board_and_thresholds_filter(make_app: Ma
         await open_view(pilot, app)
         assert app.boards is not None
         app.boards.seed(SNAPSHOTS)
-        app._on_events(whole_market_frame(NOW_MS), NOW_MS)
+        app.feed.on_events(whole_market_frame(NOW_MS), NOW_MS)
         await until(pilot, lambda: symbols(app, "blocks") == ["AAPL", "XYZ"])
         assert symbols(app, "halts") == ["AMC", "GME"]
         assert drawn(app, "halts")[1].split()[1:3] == ["GME", "HALT"]
@@ -142,7 +142,7 @@ async def test_known_events_reach_every_board_and_thresholds_filter(make_app: Ma
         await pilot.press("plus", "plus", "right_square_bracket", "right_square_bracket")
         assert (app.boards.blocks.min_shares, app.boards.blocks.min_notional) == (50_000, 5_000_000)
         await pilot.press("minus")
-        app._on_events(whole_market_frame(NOW_MS + 1000), NOW_MS + 1000)
+        app.feed.on_events(whole_market_frame(NOW_MS + 1000), NOW_MS + 1000)
         await until(pilot, lambda: symbols(app, "blocks") == ["XYZ", "AAPL", "XYZ"])
         assert "25,000 sh or $5.00M" in str(board(app, "blocks").border_title)
         # r cycles the ranking
@@ -158,7 +158,7 @@ async def test_enter_opens_a_watched_symbol_or_offers_to_add_a_new_one(
     async with app.run_test(size=SIZE) as pilot:
         await open_view(pilot, app)
         assert app.boards is not None
-        app._on_events(whole_market_frame(NOW_MS), NOW_MS)
+        app.feed.on_events(whole_market_frame(NOW_MS), NOW_MS)
         await until(pilot, lambda: symbols(app, "blocks") == ["AAPL", "XYZ"])
         board(app, "blocks").focus()
         await pilot.press("enter")  # AAPL: in the watchlist, straight to its chart
@@ -183,13 +183,13 @@ async def test_the_selection_stays_on_its_print_as_new_blocks_arrive(make_app: M
     app = make_app(state=build_state())  # its own: frames below change it
     async with app.run_test(size=SIZE) as pilot:
         await open_view(pilot, app)
-        app._on_events(whole_market_frame(NOW_MS), NOW_MS)
+        app.feed.on_events(whole_market_frame(NOW_MS), NOW_MS)
         await until(pilot, lambda: symbols(app, "blocks") == ["AAPL", "XYZ"])
         await pilot.press("right", "right", "right", "down")
         blocks = board(app, "blocks")
         await until(pilot, lambda: blocks.has_focus and blocks.cursor == 1)
         chosen = drawn(app, "blocks")[1]
-        app._on_events(whole_market_frame(NOW_MS + 1000), NOW_MS + 1000)  # two newer prints
+        app.feed.on_events(whole_market_frame(NOW_MS + 1000), NOW_MS + 1000)  # two newer prints
         await until(pilot, lambda: len(blocks.rows) == 4)
         assert blocks.cursor == 3 and drawn(app, "blocks")[3] == chosen
 
@@ -201,7 +201,7 @@ async def test_wire_text_on_the_boards_is_drawn_literally(make_app: MakeApp) -> 
         halt = LimitUpLimitDown(
             symbol="[b]X\x1b[2J", high=2.0, low=1.0, timestamp=NOW_MS * 1000, indicators=(17,)
         )
-        app._on_events([halt], NOW_MS)
+        app.feed.on_events([halt], NOW_MS)
         halts = board(app, "halts")
         await until(pilot, lambda: "[b]X" in halts.render().plain)
         assert "\x1b" not in halts.render().plain

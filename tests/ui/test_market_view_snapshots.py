@@ -22,7 +22,7 @@ async def market_view(pilot: Pilot[Any]) -> None:
     await pilot.press("m")
     await until(pilot, lambda: isinstance(app.screen, MarketScreen) and app.screen.ready)
     app.boards.seed(SNAPSHOTS)
-    app._on_events(whole_market_frame(NOW_MS - 60_000), NOW_MS)
+    app.feed.on_events(whole_market_frame(NOW_MS - 60_000), NOW_MS)
     blocks = app.screen.board("blocks")
     await until(pilot, lambda: len(blocks.rows) == 2 and app.screen.status.plain)
     await pilot.pause()

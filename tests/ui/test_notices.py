@@ -37,14 +37,14 @@ async def test_a_state_that_repeats_each_retry_is_toasted_once(
     async with app.run_test(size=SIZE) as pilot:
         monkeypatch.setattr(app, "notify", lambda text, **_: toasts.append(text))
         for attempt in range(1, 6):
-            app._apply_status(SessionStatus(ConnState.CONNECTING, "retry", attempt=attempt))
-            app._apply_status(
+            app.feed.apply_status(SessionStatus(ConnState.CONNECTING, "retry", attempt=attempt))
+            app.feed.apply_status(
                 SessionStatus(state, "cannot reach h", attempt, 2.0 * attempt, since_ms=NOW_MS)
             )
         await until(pilot, lambda: "retrying in 10 s" in app.main.status.plain)
         assert len(toasts) == 1, toasts
-        app._apply_status(SessionStatus(ConnState.LIVE, "subscribed"))
-        app._apply_status(SessionStatus(state, "cannot reach h", 1, 1.0, since_ms=NOW_MS))
+        app.feed.apply_status(SessionStatus(ConnState.LIVE, "subscribed"))
+        app.feed.apply_status(SessionStatus(state, "cannot reach h", 1, 1.0, since_ms=NOW_MS))
         assert len(toasts) == 2, toasts  # live in between: the next loss is news again
 
 
@@ -57,6 +57,6 @@ async def test_rest_retries_toast_once_per_reason(
     async with app.run_test(size=SIZE) as pilot:
         monkeypatch.setattr(app, "notify", lambda text, **_: toasts.append(text))
         for seconds in (1.0, 2.0, 4.0):
-            app._rest_wait(RetryWait("connection", seconds, 1))
+            app.feed.rest_wait(RetryWait("connection", seconds, 1))
         await until(pilot, lambda: "retrying in 4 s" in app.main.status.plain)
         assert toasts == ["cannot reach the data server — retrying in 1 s"]

@@ -48,7 +48,7 @@ def is_live(app: TicktapeApp) -> bool:
 
 def silent_s(app: TicktapeApp) -> float:
     """Seconds since the app's feed last sent anything, as its status bar last saw it."""
-    stats = app._stats
+    stats = app.feed.stats
     return 0.0 if stats is None or stats.silent_s is None else stats.silent_s
 
 

@@ -20,7 +20,7 @@ import pytest
 from textual.app import App, ComposeResult
 from textual.timer import Timer
 
-import ticktape.ui.app as app_module
+import ticktape.ui.feedlink as feedlink_module
 from ticktape.config import Settings
 from ticktape.feed.events import Quote
 from ticktape.market import MarketState
@@ -75,13 +75,13 @@ async def test_rest_history_waits_until_prices_are_on_screen(settings: Settings)
     async with Simulator(seed=3, symbols=SYMBOLS, rate=300.0) as sim:
         app = TicktapeApp(live_settings(settings, sim), feed_label="SIMULATED")
         seen: list[tuple[int, int]] = []  # (priced rows, REST requests) when REST was started
-        start_rest = app._start_rest
+        start_rest = app.feed.start_rest
 
         def spy() -> None:
             seen.append((len(priced_rows(app)), sim.rest_requests))
             start_rest()
 
-        app._start_rest = spy  # type: ignore[method-assign]
+        app.feed.start_rest = spy  # type: ignore[method-assign]
         async with app.run_test(size=SIZE) as pilot:
             assert app.is_loading("AAPL")  # the chart says history is coming
             await until(pilot, lambda: len(app.state.bars("AAPL", "1m")) > 100, within=30)
@@ -94,7 +94,7 @@ async def test_rest_history_waits_until_prices_are_on_screen(settings: Settings)
 async def test_history_still_loads_when_no_prices_come(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(app_module, "REST_AFTER_S", 0.3)
+    monkeypatch.setattr(feedlink_module, "REST_AFTER_S", 0.3)
     refused = ("T", "Q", "AM", "LULD", "NOI")  # a plan with REST but none of these channels
     async with Simulator(seed=3, symbols=SYMBOLS, rate=300.0, refused_channels=refused) as sim:
         app = TicktapeApp(live_settings(settings, sim), feed_label="SIMULATED")

@@ -8,8 +8,8 @@ from textual.strip import Strip
 
 from ticktape.feed.events import CryptoTrade, ForexQuote, Quote, Trade
 from ticktape.market import MarketState
-from ticktape.ui.chart import theme_colour
 from ticktape.ui.tape import TapeView
+from ticktape.ui.themes import theme_colour
 
 from .conftest import NOW_MS, MakeApp, build_state, until
 

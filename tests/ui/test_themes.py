@@ -12,7 +12,7 @@ from textual.color import Color
 
 from ticktape.config import Settings
 from ticktape.ui.app import TicktapeApp
-from ticktape.ui.themes import user_theme_dir
+from ticktape.ui.themes import BUILTIN_DIR, load_themes, user_theme_dir
 
 from .conftest import MakeApp, until
 
@@ -99,3 +99,15 @@ async def test_pane_dividers_are_visible(make_app: MakeApp, settings: Settings, 
             assert style.color.downgrade(ColorSystem.EIGHT_BIT) != style.bgcolor.downgrade(
                 ColorSystem.EIGHT_BIT
             ), where
+
+
+def test_builtin_themes_and_a_broken_user_theme(tmp_path: Path) -> None:
+    (tmp_path / "mine.toml").write_text(
+        'name = "mine"\nprimary = "#123456"\n[variables]\nup = "#00ff00"\n'
+    )
+    (tmp_path / "broken.toml").write_text('name = "broken"\nprimary = "not a colour"\n')
+    themes, errors = load_themes([BUILTIN_DIR, tmp_path, tmp_path / "missing"])
+    names = {t.name for t in themes}
+    assert {"ticktape-dark", "ticktape-light", "ticktape-contrast", "mine"} <= names
+    assert all({"up", "down", "neutral"} <= t.variables.keys() for t in themes if t.name != "mine")
+    assert len(errors) == 1 and "broken.toml" in errors[0]

@@ -9,7 +9,7 @@ from textual.geometry import Region
 from ticktape.config import Settings
 from ticktape.feed.events import ForexQuote, Trade
 from ticktape.market import MarketState
-from ticktape.ui.watchlist import COLUMN_KEYS, FLASH_MS, STALE_MS, Watchlist
+from ticktape.ui.watchlist import COLUMN_KEYS, FLASH_MS, STALE_MS, Watchlist, fit_columns
 
 from .conftest import NOW_MS, MakeApp, build_state, until
 
@@ -200,3 +200,19 @@ async def test_rows_look_stale_at_once_while_the_feed_is_down() -> None:
         wl.show(state, later + 1)  # live again: MSFT is stale on its own, AAPL is not
         await pilot.pause()
         assert not looks_stale(1) and looks_stale(2)
+
+
+def test_narrow_watchlist_keeps_symbol_last_and_pct() -> None:
+    assert [c.key for c, _ in fit_columns(27)] == ["symbol", "last", "change_pct"]
+    wide = [c.key for c, _ in fit_columns(84)]
+    assert wide == [
+        "symbol",
+        "last",
+        "change",
+        "change_pct",
+        "bid",
+        "ask",
+        "spread",
+        "volume",
+        "vwap",
+    ]

@@ -122,10 +122,27 @@ class Session:
         max_size: int | None = DEFAULT_MAX_SIZE,
         stats: FeedStats | None = None,
     ) -> None:
-        """``data_timeout``: no data frames for this long while subscribed also counts as dead.
-
-        Off by default because markets go quiet (nights, weekends); worth
-        enabling during busy hours to catch a server that pongs but sends nothing.
+        """Args:
+        url: the cluster's WebSocket URL (e.g. ``wss://…/stocks``).
+        api_key: sent in the auth frame only; never logged or put in the URL.
+        channels: the channel prefixes subscribed for every symbol (``T``, ``Q``, ``AM``…).
+        on_events: each frame's data events and its receive time (Unix ms), synchronously.
+        on_status: every change of the connection's state.
+        on_server_status: each ``status`` event the server sends.
+        on_frame: each raw frame and its receive time, before decoding (recording).
+        symbols: the symbols to subscribe to at first (:meth:`set_symbols` changes them).
+        backoff: the wait between reconnects (capped, jittered).
+        kicked_backoff: the longer wait after ``max_connections`` (another session
+            holds this key's only connection): it is not kicked back at once.
+        silence_timeout: no frame at all for this many seconds means the connection is dead.
+        data_timeout: no data frames for this long while subscribed also counts as dead.
+            Off by default because markets go quiet (nights, weekends); worth enabling
+            during busy hours to catch a server that pongs but sends nothing.
+        handshake_timeout: seconds allowed to open the socket, and again to authenticate.
+        ping_interval: seconds between WebSocket pings (None: no pings).
+        ping_timeout: seconds a ping may wait for its pong (None: forever).
+        max_size: the largest frame accepted, in bytes (None: any).
+        stats: where the feed figures are counted (else a new :class:`FeedStats`).
         """
         self._url = url
         self._key_gen = 0

@@ -126,6 +126,19 @@ class MarketState:
         shallow_minute_bars: int = 960,
         daily_bars: int = DAILY_BARS,
     ) -> None:
+        """Args:
+        tape_size: entries in the all-symbol trade tape.
+        symbol_tape_size: trades kept per watched (deep) symbol.
+        symbol_quote_size: quotes kept per watched symbol.
+        record_all_quotes: keep quotes for unwatched symbols too (``symbol_quote_size``).
+        notice_size: entries in the halts/resumes/limit-band notice tape.
+        second_bars: second bars kept per watched symbol.
+        minute_bars: minute bars kept per watched symbol.
+        shallow_tape_size: trades kept per unwatched symbol (at most ``symbol_tape_size``).
+        shallow_second_bars: second bars per unwatched symbol (at most ``second_bars``).
+        shallow_minute_bars: minute bars per unwatched symbol (at most ``minute_bars``).
+        daily_bars: seeded daily bars kept per symbol.
+        """
         self.symbols: dict[str, SymbolState] = {}
         self._daily_cap = max(1, daily_bars)
         self._daily: dict[str, list[Bar]] = {}  # symbol → seeded daily bars, oldest first

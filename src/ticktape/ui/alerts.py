@@ -5,6 +5,7 @@ Delivery itself is :mod:`ticktape.alerting`. See docs/alerts.md.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Callable
 from functools import partial
@@ -12,9 +13,10 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.command import Hit, Hits, Provider
 from textual.containers import Vertical
+from textual.css.query import NoMatches
 from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Input, Label
@@ -25,6 +27,9 @@ from ticktape.ui.palette import tier_step
 
 if TYPE_CHECKING:
     from ticktape.alerting import AlertService
+    from ticktape.config import Settings
+    from ticktape.market import MarketState
+    from ticktape.ui.app import TicktapeApp
 
 #: `z` snoozes for this long; on a snoozed alert it wakes it.
 SNOOZE_MS: Final = 3_600_000
@@ -62,9 +67,7 @@ class AlertForm(ModalScreen[Alert | None]):
     #alert-form-hint { color: $text-muted; width: 100%; }
     """
 
-    BINDINGS: ClassVar[list[Binding | tuple[str, str] | tuple[str, str, str]]] = [
-        Binding("escape", "cancel", "Cancel")
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(
         self, title: str, value: str, *, alert_id: str = "", symbol: str | None = None
@@ -126,7 +129,7 @@ class AlertsPane(Widget, can_focus=True):
     AlertsPane:focus { border-top: solid $primary; }
     """
 
-    BINDINGS: ClassVar[list[Binding | tuple[str, str] | tuple[str, str, str]]] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("j,down", "cursor(1)", "Down", show=False, priority=True),
         Binding("k,up", "cursor(-1)", "Up", show=False, priority=True),
         Binding("e,enter", "edit", "Edit", priority=True),
@@ -317,6 +320,52 @@ class AlertToasts:
         if held > 0:
             more = f"and {held} more alert{'s' * (held != 1)} (L lists them)"
             app.notify(more, timeout=5, markup=False)
+
+
+class AppAlerts:
+    """The app's side of alerts: the config file's alerts checked each frame, what fires
+    marked on the tape and toasted, and the `!` and `L` keys."""
+
+    def __init__(self, app: TicktapeApp, settings: Settings, state: MarketState) -> None:
+        """Args:
+        app: the app whose tape, toasts and terminal hear fired alerts.
+        settings: the alerts and delivery options of the config file.
+        state: the market state the alerts are checked against.
+        """
+        from ticktape.alerting import AlertService
+
+        self.app = app
+        self.service = AlertService(
+            settings,
+            state,
+            watchlist=settings.watchlist,
+            write=self._terminal_write,
+            problem=lambda text: app.notice(text, "warning"),
+        )
+        self.service.listeners.append(self._fired)
+        self._toasts = AlertToasts()
+
+    def _terminal_write(self, text: str) -> None:
+        """Bell and OSC notifications through the driver, in order with the screen's own
+        output, so they reach the terminal the app is drawn on (over SSH too)."""
+        driver = self.app._driver  # Textual's; there is no public way to write in order
+        if driver is not None:
+            driver.write(text)
+
+    def _fired(self, fired: list[Fired]) -> None:
+        lines = fired_lines(fired)
+        with contextlib.suppress(NoMatches):
+            for line in lines:
+                self.app.main.tape.mark(line)
+        self._toasts.show(self.app, lines, self.app.clock())
+
+    def new(self) -> None:
+        """``!``: a new alert on the selected symbol."""
+        open_new_alert(self.app, self.service, self.app.main.watchlist.selected)
+
+    def toggle_pane(self) -> None:
+        """``L``: show or hide the alerts pane."""
+        toggle_pane(self.app, self.service, self.app.clock)
 
 
 class AlertCommands(Provider):

@@ -15,8 +15,8 @@ from rich.text import Text
 from textual.widget import Widget
 
 from ticktape.market.book import OrderBook
-from ticktape.ui.chart import theme_colour
 from ticktape.ui.format import fmt_price, is_crypto, size_decimals, symbol_decimals
+from ticktape.ui.themes import theme_colour
 
 if TYPE_CHECKING:
     from ticktape.market import MarketState
@@ -195,7 +195,7 @@ def toggle_book(app: Any) -> BookPane | None:
         found.remove()
         return None
     pane = BookPane(
-        app.set_book_params, market=main.market, ascii_only=main.has_class("-ascii"), id="book"
+        app.feed.set_book_params, market=main.market, ascii_only=main.has_class("-ascii"), id="book"
     )
     main.query_one("#right").mount(pane, before="#tape")
     pane.show(app.state, main.watchlist.selected)

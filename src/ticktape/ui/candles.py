@@ -168,7 +168,7 @@ def nice_step(span: float, max_ticks: int) -> float:
     return base * 10
 
 
-def price_decimals(step: float) -> int:
+def step_decimals(step: float) -> int:
     """Decimals needed to tell ticks ``step`` apart: 0.05 → 2, 0.25 → 2, 2.5 → 1, 50 → 0."""
     exp = math.floor(math.log10(step))
     quarter = 1 if abs(step / 10**exp - 2.5) < 1e-6 else 0
@@ -189,9 +189,9 @@ def axis_decimals(lo: float, hi: float, rows: int, most: int | None = None) -> t
     chart and 2 in the watchlist).
     """
     step = nice_step(hi - lo, max(1, rows // 3))
-    while most is not None and price_decimals(step) > most:
+    while most is not None and step_decimals(step) > most:
         step = nice_step(step * 1.0001, 1)  # the next nice step up
-    decimals = price_decimals(step)
+    decimals = step_decimals(step)
     if hi < 10_000:  # quotes are read to the cent (or finer) below five digits
         decimals = max(decimals, 2)
     if most is not None:

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING
 
 from rich.segment import Segment
 from rich.style import Style
-from textual.color import Color, ColorParseError
 from textual.geometry import Region
 from textual.reactive import reactive
 from textual.strip import Strip
@@ -26,6 +25,7 @@ from ticktape.ui.candles import (
     render_candles,
 )
 from ticktape.ui.format import fmt_price, fmt_volume, symbol_decimals
+from ticktape.ui.themes import theme_colour
 
 if TYPE_CHECKING:
     from ticktape.market import Bar, MarketState, SymbolState
@@ -61,23 +61,6 @@ class RedrawThrottle:
     def invalidate(self) -> None:
         """Force the next :meth:`should_redraw` to say yes (e.g. after a theme change)."""
         self._view = _NEVER
-
-
-def theme_colour(variables: dict[str, str], *names: str, default: str) -> Color:
-    """The first of ``names`` that the theme defines as a colour, else ``default``.
-
-    Lets ticktape's own variables (``up``, ``down``, ``block``) win when the
-    app's themes define them while any Textual theme still works through the
-    standard ones (``success``, ``error``, ``warning``).
-    """
-    for name in names:
-        value = variables.get(name)
-        if value:
-            try:
-                return Color.parse(value)
-            except ColorParseError:  # e.g. "ansi_default" or an expression: try the next
-                continue
-    return Color.parse(default)
 
 
 def chart_style_from_theme(variables: dict[str, str]) -> ChartStyle:

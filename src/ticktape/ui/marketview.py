@@ -7,19 +7,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import ClassVar, Final, Literal
+from typing import TYPE_CHECKING, ClassVar, Final, Literal
 
 from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.screen import ModalScreen, Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Static
 
-from ticktape.market.marketview import MarketBoards
+from ticktape.feed.events import Event
+from ticktape.market.marketview import MARKET_WIDE, MarketBoards, watched_only
 from ticktape.market.wholemarket import RANKINGS, Ranking
 from ticktape.timeutil import ms_to_zone
 from ticktape.ui.format import (
@@ -30,7 +31,10 @@ from ticktape.ui.format import (
     one_line,
     symbol_decimals,
 )
-from ticktape.ui.statusbar import StatusBar
+from ticktape.ui.statusbar import StatusBar, describe_rest_error
+
+if TYPE_CHECKING:
+    from ticktape.ui.app import TicktapeApp
 
 Align = Literal["<", ">"]
 #: How many rows a board keeps ready (more than any terminal shows).
@@ -335,7 +339,7 @@ class ConfirmAdd(ModalScreen[bool]):
         background: $panel;
     }
     """
-    BINDINGS: ClassVar[list[Binding | tuple[str, str] | tuple[str, str, str]]] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("y,enter", "answer(True)", "Add"),
         Binding("n,escape", "answer(False)", "Stay"),
     ]
@@ -362,7 +366,7 @@ class MarketScreen(Screen[str | None]):
     MarketScreen .board-row { height: 1fr; }
     MarketScreen > #market-bottom { height: auto; dock: bottom; }
     """
-    BINDINGS: ClassVar[list[Binding | tuple[str, str] | tuple[str, str, str]]] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("m,escape", "back", "Back"),
         Binding("enter", "open", "Chart"),
         Binding("r", "ranking", "Ranking"),
@@ -495,3 +499,104 @@ class MarketScreen(Screen[str | None]):
                 self.dismiss(symbol)
 
         self.app.push_screen(ConfirmAdd(symbol), answered)
+
+
+#: Market snapshots seed the movers at most this often.
+SNAPSHOT_EVERY_MS: Final = 300_000
+
+
+class MarketViewLink:
+    """The app's side of the whole-market view (``m``): its boards outlive the screen, its
+    market-wide subscriptions do not. While it is shown, every event feeds the boards and
+    only watched symbols reach the market state."""
+
+    def __init__(self, app: TicktapeApp) -> None:
+        """Args:
+        app: the app that pushes the screen and owns the feed it subscribes through.
+        """
+        self.app = app
+        self.boards: MarketBoards | None = None
+        self.screen: MarketScreen | None = None
+        self._wide: frozenset[str] | None = None  # the watched set, while it is shown
+        self._snapshot_at: int | None = None
+
+    def open(self) -> None:
+        """Push the screen and subscribe to the market-wide channels while it is shown."""
+        app = self.app
+        if app.settings.market != "stocks":
+            app.notify("the market view covers stocks", timeout=3, markup=False)
+            return
+        if self.screen is not None:
+            return
+        if self.boards is None:
+            self.boards = MarketBoards(nbbo=self._nbbo)
+        self.screen = MarketScreen(
+            self.boards,
+            watched=app.watched,
+            tz=app.settings.tz,
+            feed_label=app.feed_label,
+            ascii_only=app.ascii_only,
+        )
+        app.push_screen(self.screen, self._closed)
+        self._wide = frozenset(app.watched())
+        app.feed.resubscribe()
+        self.seed_movers()
+
+    def _closed(self, symbol: str | None) -> None:
+        """Back from the market view; Enter on a row brought ``symbol`` (added if new)."""
+        app = self.app
+        self.screen = None
+        self._wide = None
+        app.feed.resubscribe()
+        if symbol in app.watched():
+            app.main.select_symbol(symbol)
+        elif symbol:
+            app.main.add_symbol(symbol)  # selects it; its history loads like any new symbol
+
+    def params(self, watched: tuple[str, ...]) -> set[str]:
+        """The market-wide subscriptions to add to the watchlist's (none unless shown)."""
+        if self._wide is not None:
+            self._wide = frozenset(watched)
+        return set(MARKET_WIDE) if self._wide else set()
+
+    def route(self, events: Sequence[Event]) -> Sequence[Event]:
+        """While shown the whole market feeds the boards; only watched symbols become state."""
+        if self._wide is None or self.boards is None:
+            return events
+        self.boards.feed(events)
+        return watched_only(events, self._wide)
+
+    def frame(self, show_bar: Callable[[StatusBar], None]) -> None:
+        """Repaint the view, only while it is the screen shown."""
+        screen = self.screen
+        if screen is not None and self.app.screen is screen:
+            screen.frame(show_bar)
+
+    def _nbbo(self, symbol: str) -> tuple[float, float] | None:
+        st = self.app.state.get(symbol)
+        if st is None or not (st.bid_px > 0 and st.ask_px > 0):  # NaN: no quote yet
+            return None
+        return st.bid_px, st.ask_px
+
+    def seed_movers(self) -> None:
+        """Snapshots (gainers, losers, then every ticker) seed the movers, at most every 5 min."""
+        if self.screen is None:
+            return
+        now = self.app.clock()
+        if self.app.feed.rest is None or (
+            self._snapshot_at is not None and now - self._snapshot_at < SNAPSHOT_EVERY_MS
+        ):
+            return
+        self._snapshot_at = now
+        self.app.run_worker(self._load_snapshots(), name="snapshots", group="rest")
+
+    async def _load_snapshots(self) -> None:
+        rest, boards = self.app.feed.rest, self.boards
+        assert rest is not None and boards is not None
+        try:
+            for direction in ("gainers", "losers"):
+                boards.seed(await rest.snapshot_direction(direction))
+            boards.seed(await rest.snapshot_all())
+        except Exception as err:  # the minute bars still fill the movers, only slower
+            self._snapshot_at = None
+            self.app.notice(*describe_rest_error(err, "market snapshot"))

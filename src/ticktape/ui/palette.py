@@ -8,7 +8,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from functools import partial
+from typing import Any
 
+from textual.app import App
 from textual.command import CommandList, CommandPalette, DiscoveryHit, Hit, Hits, Provider
 from textual.content import Content
 from textual.fuzzy import Matcher
@@ -16,7 +18,8 @@ from textual.fuzzy import Matcher
 from ticktape.ui.help import key_label
 from ticktape.ui.keys import KEYMAP
 from ticktape.ui.screen import MainScreen
-from ticktape.ui.watchlist import COLUMNS, normalize_symbol
+from ticktape.ui.symbols import normalize_symbol
+from ticktape.ui.watchlist import COLUMNS
 
 _WORD = re.compile(r"\w+")
 
@@ -198,3 +201,13 @@ class ThemeCommands(Provider):
             score = matcher.match(name)
             if score > 0:
                 yield Hit(score, literal_highlight(matcher, name), pick, text=name)
+
+
+def open_palette(app: App[Any], *, themes: bool = False) -> None:
+    """Ctrl+P's palette (every provider), or with ``themes`` the theme list alone."""
+    if themes:
+        app.push_screen(
+            TicktapePalette(providers=[ThemeCommands], placeholder="Search for themes…")
+        )
+    elif app.use_command_palette and not isinstance(app.screen, CommandPalette):
+        app.push_screen(TicktapePalette(id="--command-palette"))

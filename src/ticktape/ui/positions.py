@@ -225,9 +225,42 @@ def open_lot_form(app: Any, positions: Positions, symbol: str | None, last: floa
             app.notice(f"positions not saved — {err}", "warning")
         else:
             app.notify(said, timeout=3, markup=False)
-            app.positions_changed()
+            app.pnl.changed()
 
     app.push_screen(LotForm(symbol, lots, value), done)
+
+
+class PnlColumns:
+    """The app's side of positions: ``p`` opens the selected symbol's lots, ``P`` hides or
+    shows the watchlist's P&L columns (shown once there are lots)."""
+
+    def __init__(self, app: Any, positions: Positions) -> None:
+        """Args:
+        app: the app whose watchlist shows the P&L cells.
+        positions: the lots from positions.toml beside the config.
+        """
+        self.app = app
+        self.positions = positions
+        self.hidden = False  # `P` hid the P&L columns
+
+    def lot_form(self) -> None:
+        """``p``: add or edit a lot of the selected symbol."""
+        symbol = self.app.main.watchlist.selected
+        st = self.app.state.get(symbol) if symbol else None
+        open_lot_form(self.app, self.positions, symbol, st.last if st is not None else None)
+
+    def toggle(self) -> None:
+        """``P``: show or hide the P&L columns and the totals row."""
+        self.hidden = not self.hidden
+        if self.hidden or self.positions.any:
+            self.changed()
+        else:
+            self.app.notify("no positions yet — p adds a lot to the selected symbol", timeout=3)
+
+    def changed(self) -> None:
+        """Lots changed (or were loaded): the watchlist recomputes its P&L cells."""
+        shown = self.positions.any and not self.hidden
+        self.app.main.watchlist.set_pnl(self.positions.cells if shown else None)
 
 
 #: P&L cells coloured by their sign.

@@ -9,13 +9,13 @@ import string
 from typing import ClassVar, Final
 
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.validation import ValidationResult, Validator
 from textual.widgets import Input, Label
 
-from ticktape.ui.watchlist import normalize_symbol, symbol_hint
+from ticktape.ui.symbols import normalize_symbol, symbol_hint
 
 #: Characters some market's symbols (or their REST prefixes, ``C:``/``X:``) are written with.
 SYMBOL_CHARS: Final = frozenset(string.ascii_letters + string.digits + ".:/-")
@@ -56,15 +56,30 @@ class SymbolPrompt(ModalScreen[str | None]):
     """
 
     DEFAULT_CSS = """
+    SymbolPrompt {
+        align: center middle;
+    }
+    #prompt {
+        width: 46;
+        height: auto;
+        border: thick $primary;
+        background: $surface;
+        padding: 0 1;
+    }
+    #prompt-title {
+        text-style: bold;
+        padding: 0 0 1 0;
+    }
+    #prompt-error {
+        color: $error;
+    }
     #prompt-note {
         width: 100%;
         color: $text-muted;
     }
     """
 
-    BINDINGS: ClassVar[list[Binding | tuple[str, str] | tuple[str, str, str]]] = [
-        Binding("escape", "cancel", "Cancel")
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, title: str, market: str, *, validate: bool = True) -> None:
         super().__init__()

@@ -5,25 +5,34 @@ See docs/ui.md (keys).
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
-from typing import ClassVar, Final
+from typing import TYPE_CHECKING, ClassVar, Final
 
+from textual import constants as textual_constants
 from textual import events
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.scrollbar import ScrollBarRender
 from textual.widgets import Footer
 
+from ticktape.market import MarketState
+from ticktape.ui.bandwidth import AUTO, OFFER, over_ssh, profile
 from ticktape.ui.chart import ChartView
 from ticktape.ui.help import HelpScreen
+from ticktape.ui.imbalances import ImbalanceLines
 from ticktape.ui.keys import KEYMAP, MIN_SIZES
 from ticktape.ui.prompts import SymbolPrompt
 from ticktape.ui.statusbar import StatusBar
 from ticktape.ui.tape import TapeView
 from ticktape.ui.watchlist import Watchlist
+
+if TYPE_CHECKING:
+    from ticktape.ui.book import BookPane
 
 #: Letters typed within this many seconds of each other build one search.
 TYPEAHEAD_S: Final = 1.0
@@ -46,9 +55,7 @@ BOUND_KEYS: Final = frozenset(k.strip() for _, b, _ in KEYMAP for k in b.key.spl
 class MainScreen(Screen[None]):
     """Watchlist, chart, tape and status bar; see the module docstring."""
 
-    BINDINGS: ClassVar[list[Binding | tuple[str, str] | tuple[str, str, str]]] = [
-        b for _, b, _ in KEYMAP
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = [b for _, b, _ in KEYMAP]
 
     def __init__(
         self,
@@ -70,6 +77,10 @@ class MainScreen(Screen[None]):
         self._typed_at = 0.0
         #: The type-ahead window's clock (tests freeze it to make searches deterministic).
         self.clock: Callable[[], float] = time.monotonic
+        #: The order-book pane while it shows (``B``), repainted with the selected symbol.
+        self.book: BookPane | None = None
+        #: Net order imbalances turned into marked tape lines.
+        self.imbalances = ImbalanceLines(tz)
         if ascii_only:
             self.add_class("-ascii")
 
@@ -112,6 +123,47 @@ class MainScreen(Screen[None]):
         return self.query_one("#status", StatusBar)
 
     # -- used by the palette and the app ------------------------------------------------------
+
+    def symbols_or(self, default: tuple[str, ...]) -> tuple[str, ...]:
+        """The watchlist's symbols, or ``default`` while it is not composed (or gone)."""
+        try:
+            return self.watchlist.symbols
+        except NoMatches:
+            return default
+
+    def show(self, state: MarketState, now_ms: int, loading: Callable[[str | None], bool]) -> None:
+        """One frame: the watchlist, then the selected symbol's chart and tape, each repainting
+        only what changed since its last frame."""
+        symbol = self.watchlist.selected
+        self.watchlist.show(state, now_ms)
+        self.chart.show(state, symbol, loading=loading(symbol))
+        self.tape.show(state, symbol)
+        for line in self.imbalances.take(
+            state, self.watchlist.symbols, symbol, self.tape.scope_all
+        ):
+            self.tape.mark(line)
+        if self.book is not None:
+            self.book.show(state, symbol)
+
+    def show_selected(
+        self, state: MarketState, symbol: str | None, loading: Callable[[str | None], bool]
+    ) -> None:
+        """Chart and tape for ``symbol`` (``loading``: whether its history is still coming)."""
+        self.chart.show(state, symbol, loading=loading(symbol))
+        self.tape.show(state, symbol)
+        if self.book is not None:
+            self.book.show(state, symbol)
+
+    def apply_bandwidth(self, setting: str) -> None:
+        """Set the panes to the bandwidth profile; over SSH, offer the low one (once a run)."""
+        chosen = profile(setting)
+        self.tape.interval = chosen.tape_interval_s
+        self.chart.throttle.interval = chosen.chart_interval_s
+        self.watchlist.flashes = chosen.flashes
+        self.status.profile = chosen.label
+        terminal = not textual_constants.DRIVER  # a browser tab is not at the SSH end
+        if setting == AUTO and terminal and over_ssh(os.environ):
+            self.app.notify(OFFER, title="Slow link?", timeout=12, markup=False)
 
     def select_symbol(self, symbol: str) -> None:
         self.watchlist.select_symbol(symbol)

@@ -144,6 +144,44 @@ def describe_retry(wait: RetryWait) -> str:
 class StatusBar(Widget):
     """One line at the bottom; the refresh timer calls :meth:`show`, it repaints on change."""
 
+    DEFAULT_CSS = """
+    StatusBar {
+        height: 1;
+        background: $panel;
+        color: $foreground;
+    }
+    StatusBar > .statusbar--ok {
+        color: $success;
+    }
+    StatusBar > .statusbar--info {
+        color: $foreground;
+    }
+    StatusBar > .statusbar--warning {
+        color: $warning;
+        text-style: bold;
+    }
+    StatusBar > .statusbar--error {
+        color: $error;
+        text-style: bold;
+    }
+    StatusBar > .statusbar--feed {
+        background: $accent;
+        color: $background;
+        text-style: bold;
+    }
+    StatusBar > .statusbar--muted {
+        color: $text-muted;
+    }
+    StatusBar > .statusbar--clock {
+        text-style: bold;
+    }
+    StatusBar > .statusbar--rec {
+        background: $error;
+        color: $background;
+        text-style: bold;
+    }
+    """
+
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "statusbar--ok",
         "statusbar--info",

@@ -20,8 +20,8 @@ from textual.style import Style as TextualStyle
 from textual.theme import Theme
 
 from ticktape.timeutil import EXCHANGE_TZ, format_hms_ms
-from ticktape.ui.chart import theme_colour
 from ticktape.ui.format import fmt_price, is_crypto, is_forex, size_decimals, symbol_decimals
+from ticktape.ui.themes import theme_colour
 
 if TYPE_CHECKING:
     from ticktape.market import MarketState

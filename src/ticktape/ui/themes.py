@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, Final
 
@@ -171,3 +171,45 @@ def css_problem(app: App[Any], theme: Theme) -> str | None:
 def user_theme_dir(config_path: Path) -> Path:
     """Users' theme files live next to the config file: ``<config dir>/themes/``."""
     return config_path.parent / "themes"
+
+
+def register_themes(app: App[Any], config_path: Path, wanted: str) -> list[str]:
+    """Register the built-in and the user's themes on ``app`` and switch to ``wanted``
+    (else :data:`DEFAULT_THEME`); returns the problems found, one line each."""
+    themes, errors = load_themes([BUILTIN_DIR, user_theme_dir(config_path)])
+    for theme in themes:
+        app.register_theme(theme)
+    if wanted in app.available_themes:
+        app.theme = wanted
+    else:
+        errors.append(f"unknown theme {wanted!r}; using {DEFAULT_THEME}")
+        app.theme = DEFAULT_THEME
+    return errors
+
+
+def usable_theme(app: App[Any], theme_name: str, warn: Callable[[str], None]) -> str:
+    """``theme_name`` if the stylesheet can take it, else the current theme (and ``warn``
+    says why not)."""
+    theme = app.get_theme(theme_name)
+    problem = None if theme is None else css_problem(app, theme)
+    if problem is None:
+        return theme_name
+    warn(f"theme {theme_name} cannot be used ({problem}); keeping {app.theme}")
+    return app.theme
+
+
+def theme_colour(variables: dict[str, str], *names: str, default: str) -> Color:
+    """The first of ``names`` that the theme defines as a colour, else ``default``.
+
+    Lets ticktape's own variables (``up``, ``down``, ``block``) win when the
+    app's themes define them while any Textual theme still works through the
+    standard ones (``success``, ``error``, ``warning``).
+    """
+    for name in names:
+        value = variables.get(name)
+        if value:
+            try:
+                return Color.parse(value)
+            except ColorParseError:  # e.g. "ansi_default" or an expression: try the next
+                continue
+    return Color.parse(default)

@@ -20,10 +20,6 @@ from textual.strip import Strip
 from ticktape.ui.format import fmt_change, fmt_pct, fmt_price, fmt_volume, symbol_decimals
 from ticktape.ui.positions import PNL_SIGNED, pnl_texts, totals_texts
 
-# Re-exported: the rules moved to a Textual-free module so the launcher can use them early.
-from ticktape.ui.symbols import normalize_symbol as normalize_symbol
-from ticktape.ui.symbols import symbol_hint as symbol_hint
-
 if TYPE_CHECKING:
     from ticktape.market import MarketState, SymbolState
 
@@ -135,6 +131,18 @@ class Watchlist(ScrollView, can_focus=True, inherit_bindings=False):
         "watchlist--flash-up",
         "watchlist--flash-down",
     }
+    """
+    | Class | Description |
+    | :- | :- |
+    | `watchlist--header` | The sticky column header. |
+    | `watchlist--cursor` | The selected row (brighter while the list has focus). |
+    | `watchlist--up` | A last price that ticked up; a change above the previous close. |
+    | `watchlist--down` | A down-tick; a change below the previous close; the halt mark. |
+    | `watchlist--neutral` | A last price or change that is unchanged. |
+    | `watchlist--stale` | A row that is not current (feed down, symbol silent, no data). |
+    | `watchlist--flash-up` | A cell whose value just rose (for a moment). |
+    | `watchlist--flash-down` | A cell whose value just fell (for a moment). |
+    """
 
     class Selected(Message):
         """The selected symbol changed (chart and tape follow it)."""

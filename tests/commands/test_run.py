@@ -1,0 +1,48 @@
+"""``ticktape`` (run): the command line and settings, and what it says before the UI starts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ticktape.commands.run import _settings, build_parser, main
+
+
+def test_command_line_symbols_theme_fps_and_a_symbol_of_the_wrong_market(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("TEXTUAL_FPS", "4")
+    args = build_parser().parse_args(
+        ["ibm", "--symbols", "aapl,IBM", "--config", str(tmp_path / "c.toml"), "--theme", "x"]
+    )
+    settings = _settings(args)
+    assert settings.watchlist == ("IBM", "AAPL")
+    assert settings.fps == 4  # a lower TEXTUAL_FPS wins when --fps is not given
+    assert settings.theme == "x"
+    with pytest.raises(SystemExit) as stopped:
+        _settings(build_parser().parse_args(["--market", "forex", "AAPL"]))
+    # Python prints a string exit code to stderr and exits with status 1
+    assert stopped.value.code == "ticktape: 'AAPL' is not a valid forex symbol"
+    forex = _settings(build_parser().parse_args(["--market", "crypto", "--fps", "20"]))
+    assert forex.watchlist[0] == "BTC-USD" and forex.fps == 20
+
+
+def test_an_unknown_time_zone_is_one_line_before_the_ui_starts(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # It used to draw the UI, then die with a traceback from the status bar's clock.
+    assert main(["--tz", "Mars/X", "--config", str(tmp_path / "c.toml")]) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == "ticktape: --tz Mars/X: unknown time zone (try America/New_York or UTC)"
+
+
+def test_a_named_server_without_a_key_is_explained_not_swapped_for_the_simulator(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for var in ("POLYGON_API_KEY", "MASSIVE_API_KEY", "TICKTAPE_WS_URL", "TICKTAPE_REST_URL"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.chdir(tmp_path)  # no .env with a key
+    argv = ["--ws-url", "ws://127.0.0.1:9", "--config", str(tmp_path / "c.toml")]
+    assert main(argv) == 2
+    assert "no API key" in capsys.readouterr().err
