@@ -110,6 +110,7 @@ from ticktape.ui.themes import (
     user_theme_dir,
 )
 from ticktape.ui.watchlist import Watchlist
+from ticktape.ui.webtitle import WindowTitle
 
 if TYPE_CHECKING:  # REST (httpx) is imported only once prices are up: see _start_rest
     from ticktape.feed.clockwatch import ClockWatch, PhaseLine
@@ -367,6 +368,8 @@ class TicktapeApp(App[None]):
         self._queue_seed(self.main.watchlist.symbols)  # "loading" now, fetched after prices
         if not self._connect:  # the state came whole (tests, benchmarks): settle it now
             self.call_after_refresh(self._settle_gc)
+        if textual_constants.DRIVER:  # a browser tab (ticktape serve): its page shows the title
+            self.frame_listeners.append(WindowTitle(self))
         self.set_interval(1 / max(0.5, self.settings.fps), self._frame)
         self.set_interval(0.5, self.key_gate.check_stalled)
         self._frame()
