@@ -3,23 +3,31 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psutil
 import pytest
+from websockets.asyncio.client import ClientConnection
+from websockets.asyncio.client import connect as ws_connect
 from websockets.sync.client import connect
 
+from tests.commands.test_hub import hub_env
+from tests.sim.conftest import wait_for
 from ticktape.commands import run
 from ticktape.commands.serve import (
     DIRECT_CAP_REASON,
     Feed,
+    HubTabs,
     app_accepts_hub,
     app_argv,
     feed_kind,
@@ -27,7 +35,12 @@ from ticktape.commands.serve import (
     tab_cap,
     tab_command,
 )
+from ticktape.hub import discovery
+from ticktape.hub.discovery import TOKEN_ENV
+from ticktape.hub.relay import STATUS_PATH
+from ticktape.sim.server import Simulator
 from ticktape.web import policy
+from ticktape.web.server import TabCommand
 
 DEADLINE = 30.0
 REAL_KEY = "real-key-that-must-stay-home-0123456789"
@@ -69,14 +82,43 @@ def test_on_the_shared_simulator_a_tab_gets_its_key_by_environment_and_never_the
     assert rebuilt.shared_sim and not rebuilt.sim
 
 
-def test_a_build_with_the_hub_makes_each_keyed_tab_a_hub_client() -> None:
+def test_a_keyed_tab_is_a_pure_hub_client_on_the_hub_token_alone() -> None:
     parser = hub_parser()
     assert app_accepts_hub(parser) and not app_accepts_hub(parser_without_hub())
-    ns = parse(parser, ["--market", "crypto", "--hub", "off"])
-    argv, _ = tab_command(parser, ns, Feed("hub"), {"POLYGON_API_KEY": REAL_KEY})
-    assert argv[3:] == ["--market", "crypto", "--hub", "auto"]
+    ns = parse(parser, ["--market", "crypto", "--hub", "auto", "--ws-url", "ws://up:1"])
+    env = {
+        "POLYGON_API_KEY": REAL_KEY,
+        "MASSIVE_API_KEY": REAL_KEY,
+        "TICKTAPE_WS_URL": "ws://up:1",
+        "HOME": "/home/x",
+    }
+    hub = Feed("hub", "ws://127.0.0.1:7001", "http://127.0.0.1:7001", "hub-token-xyz")
+    argv, child = tab_command(parser, ns, hub, env)
+    assert argv[3:] == ["--market", "crypto", "--hub", "ws://127.0.0.1:7001"]
+    assert child == {"HOME": "/home/x", TOKEN_ENV: "hub-token-xyz"}
+    assert "hub-token-xyz" not in " ".join(argv)
     sim_argv, _ = tab_command(parser, ns, Feed("sim", "ws://h:1", "http://h:1", "k"), {})
     assert sim_argv[-2:] == ["--hub", "off"]  # the simulator is local: no hub in between
+
+
+async def test_a_tab_opened_after_the_hub_went_idle_gets_the_hub_running_now() -> None:
+    """An auto-started hub exits once idle; a later tab must not be sent to its old port."""
+    parser = hub_parser()
+    ns = parse(parser, ["AAPL"])
+    first = discovery.HubAddress("ws://127.0.0.1:7001", "http://127.0.0.1:7001", "t1")
+    running: list[discovery.HubAddress | None] = [first]
+
+    def build(feed: Feed) -> TabCommand:
+        argv, env = tab_command(parser, ns, feed, {"POLYGON_API_KEY": REAL_KEY})
+        return TabCommand(tuple(argv), env)
+
+    tabs = HubTabs(lambda: running[-1], build, first)
+    assert (await tabs()).argv[-1] == "ws://127.0.0.1:7001"
+    running.append(discovery.HubAddress("ws://127.0.0.1:7002", "http://127.0.0.1:7002", "t2"))
+    again = await tabs()
+    assert again.argv[-1] == "ws://127.0.0.1:7002" and again.env[TOKEN_ENV] == "t2"
+    running.append(None)  # the hub could not be started: the tab gets the last and retries
+    assert await tabs() == again
 
 
 def test_without_the_hub_a_keyed_tab_runs_the_app_as_typed_with_its_key() -> None:
@@ -226,11 +268,12 @@ def test_a_tab_shows_the_shared_simulator_and_the_key_stays_in_the_server(
 
 
 def _tabs(serve_pid: int) -> list[psutil.Process]:
-    """The serve process's tab apps (children running plain ``ticktape``, not ``sim``)."""
+    """The serve process's tab apps (children running plain ``ticktape``, not ``sim`` or
+    the ``hub`` it started)."""
     return [
         c
         for c in psutil.Process(serve_pid).children()
-        if c.cmdline()[1:3] == ["-m", "ticktape"] and c.cmdline()[3:4] != ["sim"]
+        if c.cmdline()[1:3] == ["-m", "ticktape"] and c.cmdline()[3:4] not in (["sim"], ["hub"])
     ]
 
 
@@ -243,3 +286,76 @@ def test_serve_stops_and_says_so_when_the_shared_simulator_dies(
     assert proc.wait(DEADLINE) == 1
     assert proc.stderr is not None
     assert "the shared simulator exited" in proc.stderr.read()
+
+
+# -- with a key: one hub, every tab its client --------------------------------------------------
+
+
+@asynccontextmanager
+async def tab_screen(url: str) -> AsyncIterator[bytearray]:
+    """A browser tab's websocket; the bytes its app has drawn so far grow in the yielded buffer."""
+    screen = bytearray()
+
+    async def read(ws: ClientConnection) -> None:
+        async for frame in ws:
+            screen.extend(frame if isinstance(frame, bytes) else frame.encode())
+
+    async with ws_connect(url.replace("http", "ws", 1) + "ws?width=120&height=40") as ws:
+        reader = asyncio.create_task(read(ws))
+        try:
+            yield screen
+        finally:
+            reader.cancel()
+
+
+def hub_status(hub: discovery.HubAddress) -> dict[str, Any]:
+    reply = httpx.get(
+        hub.rest_url + STATUS_PATH, headers={"Authorization": f"Bearer {hub.token}"}, timeout=5
+    )
+    reply.raise_for_status()
+    data: dict[str, Any] = reply.json()
+    return data
+
+
+async def test_keyed_tabs_share_the_hub_serve_started_and_never_hold_the_key(
+    tmp_path: Path,
+) -> None:
+    env = hub_env(tmp_path)
+    env.pop("TICKTAPE_HUB")  # the suite's "off": here serve must start the hub (stopped below)
+    env["POLYGON_API_KEY"] = REAL_KEY
+    async with Simulator(rate=2000, speed=60, api_key=REAL_KEY) as upstream:
+        argv = ["serve", "--port", "0", "--ws-url", upstream.ws_url, "--rest-url"]
+        proc = await asyncio.create_subprocess_exec(
+            *[sys.executable, "-m", "ticktape", *argv, upstream.rest_url, "AAPL", "MSFT"],
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=env,
+            cwd=tmp_path,
+        )
+        hub = None
+        try:
+            assert proc.stdout is not None
+            url = (await asyncio.wait_for(proc.stdout.readline(), DEADLINE)).decode().strip()
+            assert url, await proc.stderr.read() if proc.stderr else ""
+            hub = discovery.find_hub(tmp_path / "ticktape")
+            assert hub is not None, "serve printed its URL before the hub ran"
+            async with tab_screen(url) as one, tab_screen(url) as two:
+                await wait_for(lambda: b"AAPL" in one and b"AAPL" in two, DEADLINE)
+                await wait_for(lambda: len(hub_status(hub)["clients"]) == 2, DEADLINE)
+                status = hub_status(hub)
+                await wait_for(lambda: upstream.connections > 0, DEADLINE)
+                assert upstream.connections == 1
+                assert all(c["subscriptions"] for c in status["clients"])  # both tabs asked
+                tabs = _tabs(proc.pid)
+                assert len(tabs) == 2
+                for t in tabs:
+                    assert REAL_KEY.encode() not in environ(t.pid)
+                    assert REAL_KEY not in " ".join(t.cmdline())
+                    assert t.cmdline()[-2:] == ["--hub", hub.ws_url]
+            assert REAL_KEY.encode() not in one + two
+        finally:
+            if proc.returncode is None:
+                proc.terminate()
+            await asyncio.wait_for(proc.wait(), DEADLINE)
+            if hub is not None and hub.pid is not None:
+                os.kill(hub.pid, signal.SIGTERM)

@@ -120,6 +120,10 @@ class Tab:
         self.wait_for(then, since)
 
 
+#: The page's title names ``symbol`` and a price (the app's OSC 2 title, set by the page).
+TITLE_IS = r"(symbol) => new RegExp('^' + symbol + ' [0-9,]+[.][0-9]+ ').test(document.title)"
+
+
 def tab_apps(serve_pid: int) -> list[psutil.Process]:
     children = psutil.Process(serve_pid).children()
     return [c for c in children if "--shared-sim" in c.cmdline()]
@@ -145,8 +149,12 @@ def test_two_tabs_render_in_chromium_share_one_simulator_and_answer_keys(
             colours = tab.page.evaluate(COUNT_COLOURS, base64.b64encode(shot.read_bytes()).decode())
             assert colours > 8, f"the screen looks blank ({colours} colours); see {shot}"
 
+            tab.page.wait_for_function(TITLE_IS, arg="AAPL")  # the symbol and its price
+            assert re.fullmatch(r"AAPL [\d,]+\.\d+ · ticktape", tab.page.title())
+
             tab.page.locator(".xterm-screen").click()
             tab.press("j", then=rb"MSFT 1m")  # the next symbol's chart
+            tab.page.wait_for_function(TITLE_IS, arg="MSFT")
             tab.press("5", then=rb"MSFT 1D")  # daily candles
             tab.press("?", then=rb"Next symbol")  # the help screen
             tab.press("Escape", then=rb"MSFT 1D")

@@ -1,5 +1,5 @@
 """``ticktape serve``: the app in browser tabs, one process per tab; without a key every
-tab joins one simulator, with one each tab is a hub client if the app has ``--hub``.
+tab joins one simulator, with one serve ensures the hub and each tab is its client.
 See docs/serve.md."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import os
 import secrets
 import signal
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,13 +18,17 @@ from aiohttp import web
 
 from ticktape.commands import run
 from ticktape.commands.argtypes import int_at_least, port
-from ticktape.config import DEFAULT_REST_URL
+from ticktape.config import DEFAULT_REST_URL, Settings
+from ticktape.hub import discovery
+from ticktape.hub.discovery import TOKEN_ENV
 from ticktape.sim.process import SimProcess, SimProcessError
 from ticktape.web import policy
 from ticktape.web.server import Gate, TabCommand, TicktapeServer
 
 #: Environment variables that carry the real key; a tab that needs no key gets neither.
 KEY_VARS = ("POLYGON_API_KEY", "MASSIVE_API_KEY")
+#: Server URLs from the environment: a hub client's server is the hub, named in its argv.
+URL_VARS = ("TICKTAPE_WS_URL", "TICKTAPE_REST_URL")
 
 SECURITY = """\
 security: the page and its websocket are plain HTTP. Serve on loopback (the default)
@@ -74,7 +78,7 @@ class Feed:
     kind: str
     ws_url: str = ""
     rest_url: str = ""
-    key: str = ""  # the shared simulator's own key ("sim" only)
+    key: str = ""  # the shared simulator's own key, or the hub's token
 
 
 def app_accepts_hub(parser: argparse.ArgumentParser) -> bool:
@@ -119,9 +123,8 @@ def tab_command(
 
     - sim: the app joins the shared simulator; its key is the simulator's, by
       environment; the real key is scrubbed.
-    - hub: ``--hub auto``. The key stays: the app takes its hub path only with a key
-      (and may start the hub). Hook: when the app can be a hub client on the hub's
-      token alone, scrub KEY_VARS here and pass the token instead.
+    - hub: ``--hub URL`` of the hub serve ensured, its token as TOKEN_ENV in the
+      environment; the real key is scrubbed (the hub holds it, the tab needs none).
     - direct: the app as typed, with the key it needs.
     """
     has_hub = app_accepts_hub(parser)
@@ -138,7 +141,11 @@ def tab_command(
         if has_hub:  # the simulator is on this machine: no hub in between
             argv += ["--hub", "off"]
     elif feed.kind == "hub" and has_hub:
-        argv += [*app_argv(parser, ns, {"hub", "help"}), "--hub", "auto"]
+        for name in (*KEY_VARS, *URL_VARS):
+            child.pop(name, None)
+        child[TOKEN_ENV] = feed.key
+        argv += app_argv(parser, ns, {"hub", "ws_url", "rest_url", "help"})
+        argv += ["--hub", feed.ws_url]
     else:
         argv += app_argv(parser, ns, {"help"})
     return argv, child
@@ -175,10 +182,45 @@ async def _watch(sim: SimProcess, stop: asyncio.Event) -> None:
     stop.set()
 
 
+class HubTabs:
+    """Each tab's command for the hub running now. An auto-started hub exits a while
+    after its last client leaves, so a later tab finds or starts it again (run.py's own
+    discovery and start); if that fails the tab gets the last command and reconnects."""
+
+    def __init__(
+        self,
+        ensure: Callable[[], discovery.HubAddress | None],
+        build: Callable[[Feed], TabCommand],
+        hub: discovery.HubAddress,
+    ) -> None:
+        self._ensure = ensure
+        self._build = build
+        self.last = build(hub_feed(hub))
+
+    async def __call__(self) -> TabCommand:
+        hub = await asyncio.to_thread(self._ensure)  # may wait for a hub to start
+        if hub is not None:
+            self.last = self._build(hub_feed(hub))
+        return self.last
+
+
+def hub_feed(hub: discovery.HubAddress) -> Feed:
+    return Feed("hub", hub.ws_url, hub.rest_url, hub.token)
+
+
+def ensure_hub(ns: argparse.Namespace, settings: Settings) -> discovery.HubAddress | None:
+    """The hub the tabs use: named by --hub URL, running, or started now (None: none)."""
+    return None if ns.hub == "off" else run._hub(ns, settings)
+
+
 async def _serve(
-    args: argparse.Namespace, tab: TabCommand, gate: Gate, sim: SimProcess | None
+    args: argparse.Namespace,
+    tab: TabCommand,
+    gate: Gate,
+    sim: SimProcess | None,
+    make_tab: Callable[[], Awaitable[TabCommand]] | None = None,
 ) -> int:
-    server = TicktapeServer(tab, gate)
+    server = TicktapeServer(tab, gate, make_tab=make_tab)
     runner = web.AppRunner(await server.make_app(), access_log=None, shutdown_timeout=10)
     await runner.setup()
     try:
@@ -260,20 +302,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not ns.sim and not settings.has_key and named:
         return _fail("a server URL is set but no API key: set POLYGON_API_KEY, or drop the URL")
     kind = feed_kind(ns.sim, settings.has_key, parser)
-    max_apps, reason = tab_cap(kind, args.max_apps)
-    if reason:
-        print(f"ticktape serve: no hub in this build. {reason}", file=sys.stderr)
     sim: SimProcess | None = None
+    hub: discovery.HubAddress | None = None
     feed = Feed(kind)
-    if kind == "sim":
+    if kind == "hub":  # before any tab: one hub, started or reused, for all of them
+        hub = ensure_hub(ns, settings)
+        feed = Feed("direct") if hub is None else hub_feed(hub)
+    max_apps, reason = tab_cap(feed.kind, args.max_apps)
+    if reason:
+        print(f"ticktape serve: no hub. {reason}", file=sys.stderr)
+    if feed.kind == "sim":
         try:
             sim, feed = _start_sim(ns, settings.watchlist)
         except SimProcessError as err:
             return _fail(str(err))
-    tab, child_env = tab_command(parser, ns, feed, dict(os.environ))
+
+    def build(feed: Feed) -> TabCommand:
+        argv, child_env = tab_command(parser, ns, feed, dict(os.environ))
+        return TabCommand(tuple(argv), child_env)
+
+    make_tab = None if hub is None else HubTabs(lambda: ensure_hub(ns, settings), build, hub)
     gate = Gate(token=token, max_apps=max_apps, public_url=args.public_url, cap_reason=reason)
     try:
-        return asyncio.run(_serve(args, TabCommand(tuple(tab), child_env), gate, sim))
+        return asyncio.run(_serve(args, build(feed), gate, sim, make_tab))
     finally:
         if sim is not None:
             sim.close()

@@ -339,18 +339,11 @@ class AppAlerts:
             settings,
             state,
             watchlist=settings.watchlist,
-            write=self._terminal_write,
+            write=app.terminal_write,
             problem=lambda text: app.notice(text, "warning"),
         )
         self.service.listeners.append(self._fired)
         self._toasts = AlertToasts()
-
-    def _terminal_write(self, text: str) -> None:
-        """Bell and OSC notifications through the driver, in order with the screen's own
-        output, so they reach the terminal the app is drawn on (over SSH too)."""
-        driver = self.app._driver  # Textual's; there is no public way to write in order
-        if driver is not None:
-            driver.write(text)
 
     def _fired(self, fired: list[Fired]) -> None:
         lines = fired_lines(fired)

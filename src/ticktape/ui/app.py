@@ -42,6 +42,7 @@ from ticktape.ui.recording import Recording
 from ticktape.ui.screen import MainScreen
 from ticktape.ui.themes import VARIABLE_DEFAULTS, register_themes, usable_theme
 from ticktape.ui.watchlist import Watchlist
+from ticktape.ui.webtitle import WindowTitle
 
 if TYPE_CHECKING:
     from ticktape.feed.clockwatch import ClockWatch
@@ -233,6 +234,8 @@ class TicktapeApp(App[None]):
         self.main.apply_bandwidth(self.settings.bandwidth)
         if not self.feed.connect:  # the state came whole (tests, benchmarks): settle it now
             self.call_after_refresh(gcpolicy.settle)
+        if textual_constants.DRIVER:  # a browser tab (ticktape serve): its page shows the title
+            self.frame_listeners.append(WindowTitle(self))
         self.set_interval(1 / max(0.5, self.settings.fps), self._frame)
         self.set_interval(0.5, self.key_gate.check_stalled)
         self._frame()
@@ -320,6 +323,13 @@ class TicktapeApp(App[None]):
     def action_toggle_record(self) -> None:
         """``R``: start recording (to --record's file, else a new timestamped one) or stop."""
         self.recording.toggle()
+
+    def terminal_write(self, text: str) -> None:
+        """Escape sequences (bell, OSC notifications, the window title) through the driver, in
+        order with the screen's own output, so they reach the terminal the app is drawn on."""
+        driver = self._driver  # Textual's; there is no public way to write in order
+        if driver is not None:
+            driver.write(text)
 
     async def on_unmount(self) -> None:
         """Close the feed on every way out, not only ``q`` (a crash, an ``exit()`` elsewhere):

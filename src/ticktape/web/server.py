@@ -107,9 +107,18 @@ def _page(name: str, **values: str) -> str:
 class TicktapeServer(Server):
     """``TicktapeServer(tab, gate).make_app()`` → an aiohttp application to run."""
 
-    def __init__(self, tab: TabCommand, gate: Gate, *, title: str = "ticktape") -> None:
+    def __init__(
+        self,
+        tab: TabCommand,
+        gate: Gate,
+        *,
+        title: str = "ticktape",
+        make_tab: Callable[[], Awaitable[TabCommand]] | None = None,
+    ) -> None:
         super().__init__(shlex.join(tab.argv), title=title, public_url=gate.public_url)
         self.tab = tab
+        #: Asked afresh for each tab when set (what a tab runs may change while serving).
+        self.make_tab = make_tab
         self.gate = gate
         self.sessions: dict[web.WebSocketResponse, TabService] = {}
         self._starting = 0  # tabs past the cap check whose process is not yet in sessions
@@ -215,8 +224,9 @@ class TicktapeServer(Server):
         self._starting += 1
         service: TabService | None = None
         try:
+            tab = self.tab if self.make_tab is None else await self.make_tab()
             service = TabService(
-                self.tab,
+                tab,
                 write_bytes=websocket.send_bytes,
                 write_str=websocket.send_str,
                 close=websocket.close,
