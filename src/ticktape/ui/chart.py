@@ -18,6 +18,7 @@ from textual.strip import Strip
 from textual.theme import Theme
 from textual.widget import Widget
 
+from ticktape.markethours import in_regular_hours
 from ticktape.timeutil import EXCHANGE_TZ
 from ticktape.ui.candles import (
     ASCII,
@@ -25,7 +26,7 @@ from ticktape.ui.candles import (
     ChartStyle,
     render_candles,
 )
-from ticktape.ui.format import fmt_price, fmt_volume, symbol_decimals
+from ticktape.ui.format import fmt_price, fmt_volume, is_crypto, is_forex, symbol_decimals
 
 if TYPE_CHECKING:
     from ticktape.market import Bar, MarketState, SymbolState
@@ -80,6 +81,16 @@ def theme_colour(variables: dict[str, str], *names: str, default: str) -> Color:
     return Color.parse(default)
 
 
+def outside_regular_hours(symbol: str, timeframe: str) -> Callable[[int], bool] | None:
+    """Which intraday stock bars to dim: those starting outside the regular session.
+
+    Forex and crypto have no extended hours, and a daily bar is the whole day.
+    """
+    if timeframe == "1D" or is_forex(symbol) or is_crypto(symbol):
+        return None
+    return lambda start_ms: not in_regular_hours(start_ms)
+
+
 def chart_style_from_theme(variables: dict[str, str]) -> ChartStyle:
     """Chart colours from theme variables: ``$up``/``$down`` if present, else success/error.
 
@@ -100,6 +111,8 @@ def chart_style_from_theme(variables: dict[str, str]) -> ChartStyle:
         axis=Style(color=muted.rich_color),
         last_line=Style(color=background.blend(muted, 0.5).rich_color),
         band=Style(color=band.rich_color),
+        extended_up=Style(color=background.blend(up, 0.5).rich_color),
+        extended_down=Style(color=background.blend(down, 0.5).rich_color),
     )
 
 
@@ -213,6 +226,7 @@ class ChartView(Widget):
             tz=self.tz,
             glyphs=self.glyphs,
             decimals=decimals,
+            extended=outside_regular_hours(symbol, self.timeframe),
         )
         return [Strip(header).crop_extend(0, width, None), *body]
 
