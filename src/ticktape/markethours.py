@@ -74,14 +74,15 @@ class Reading:
 
 
 @lru_cache(maxsize=64)
-def _plain_hours(d: date) -> DayHours | None:
+def nyse_hours(d: date) -> DayHours | None:
+    """``d``'s session by the holiday library alone (no server word), cached."""
     return StockCalendar().hours(d)
 
 
 def in_regular_hours(ms: int) -> bool:
     """Whether ``ms`` falls inside an NYSE regular session, by the holiday library alone
     (holidays and 13:00 early closes known; weekends and holidays have none)."""
-    hours = _plain_hours(et_date(ms))
+    hours = nyse_hours(et_date(ms))
     return hours is not None and hours.open_ms <= ms < hours.close_ms
 
 

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from functools import lru_cache
 from typing import Final
 
 from ticktape.market.symbol import SymbolState
-from ticktape.markethours import DayHours, StockCalendar, et_date
+from ticktape.markethours import DayHours, et_date
+from ticktape.markethours import nyse_hours as _hours
 
-_CALENDAR: Final = StockCalendar()
 #: How far back a pre-market looks for the previous session (a long weekend plus holidays).
 _BACK_DAYS: Final = 7
 
@@ -27,11 +26,6 @@ class ExtendedMove:
     change_pct: float
     regular_change: float | None
     regular_change_pct: float | None
-
-
-@lru_cache(maxsize=32)
-def _hours(d: date) -> DayHours | None:
-    return _CALENDAR.hours(d)
 
 
 def _previous_session(d: date) -> DayHours | None:
