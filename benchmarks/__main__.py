@@ -29,6 +29,7 @@ NAMES: Final = (
     "decode",
     "e2e",
     "ui",
+    "market_view",
     "startup",
     "memory",
     "hub",
@@ -50,6 +51,7 @@ REQUIRED: Final[dict[str, tuple[str, ...]]] = {
     ),
     "e2e": ("e2e_events_per_s", "e2e_vs_official_ratio"),
     "ui": ("switch_p95_ms", "frame_p95_ms"),
+    "market_view": ("market_view_switch_p95_ms",),
     "startup": ("first_paint_s",),
     "memory": ("rss_mb_1m", "rss_mb_10m", "mem_growth_pct"),
     "hub": (
@@ -82,6 +84,7 @@ TARGETS: Final[tuple[tuple[str, str, float], ...]] = (
     ("e2e_events_per_s", ">=", 500_000),
     ("e2e_vs_official_ratio", ">=", 3.0),
     ("switch_p95_ms", "<=", 50.0),
+    ("market_view_switch_p95_ms", "<=", 50.0),
     ("ui_fps_20k", ">=", 9.0),  # the configured 10 fps, give or take timer jitter
     ("first_paint_s", "<=", 1.0),
     ("mem_growth_pct", "<=", 10.0),
@@ -140,6 +143,11 @@ def _runners(args: argparse.Namespace) -> dict[str, Callable[[], Result]]:
             rounds=rounds(3),
         )
 
+    def market_view() -> Result:
+        from benchmarks import bench_market_view
+
+        return bench_market_view.run(corpus.load(), switches=10 if quick else 50, rounds=rounds(3))
+
     def startup() -> Result:
         from benchmarks import bench_startup
 
@@ -192,6 +200,7 @@ def _runners(args: argparse.Namespace) -> dict[str, Callable[[], Result]]:
         "decode": decode,
         "e2e": e2e,
         "ui": ui,
+        "market_view": market_view,
         "startup": startup,
         "memory": memory,
         "hub": hub,

@@ -19,6 +19,7 @@ from benchmarks import (
     bench_decode,
     bench_e2e,
     bench_hub,
+    bench_market_view,
     bench_memory,
     bench_nats,
     bench_startup,
@@ -129,6 +130,12 @@ async def test_ui(tiny: corpus.Corpus) -> None:
         state=bench_ui.seeded_state(symbols, tiny.seed),
     )
     assert_figures(result, ("frame_p95_ms_5k", "switch_p95_ms_5k", "ui_cpu_cores_5k"))
+
+
+async def test_market_view(tiny: corpus.Corpus) -> None:
+    symbols = bench_ui.busiest_symbols(tiny, 5)
+    result = await bench_market_view.measure(tiny, warmup=0.1, switches=2, symbols=symbols)
+    assert_figures(result, runner.REQUIRED["market_view"])
 
 
 def test_startup() -> None:

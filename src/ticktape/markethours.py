@@ -73,6 +73,19 @@ class Reading:
     hours: DayHours | None = field(default=None, compare=False)  # today's, for stocks
 
 
+@lru_cache(maxsize=64)
+def nyse_hours(d: date) -> DayHours | None:
+    """``d``'s session by the holiday library alone (no server word), cached."""
+    return StockCalendar().hours(d)
+
+
+def in_regular_hours(ms: int) -> bool:
+    """Whether ``ms`` falls inside an NYSE regular session, by the holiday library alone
+    (holidays and 13:00 early closes known; weekends and holidays have none)."""
+    hours = nyse_hours(et_date(ms))
+    return hours is not None and hours.open_ms <= ms < hours.close_ms
+
+
 def et_midnight_ms(d: date) -> int:
     """Unix ms of ET midnight starting ``d``."""
     return int(datetime(d.year, d.month, d.day, tzinfo=ET).timestamp() * 1000)

@@ -21,6 +21,7 @@ from ticktape.ui.candles import (
     step_decimals,
     time_label_positions,
 )
+from ticktape.ui.chart import outside_regular_hours
 
 UP = Style(color="green")
 DOWN = Style(color="red")
@@ -206,3 +207,30 @@ def test_ascii_glyphs_for_terminals_without_box_drawing() -> None:
     text = "\n".join(s.text for s in strips)
     assert text.isascii()
     assert "#" in text and "|" in text and "-" in text and "~" in text
+
+
+@pytest.mark.parametrize(
+    ("symbol", "dimmed"), [("AAPL", True), ("EUR/USD", False), ("BTC-USD", False)]
+)
+def test_stock_candlesoutside_regular_hours_are_dimmed(symbol: str, dimmed: bool) -> None:
+    pre_up = Style(color="green", dim=True)
+    style = STYLE._replace(extended_up=pre_up)
+    bars = [B(T0 - 60_000, 10, 11, 9, 10.5), B(T0, 10, 11, 9, 10.5)]  # 09:29 and 09:30 ET
+    strips = render_candles(bars, 40, 10, style, extended=outside_regular_hours(symbol, "1m"))
+
+    def candle_styles(index: int) -> set[Style | None]:
+        rows = layout(40, 10, len(bars), axis_width_for(bars, [])).price_rows
+        col = column(strips[:rows], candle_x(40, bars, index))
+        return {st for ch, st in col if ch.strip()}
+
+    assert candle_styles(1) == {UP}, "the bell's first minute is regular"
+    assert candle_styles(0) == ({pre_up} if dimmed else {UP})
+
+
+def test_daily_candles_and_early_closes() -> None:
+    assert outside_regular_hours("AAPL", "1D") is None, "a daily bar is the whole day"
+    outside = outside_regular_hours("AAPL", "5m")
+    assert outside is not None
+    # Friday 2025-11-28, the day after Thanksgiving, closes at 13:00 ET (18:00 UTC).
+    one_pm = 1_764_352_800_000
+    assert not outside(one_pm - 60_000) and outside(one_pm)

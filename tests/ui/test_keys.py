@@ -14,6 +14,7 @@ from ticktape.config import Settings
 from ticktape.ui.app import TicktapeApp
 from ticktape.ui.help import HelpScreen, key_label
 from ticktape.ui.keys import APP_KEYS, KEYMAP
+from ticktape.ui.marketview import MarketScreen
 from ticktape.ui.prompts import SymbolPrompt
 
 from .conftest import SYMBOLS, MakeApp, until
@@ -251,6 +252,19 @@ async def test_palette_jumps_to_symbols_runs_actions_and_adds(make_app: MakeApp)
         assert app.main.chart.timeframe == "1D"
         await palette(pilot, app, "ibm", "Add IBM")
         assert app.main.watchlist.selected == "IBM"
+
+
+async def test_palette_opens_the_market_view_and_m_comes_back(make_app: MakeApp) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+p")
+        await until(pilot, lambda: isinstance(app.screen, CommandPalette))
+        await pilot.press(*"whole-market")
+        await until(pilot, lambda: "Whole-market view" in first_hit(app))
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, MarketScreen))
+        await pilot.press("m")
+        await until(pilot, lambda: app.screen is app.main)
 
 
 async def test_q_quits(make_app: MakeApp) -> None:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 from textual.app import App, ComposeResult
 from textual.geometry import Region
 
 from ticktape.config import Settings
+from ticktape.feed.conditions import FORM_T
 from ticktape.feed.events import ForexQuote, Trade
 from ticktape.market import MarketState
+from ticktape.markethours import ET
 from ticktape.ui.watchlist import COLUMN_KEYS, FLASH_MS, STALE_MS, Watchlist, fit_columns
 
 from .conftest import NOW_MS, MakeApp, build_state, until
@@ -216,3 +220,28 @@ def test_narrow_watchlist_keeps_symbol_last_and_pct() -> None:
         "volume",
         "vwap",
     ]
+
+
+async def test_after_the_close_an_extended_hours_column_joins_the_regular_change() -> None:
+    def at(day: int, hour: int, minute: int) -> int:
+        return int(datetime(2023, 11, day, hour, minute, tzinfo=ET).timestamp() * 1000)
+
+    state = MarketState()
+    for price, t in ((100.0, at(13, 15, 0)), (102.0, at(14, 15, 59))):
+        state.apply([Trade(symbol="X", price=price, size=100, timestamp=t)], t)
+    wl = Watchlist(("X",))
+    async with Host(wl).run_test(size=(60, 4)) as pilot:
+        wl.show(state, at(14, 16, 0))
+        await pilot.pause()
+        assert "Ext hrs" not in wl.render_line(0).text, "regular hours: no extra column"
+        assert row_cells(wl, "X")["change_pct"] == "+2.00%"
+
+        late = at(14, 16, 30)
+        trade = Trade(symbol="X", price=103.02, size=100, timestamp=late, conditions=(FORM_T,))
+        state.apply([trade], late)
+        wl.show(state, late)
+        await pilot.pause()
+        assert "Ext hrs" in wl.render_line(0).text
+        row = wl.render_line(1).text
+        assert "103.02" in row and "AH +1.00%" in row
+        assert row_cells(wl, "X")["change_pct"] == "+2.00%", "the regular change stays"

@@ -298,6 +298,14 @@ class MinuteBars:
             out.append(tail)
         return out
 
+    def newest_between(self, lo: int, hi: int) -> Bar | None:
+        """The newest bar starting in ``[lo, hi)`` (to read, not change), or None."""
+        tail = self.tail
+        if tail is not None and lo <= tail.start_ms < hi:
+            return tail
+        i = bisect_left(self.starts, hi, 0, self.n) - 1
+        return self._get(i) if i >= 0 and self.starts[i] >= lo else None
+
     def _minutes(self) -> list[Bar]:
         """Every minute bar, oldest first: the cached packed ones (brought up to date) + tail."""
         c = self._cache.get(1)

@@ -6,7 +6,7 @@ Why hand-drawn rather than plotext: see docs/ui.md.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple, Protocol
 
@@ -95,6 +95,9 @@ class ChartStyle(NamedTuple):
     axis: Style = Style(dim=True)
     last_line: Style = Style(dim=True)
     band: Style = Style(color="yellow")
+    #: Candles of bars starting outside regular hours (stocks' pre-market and after-hours).
+    extended_up: Style = Style(color="green", dim=True)
+    extended_down: Style = Style(color="red", dim=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,6 +261,7 @@ def render_candles(
     tz: str = EXCHANGE_TZ,
     glyphs: Glyphs = UNICODE,
     decimals: int | None = None,
+    extended: Callable[[int], bool] | None = None,
 ) -> list[Strip]:
     """Draw the newest bars that fit as candles over volume, with price and time axes.
 
@@ -265,6 +269,8 @@ def render_candles(
     (low, high); its lines are drawn when they are near enough to the candles
     not to squash them (within a quarter of the candles' range). ``decimals``, the
     symbol's own precision, sets the last price's label and caps the axis's.
+    ``extended(start_ms)`` says which bars started outside regular hours: their
+    candles are drawn in the dimmed colours.
     """
     style = style or ChartStyle()
     extra = [last_price] if last_price is not None else []
@@ -287,7 +293,7 @@ def render_candles(
     scale = PriceScale(lo, hi, geo.price_rows)
     x0 = geo.plot_width - _CANDLE_PITCH * geo.candles
 
-    _draw_candles(canvas, shown, scale, x0, style, glyphs)
+    _draw_candles(canvas, shown, scale, x0, style, glyphs, extended)
     labels: list[tuple[int, str, Style]] = []  # (row, text, style) in priority order
     label_decimals = axis_decimals(scale.lo, scale.hi, geo.price_rows, decimals)[1]
     if decimals is not None:
@@ -315,11 +321,16 @@ def _draw_candles(
     x0: int,
     style: ChartStyle,
     glyphs: Glyphs,
+    extended: Callable[[int], bool] | None,
 ) -> None:
     top = scale.rows - 1
     for i, bar in enumerate(bars):
         x = x0 + _CANDLE_PITCH * i
-        colour = style.up if bar.close >= bar.open else style.down
+        rising = bar.close >= bar.open
+        if extended is not None and extended(bar.start_ms):
+            colour = style.extended_up if rising else style.extended_down
+        else:
+            colour = style.up if rising else style.down
         body_lo = scale.level(min(bar.open, bar.close))
         body_hi = scale.level(max(bar.open, bar.close))
         wick_lo = scale.level(min(bar.low, bar.open, bar.close))

@@ -17,6 +17,7 @@ from textual.strip import Strip
 from textual.theme import Theme
 from textual.widget import Widget
 
+from ticktape.markethours import in_regular_hours
 from ticktape.timeutil import EXCHANGE_TZ
 from ticktape.ui.candles import (
     ASCII,
@@ -24,7 +25,7 @@ from ticktape.ui.candles import (
     ChartStyle,
     render_candles,
 )
-from ticktape.ui.format import fmt_price, fmt_volume, symbol_decimals
+from ticktape.ui.format import fmt_price, fmt_volume, is_crypto, is_forex, symbol_decimals
 from ticktape.ui.themes import theme_colour
 
 if TYPE_CHECKING:
@@ -63,6 +64,16 @@ class RedrawThrottle:
         self._view = _NEVER
 
 
+def outside_regular_hours(symbol: str, timeframe: str) -> Callable[[int], bool] | None:
+    """Which intraday stock bars to dim: those starting outside the regular session.
+
+    Forex and crypto have no extended hours, and a daily bar is the whole day.
+    """
+    if timeframe == "1D" or is_forex(symbol) or is_crypto(symbol):
+        return None
+    return lambda start_ms: not in_regular_hours(start_ms)
+
+
 def chart_style_from_theme(variables: dict[str, str]) -> ChartStyle:
     """Chart colours from theme variables: ``$up``/``$down`` if present, else success/error.
 
@@ -83,6 +94,8 @@ def chart_style_from_theme(variables: dict[str, str]) -> ChartStyle:
         axis=Style(color=muted.rich_color),
         last_line=Style(color=background.blend(muted, 0.5).rich_color),
         band=Style(color=band.rich_color),
+        extended_up=Style(color=background.blend(up, 0.5).rich_color),
+        extended_down=Style(color=background.blend(down, 0.5).rich_color),
     )
 
 
@@ -196,6 +209,7 @@ class ChartView(Widget):
             tz=self.tz,
             glyphs=self.glyphs,
             decimals=decimals,
+            extended=outside_regular_hours(symbol, self.timeframe),
         )
         return [Strip(header).crop_extend(0, width, None), *body]
 

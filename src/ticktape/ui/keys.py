@@ -89,6 +89,11 @@ KEYMAP: Final[tuple[tuple[str, Binding, str], ...]] = (
         "Show/hide the selected crypto pair's order book (XL2 ladder, spread, imbalance)",
     ),
     (
+        "Market",
+        Binding("m", "app.market_view", "Market", show=False),
+        "Whole-market view: movers, halts, imbalances, blocks (m or escape comes back)",
+    ),
+    (
         "General",
         Binding("R", "app.toggle_record", "Record", show=False),
         "Record the feed to a file (ticktape-<time>.jsonl.gz, or --record's); again to stop",

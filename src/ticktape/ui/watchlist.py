@@ -17,6 +17,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from ticktape.market.extended import extended_move
 from ticktape.ui.format import fmt_change, fmt_pct, fmt_price, fmt_volume, symbol_decimals
 from ticktape.ui.positions import PNL_SIGNED, pnl_texts, totals_texts
 
@@ -39,6 +40,9 @@ class Column:
     width: int
     priority: int  # lower survives narrower panes
     pnl: bool = False  # a position column: shown only with P&L on (see ui/positions.py)
+    #: Shown only while some row traded outside regular hours (``AH +0.42%``, ``PM -0.31%``),
+    #: so a regular-hours list keeps its width for the quote's own figures.
+    extended: bool = False
 
 
 #: Display order. At 80 columns only symbol, last and %chg fit (priorities 0–2).
@@ -47,6 +51,7 @@ COLUMNS: Final = (
     Column("last", "Last", 9, 1),
     Column("change", "Chg", 8, 3),
     Column("change_pct", "%Chg", 7, 2),
+    Column("extended", "Ext hrs", 10, 2, extended=True),
     Column("bid", "Bid", 9, 5),
     Column("ask", "Ask", 9, 6),
     Column("spread", "Sprd", 7, 8),  # a forex spread needs 7: 0.00012
@@ -62,7 +67,7 @@ COLUMNS: Final = (
 #: Column priorities while P&L shows: the position's figures before the quote's.
 _PNL_ORDER: Final = (
     *("symbol", "last", "day_pnl", "total_pnl", "position", "market_value", "total_pct"),
-    *("change_pct", "avg_cost", "change", "volume", "bid", "ask", "vwap", "spread"),
+    *("change_pct", "extended", "avg_cost", "change", "volume", "bid", "ask", "vwap", "spread"),
 )
 PNL_PRIORITY: Final = {k: i for i, k in enumerate(_PNL_ORDER)}
 COLUMN_KEYS: Final = tuple(c.key for c in COLUMNS)
@@ -70,16 +75,18 @@ COLUMN_TITLES: Final = {c.key: c.title for c in COLUMNS}
 MARK_WIDTH: Final = 1
 
 
-def fit_columns(width: int, pnl: bool = False) -> tuple[tuple[Column, int], ...]:
+def fit_columns(
+    width: int, pnl: bool = False, extended: bool = False
+) -> tuple[tuple[Column, int], ...]:
     """(column, cell width) for the columns that fit ``width`` cells, in display order.
 
     Columns are chosen by priority (:data:`PNL_PRIORITY` with P&L on; without it the
-    position columns are hidden); spare cells widen the columns a little so
-    the numbers do not huddle at the left of a wide pane.
+    position columns are hidden, and the extended-hours one unless ``extended``); spare
+    cells widen the columns a little so the numbers do not huddle at the left of a wide pane.
     """
     chosen: list[Column] = []
     used = MARK_WIDTH
-    cols = [c for c in COLUMNS if pnl or not c.pnl]
+    cols = [c for c in COLUMNS if (pnl or not c.pnl) and (extended or not c.extended)]
     rank = (lambda c: PNL_PRIORITY[c.key]) if pnl else (lambda c: c.priority)
     for col in sorted(cols, key=rank):
         need = col.width + (1 if chosen else 0)
@@ -177,6 +184,8 @@ class Watchlist(ScrollView, can_focus=True, inherit_bindings=False):
         self._last_sort_ms = 0
         self._ascii = ascii_only
         self._columns = fit_columns(40)
+        #: Some row's last trade was outside regular hours: the ``Ext hrs`` column shows.
+        self._extended = False
         self._styles: dict[str, Style] = {}
         self._header: Strip | None = None
         self._selected_sent: str | None = None
@@ -233,6 +242,10 @@ class Watchlist(ScrollView, can_focus=True, inherit_bindings=False):
                 changed = True
             if changed:
                 dirty.append(symbol)
+        if any_data_changed and self._extended != self._any_extended():
+            self._extended = not self._extended
+            self._refit()
+            return
         if (
             self.sort_key is not None
             and any_data_changed
@@ -248,13 +261,24 @@ class Watchlist(ScrollView, can_focus=True, inherit_bindings=False):
         if dirty and self.pnl is not None:
             self.refresh_line(len(self._order) + 1)  # the totals row
 
+    def _any_extended(self) -> bool:
+        return any(self._rows[s].texts.get("extended") for s in self._symbols)
+
+    def _refit(self) -> None:
+        """Choose the columns again (width, P&L or extended hours changed); repaint all."""
+        self._columns = fit_columns(self.size.width or 40, self.pnl is not None, self._extended)
+        for row in self._rows.values():
+            row.strip = None
+        self._header = None
+        self.refresh()
+
     def set_pnl(
         self, cells: Callable[[str, SymbolState | None], dict[str, float | None]] | None
     ) -> None:
         """Show the position columns and a totals row from ``cells`` (None hides them);
         called again after lots change, so every row is recomputed."""
         self.pnl = cells
-        self._columns = fit_columns(self.size.width or 40, cells is not None)
+        self._columns = fit_columns(self.size.width or 40, cells is not None, self._extended)
         for row in self._rows.values():
             row.version, row.strip = -2, None
         self._header = None
@@ -496,7 +520,17 @@ class Watchlist(ScrollView, can_focus=True, inherit_bindings=False):
     def _update_row(self, symbol: str, row: _Row, st: SymbolState | None, now_ms: int) -> None:
         if st is None:
             return
-        values = {c.key: _num(st, c.key) for c in COLUMNS if c.key != "symbol" and not c.pnl}
+        values = {
+            c.key: _num(st, c.key)
+            for c in COLUMNS
+            if c.key != "symbol" and not c.pnl and not c.extended
+        }
+        # Outside regular hours the day's change stays the regular session's (see
+        # market/extended.py) and the extended-hours move gets its own cell.
+        move = extended_move(st)
+        if move is not None and move.regular_change is not None:
+            values["change"], values["change_pct"] = move.regular_change, move.regular_change_pct
+        values["extended"] = None if move is None else move.change_pct
         ref = values["last"] or values["bid"] or values["ask"]
         # every price-like cell as precise as the price (forex to fractional pips)
         d = symbol_decimals(symbol, ref) if ref else None
@@ -509,6 +543,7 @@ class Watchlist(ScrollView, can_focus=True, inherit_bindings=False):
             "spread": fmt_price(values["spread"], d),
             "volume": fmt_volume(values["volume"]),
             "vwap": fmt_price(values["vwap"], d),
+            "extended": "" if move is None else f"{move.label} {fmt_pct(move.change_pct)}",
         }
         if row.has_data and self.flashes:
             for key, text in texts.items():
@@ -545,7 +580,7 @@ class Watchlist(ScrollView, can_focus=True, inherit_bindings=False):
 
     def on_resize(self, _event: events.Resize) -> None:
         # the content width: no border, no scrollbar
-        columns = fit_columns(self.size.width, self.pnl is not None)
+        columns = fit_columns(self.size.width, self.pnl is not None, self._extended)
         if columns != self._columns:
             self._columns = columns
             for row in self._rows.values():
@@ -629,7 +664,7 @@ class Watchlist(ScrollView, can_focus=True, inherit_bindings=False):
                     style = base + self._style(direction[row.tick])
                 elif col.key in ("change", "change_pct"):
                     style = base + self._style(direction[row.sign])
-                elif col.key in PNL_SIGNED:
+                elif col.key in PNL_SIGNED or col.key == "extended":
                     value = row.values.get(col.key) or 0.0
                     style = base + self._style(direction[(value > 0) - (value < 0)])
                 flash = row.flash.get(col.key)
