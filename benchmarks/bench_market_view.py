@@ -10,8 +10,8 @@ and previous close); the stream's minute bars then re-rank it. The figure
 board to the board *rendering* the newly selected symbol (its ``render`` is
 wrapped on the instance), polled every 2 ms. See docs/market-view.md.
 
-Two private entries are used, as Textual and the app have no public ones:
-``TicktapeApp._on_events`` (what the session calls with each decoded frame)
+Two hooks are used, as Textual and the app have no other:
+``app.feed.on_events`` (what the session calls with each decoded frame)
 and the board's ``render`` wrapped on the instance.
 """
 
@@ -91,7 +91,7 @@ async def measure(corpus: Corpus, *, warmup: float, switches: int, symbols: list
     state = seeded_state(symbols, corpus.seed)
     feeder: _Feeder
     app = TicktapeApp(settings, state=state, connect=False, clock=lambda: feeder.last_ms)
-    feeder = _Feeder(corpus, app._on_events, RATE)
+    feeder = _Feeder(corpus, app.feed.on_events, RATE)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("m")
         screen = await _until(lambda: isinstance(app.screen, MarketScreen) and app.screen, 10.0)
