@@ -27,6 +27,19 @@ TAPE_CHANNELS: Final[dict[str, dict[str, str]]] = {
     "crypto": {"trades": "XT", "quotes": "XQ"},
 }
 
+#: Length of one REST aggregate bar per timespan (months and longer rounded up: callers use it
+#: only to size windows safely).
+TIMESPAN_MS: Final[dict[str, int]] = {
+    "second": 1_000,
+    "minute": 60_000,
+    "hour": 3_600_000,
+    "day": 86_400_000,
+    "week": 7 * 86_400_000,
+    "month": 31 * 86_400_000,
+    "quarter": 92 * 86_400_000,
+    "year": 366 * 86_400_000,
+}
+
 # -- client actions: {"action": ..., "params": ...} --------------------------------------
 
 AUTH: Final = "auth"

@@ -25,6 +25,7 @@ import msgspec
 
 from ticktape.feed.backoff import Backoff
 from ticktape.feed.rest import retry_after
+from ticktape.feed.wire import TIMESPAN_MS
 from ticktape.hub.cache import CachedPage, RestCache, default_path
 from ticktape.timeutil import EXCHANGE_TZ, zone
 
@@ -38,17 +39,6 @@ _AGGS: Final = re.compile(
     r"/v2/aggs/ticker/(?P<ticker>[^/]{1,64})/range/(?P<mult>\d{1,6})/"
     r"(?P<span>[a-z]+)/(?P<frm>[0-9-]{1,20})/(?P<to>[0-9-]{1,20})"
 )
-#: Length of one bar per timespan (months and longer rounded up: only used to be safe).
-_SPAN_MS: Final = {
-    "second": 1_000,
-    "minute": 60_000,
-    "hour": 3_600_000,
-    "day": 86_400_000,
-    "week": 7 * 86_400_000,
-    "month": 31 * 86_400_000,
-    "quarter": 92 * 86_400_000,
-    "year": 366 * 86_400_000,
-}
 _DAY_MS: Final = 86_400_000
 #: Adjusted bars change when a split or dividend is applied, which happens overnight; a
 #: cached adjusted page is kept until the next 06:00 in New York, unadjusted ones for good.
@@ -115,9 +105,9 @@ def window_end_ms(path: str) -> int | None:
     Conservative: a bar may end earlier than this, never later.
     """
     match = _AGGS.fullmatch(unquote(path))
-    if match is None or match["span"] not in _SPAN_MS:
+    if match is None or match["span"] not in TIMESPAN_MS:
         return None
-    bar_ms = int(match["mult"]) * _SPAN_MS[match["span"]]
+    bar_ms = int(match["mult"]) * TIMESPAN_MS[match["span"]]
     to = match["to"]
     if to.isdigit():  # Unix ms: the bar starting at or before it ends within one bar
         return int(to) + bar_ms

@@ -22,6 +22,7 @@ from websockets.http11 import Request, Response
 
 from ticktape.feed.events import Agg, AggsResponse
 from ticktape.feed.snapshot import SnapshotResponse
+from ticktape.feed.wire import TIMESPAN_MS
 from ticktape.server.engine import json_response
 from ticktape.sim import market_status, snapshots
 from ticktape.sim.faults import Faults
@@ -33,17 +34,6 @@ _PATH: Final = re.compile(
     r"/v2/aggs/ticker/(?P<ticker>[A-Za-z0-9.:^_-]{1,32})/range/(?P<mult>\d{1,6})/"
     r"(?P<span>[a-z]+)/(?P<frm>[0-9-]{1,20})/(?P<to>[0-9-]{1,20})"
 )
-#: Approximate span of one bar per timespan; used only to size the window read per page.
-_SPAN_MS: Final = {
-    "second": 1_000,
-    "minute": 60_000,
-    "hour": 3_600_000,
-    "day": 86_400_000,
-    "week": 7 * 86_400_000,
-    "month": 31 * 86_400_000,
-    "quarter": 92 * 86_400_000,
-    "year": 366 * 86_400_000,
-}
 _INTRADAY: Final = frozenset({"second", "minute", "hour"})
 DEFAULT_LIMIT: Final = 5000
 MAX_LIMIT: Final = 50_000
@@ -212,7 +202,7 @@ class RestApi:
 
     def _aggs(self, match: re.Match[str], query: dict[str, list[str]], base_url: str) -> Response:
         ticker, span = match["ticker"], match["span"]
-        if span not in _SPAN_MS:
+        if span not in TIMESPAN_MS:
             raise _BadRequest(f"Invalid timespan: {span!r}")
         multiplier = int(match["mult"])
         if multiplier < 1:
@@ -269,7 +259,7 @@ class RestApi:
         """
         market = self._market(split_ticker(c.ticker)[0])
         intraday = c.timespan in _INTRADAY
-        bucket = c.multiplier * _SPAN_MS[c.timespan]
+        bucket = c.multiplier * TIMESPAN_MS[c.timespan]
         window = c.limit * bucket
         lo, hi = c.from_ms, c.to_ms
         bars: list[Agg] = []
