@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from ticktape.commands.run import _settings, build_parser, main
+from ticktape.commands.run import build_parser, main, settings_for
 
 
 def test_command_line_symbols_theme_fps_and_a_symbol_of_the_wrong_market(
@@ -16,15 +16,15 @@ def test_command_line_symbols_theme_fps_and_a_symbol_of_the_wrong_market(
     args = build_parser().parse_args(
         ["ibm", "--symbols", "aapl,IBM", "--config", str(tmp_path / "c.toml"), "--theme", "x"]
     )
-    settings = _settings(args)
+    settings = settings_for(args)
     assert settings.watchlist == ("IBM", "AAPL")
     assert settings.fps == 4  # a lower TEXTUAL_FPS wins when --fps is not given
     assert settings.theme == "x"
     with pytest.raises(SystemExit) as stopped:
-        _settings(build_parser().parse_args(["--market", "forex", "AAPL"]))
+        settings_for(build_parser().parse_args(["--market", "forex", "AAPL"]))
     # Python prints a string exit code to stderr and exits with status 1
     assert stopped.value.code == "ticktape: 'AAPL' is not a valid forex symbol"
-    forex = _settings(build_parser().parse_args(["--market", "crypto", "--fps", "20"]))
+    forex = settings_for(build_parser().parse_args(["--market", "crypto", "--fps", "20"]))
     assert forex.watchlist[0] == "BTC-USD" and forex.fps == 20
 
 

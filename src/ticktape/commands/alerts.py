@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from ticktape.alerting import AlertService
-from ticktape.commands.run import SIM_KEY, _conflict, _settings
+from ticktape.commands.run import SIM_KEY, checked_settings
 from ticktape.config import MARKETS, Settings
 from ticktape.feed.events import Event
 from ticktape.feed.session import ConnState, Session, SessionStatus
@@ -59,14 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
-    conflict = _conflict(args)
-    if conflict is not None:
-        print(f"ticktape alerts: {conflict}", file=sys.stderr)
-        return 2
-    try:
-        settings = _settings(args)
-    except ValueError as err:
-        print(f"ticktape alerts: {err}", file=sys.stderr)
+    settings = checked_settings(args, "ticktape alerts")
+    if settings is None:
         return 2
     if settings.config_problem:
         print(f"ticktape alerts: {settings.config_problem}", file=sys.stderr)

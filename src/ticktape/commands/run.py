@@ -120,7 +120,7 @@ def _watchlist(args: argparse.Namespace, market: str) -> tuple[str, ...] | None:
     return tuple(dict.fromkeys(out))
 
 
-def _settings(args: argparse.Namespace) -> Settings:
+def settings_for(args: argparse.Namespace) -> Settings:
     cli = {
         "market": args.market,
         "feed": args.feed,
@@ -210,7 +210,7 @@ def _keyless_hub(args: argparse.Namespace, settings: Settings) -> discovery.HubA
     return discovery.find_hub()
 
 
-def _conflict(args: argparse.Namespace) -> str | None:
+def conflict(args: argparse.Namespace) -> str | None:
     """Flags that ask for two different feeds at once (both typed now: neither can win)."""
     named = [
         flag for flag, value in (("--ws-url", args.ws_url), ("--rest-url", args.rest_url)) if value
@@ -223,16 +223,23 @@ def _conflict(args: argparse.Namespace) -> str | None:
     return None
 
 
+def checked_settings(args: argparse.Namespace, prog: str) -> Settings | None:
+    """The settings the app's flags ask for, or None after saying on stderr why there are
+    none (flags that contradict each other, a bad value from any source)."""
+    problem = conflict(args)
+    if problem is None:
+        try:
+            return settings_for(args)
+        except ValueError as err:
+            problem = str(err)
+    print(f"{prog}: {problem}", file=sys.stderr)
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
-    conflict = _conflict(args)
-    if conflict is not None:
-        print(f"ticktape: {conflict}", file=sys.stderr)
-        return 2
-    try:
-        settings = _settings(args)
-    except ValueError as err:
-        print(f"ticktape: {err}", file=sys.stderr)
+    settings = checked_settings(args, "ticktape")
+    if settings is None:
         return 2
     record = Path(args.record) if args.record else None
     if record is not None:  # say so now, not inside the app

@@ -164,7 +164,7 @@ def _app_options(argv: list[str]) -> tuple[argparse.ArgumentParser, argparse.Nam
         return f"unrecognized arguments: {' '.join(extra)} (ticktape serve --help)"
     if ns.record:
         return "--record: every tab would write the same file; record from a terminal ticktape"
-    conflict = run._conflict(ns)
+    conflict = run.conflict(ns)
     return conflict if conflict else (parser, ns)
 
 
@@ -289,7 +289,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(f"--public-url {args.public_url}: give the http:// or https:// URL")
     try:
         token = _token(args)
-        settings = run._settings(ns)
+        settings = run.settings_for(ns)
     except ValueError as err:  # TokenFileError included
         return _fail(str(err))
     if not policy.is_loopback(args.host):
