@@ -163,12 +163,9 @@ async def test_binding_off_loopback_needs_an_explicit_token(tmp_path: Path, host
     assert f"binding {host} (not loopback) needs --token-file" in err.decode()
 
 
-async def test_two_apps_started_together_start_one_hub_and_connect_through_it(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    for name, value in hub_env(tmp_path).items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.chdir(tmp_path)
+def apps_started(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Settings, str]]:
+    """Stand in for the app: ``ticktape`` runs through its start-up, and each app it would
+    open is recorded as (settings, feed label) instead of drawing a screen."""
     seen: list[tuple[Settings, str]] = []
 
     class FakeApp:
@@ -182,6 +179,16 @@ async def test_two_apps_started_together_start_one_hub_and_connect_through_it(
             pass
 
     monkeypatch.setattr(app_module, "TicktapeApp", FakeApp)
+    return seen
+
+
+async def test_two_apps_started_together_start_one_hub_and_connect_through_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in hub_env(tmp_path).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.chdir(tmp_path)
+    seen = apps_started(monkeypatch)
     async with upstream() as sim:
         argv = ["--hub", "auto", "--ws-url", sim.ws_url, "--config", str(tmp_path / "c.toml")]
         codes = await asyncio.gather(

@@ -18,14 +18,11 @@ from massive import WebSocketClient
 from massive.websocket.models import EquityTrade
 from websockets.asyncio.client import connect
 
-import ticktape.ui.app as app_module
-from tests.commands.test_hub import found, hub_env, stop
+from tests.commands.test_hub import apps_started, found, hub_env, stop
 from tests.hub.conftest import REAL_KEY
 from tests.sim.conftest import DEADLINE
 from tests.sim.test_official_client import run_until
 from ticktape.commands import run
-from ticktape.config import Settings
-from ticktape.feed.record import RecordSwitch
 from ticktape.hub import discovery
 from ticktape.link.natsserver import NatsServer
 from ticktape.sim.server import Simulator
@@ -176,19 +173,7 @@ async def test_an_app_on_an_edge_box_without_a_key_finds_the_edge_hub(
         for name, value in env.items():
             monkeypatch.setenv(name, value)
         monkeypatch.chdir(tmp_path)
-        seen: list[tuple[Settings, str]] = []
-
-        class FakeApp:
-            return_code = 0
-
-            def __init__(self, settings: Settings, *, feed_label: str, **kwargs: Any) -> None:
-                seen.append((settings, feed_label))
-                self.recorder = RecordSwitch()
-
-            def run(self) -> None:
-                pass
-
-        monkeypatch.setattr(app_module, "TicktapeApp", FakeApp)
+        seen = apps_started(monkeypatch)
         assert run.main(["--config", str(tmp_path / "c.toml")]) == 0
         [(settings, label)] = seen
         assert (settings.ws_base, settings.api_key.reveal()) == (address.ws_url, address.token)
