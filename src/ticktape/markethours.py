@@ -12,8 +12,6 @@ from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Final, Literal
 
-import holidays
-
 from ticktape.timeutil import EXCHANGE_TZ, zone
 
 Phase = Literal["pre-market", "open", "after-hours", "closed"]
@@ -82,7 +80,11 @@ def nyse_hours(d: date) -> DayHours | None:
 def in_regular_hours(ms: int) -> bool:
     """Whether ``ms`` falls inside an NYSE regular session, by the holiday library alone
     (holidays and 13:00 early closes known; weekends and holidays have none)."""
-    hours = nyse_hours(et_date(ms))
+    wall = datetime.fromtimestamp(ms / 1000, tz=ET)
+    minute = wall.hour * 60 + wall.minute
+    if wall.weekday() >= 5 or not OPEN_MIN <= minute < CLOSE_MIN:
+        return False  # outside any session: no calendar needed (most extended-hours bars)
+    hours = nyse_hours(wall.date())
     return hours is not None and hours.open_ms <= ms < hours.close_ms
 
 
@@ -104,6 +106,9 @@ def _at(d: date, minutes: int) -> int:
 
 @lru_cache(maxsize=64)
 def _nyse_year(year: int) -> tuple[Mapping[date, str], Mapping[date, str]]:
+    # Imported on the first calendar question, not with the app: the library costs ~30 ms.
+    import holidays
+
     closed = holidays.financial_holidays("NYSE", years=year)
     half = holidays.financial_holidays("NYSE", years=year, categories=("half_day",))
     return dict(closed), {d: _occasion(n) for d, n in half.items()}
