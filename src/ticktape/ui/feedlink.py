@@ -162,7 +162,7 @@ class FeedLink:
         app = self.app
         app.state.apply(app.market_view.route(events), recv_ms)
         if self.awaiting_prices:
-            app.paint_soon()
+            app.frames.soon()
 
     def refresh_stats(self, now: int) -> None:
         """Before each frame: the status bar's figures, at most every :data:`STATS_EVERY_MS`."""
@@ -242,7 +242,7 @@ class FeedLink:
         state = status.state
         if before is not None and before.state is state:
             return
-        if app.screen_up:  # else ready() takes it from self.status
+        if app.frames.screen_up:  # else ready() takes it from self.status
             app.main.watchlist.set_feed_live(state is ConnState.LIVE)
         if state is ConnState.LIVE:
             self._toasted = None
@@ -299,7 +299,7 @@ class FeedLink:
         """The feed has nothing more to send: the bar says so, not "no data for N s"."""
         with contextlib.suppress(NoMatches):  # exiting: no bar left to tell
             self.app.main.status.ended = text
-            self.app.refresh_status()
+            self.app.frames.status_now()
 
     def refused_param(self, mode: str, symbol: str) -> str | None:
         """The subscription the server refused for this tape ``mode`` and ``symbol``, if any."""
