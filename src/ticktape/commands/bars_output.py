@@ -270,11 +270,16 @@ def plot(candles: Sequence[Candle], title: str, tz: str, stream: IO[str]) -> Non
 
 
 _WAIT_TEXT = {
-    "rate_limited": "waiting {s} s for the rate limit",
+    "rate_limited": "waiting for the rate limit, retrying in {s} s",
     "server_error": "server error, retrying in {s} s",
     "timeout": "timed out, retrying in {s} s",
     "connection": "cannot connect, retrying in {s} s",
 }
+
+
+def wait_text(reason: str, seconds: float) -> str:
+    """What a pause before a retry is said as (the progress bar's note, or a stderr line)."""
+    return _WAIT_TEXT.get(reason, "retrying in {s} s").format(s=math.ceil(seconds))
 
 
 class ProgressView:
@@ -327,7 +332,7 @@ class ProgressView:
         left = self._wait_until - time.monotonic()
         note = ""
         if left > 0:
-            note = _WAIT_TEXT.get(self._wait_reason, "retrying in {s} s").format(s=math.ceil(left))
+            note = wait_text(self._wait_reason, left)
         self._progress.update(self._task, note=note)
 
     def finish(self) -> None:

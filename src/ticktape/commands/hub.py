@@ -115,7 +115,9 @@ async def _serve(args: argparse.Namespace, directory: Path, token_file: Path) ->
                 hub.tap = link
                 await stack.enter_async_context(link)
                 print(f"origin: publishing on NATS at {linked[1].where}", flush=True)
-            await _announce_and_wait(args, directory, token_file, hub, settings.feed, stop)
+            await _announce_and_wait(
+                args, directory, token_file, hub, settings.feed, stop, settings.rest_url
+            )
     return 0
 
 
@@ -163,6 +165,7 @@ async def _announce_and_wait(
     hub: Hub,
     feed: str,
     stop: asyncio.Event,
+    upstream_rest: str | None = None,
 ) -> None:
     info = discovery.HubInfo(
         host=args.host,
@@ -171,6 +174,7 @@ async def _announce_and_wait(
         token_file=str(token_file),
         rest=hub.rest is not None,
         feed=feed,
+        upstream_rest=upstream_rest,
     )
     info_path = discovery.write_info(directory, info)
     try:

@@ -39,6 +39,9 @@ class HubInfo(msgspec.Struct, forbid_unknown_fields=False):
     token_file: str
     rest: bool = False  # whether the hub relays REST (else clients go direct)
     feed: str = "realtime"
+    #: The REST server the hub relays (None: an edge, whose REST is its origin's), so a
+    #: client that names another server goes there rather than to the hub's.
+    upstream_rest: str | None = None
 
     @property
     def ws_url(self) -> str:
@@ -155,6 +158,14 @@ class HubAddress:
     token: str
     pid: int | None = None
     feed: str | None = None  # the upstream feed, when known
+    rest: bool = True  # whether it relays REST
+    upstream_rest: str | None = None  # the REST server it relays, when known
+
+    def relays_rest_of(self, rest_url: str) -> bool:
+        """Whether REST through this hub reaches ``rest_url`` (or a server it cannot name)."""
+        if not self.rest:
+            return False
+        return self.upstream_rest is None or self.upstream_rest == rest_url.rstrip("/")
 
 
 def find_hub(directory: Path | None = None) -> HubAddress | None:
@@ -166,7 +177,10 @@ def find_hub(directory: Path | None = None) -> HubAddress | None:
         token = read_token(Path(info.token_file))
     except ValueError:
         return None
-    return HubAddress(info.ws_url, info.rest_url, token, info.pid, info.feed)
+    upstream_rest = info.upstream_rest.rstrip("/") if info.upstream_rest else None
+    return HubAddress(
+        info.ws_url, info.rest_url, token, info.pid, info.feed, info.rest, upstream_rest
+    )
 
 
 def start_detached(args: Sequence[str], directory: Path | None = None) -> subprocess.Popen[bytes]:
