@@ -115,8 +115,9 @@ async def _serve(args: argparse.Namespace, directory: Path, token_file: Path) ->
                 hub.tap = link
                 await stack.enter_async_context(link)
                 print(f"origin: publishing on NATS at {linked[1].where}", flush=True)
+            upstreams = (settings.rest_url, settings.ws_base)
             await _announce_and_wait(
-                args, directory, token_file, hub, settings.feed, stop, settings.rest_url
+                args, directory, token_file, hub, settings.feed, stop, upstreams
             )
     return 0
 
@@ -165,8 +166,11 @@ async def _announce_and_wait(
     hub: Hub,
     feed: str,
     stop: asyncio.Event,
-    upstream_rest: str | None = None,
+    upstreams: tuple[str, str] | None = None,
 ) -> None:
+    """Write hub.json (``upstreams``: the REST and WebSocket servers relayed, None for an
+    edge) and serve until stopped or idle; hub.json goes first when the hub stops."""
+    upstream_rest, upstream_ws = upstreams or (None, None)
     info = discovery.HubInfo(
         host=args.host,
         port=hub.server.port,
@@ -175,6 +179,7 @@ async def _announce_and_wait(
         rest=hub.rest is not None,
         feed=feed,
         upstream_rest=upstream_rest,
+        upstream_ws=upstream_ws,
     )
     info_path = discovery.write_info(directory, info)
     try:

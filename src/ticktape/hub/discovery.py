@@ -39,9 +39,10 @@ class HubInfo(msgspec.Struct, forbid_unknown_fields=False):
     token_file: str
     rest: bool = False  # whether the hub relays REST (else clients go direct)
     feed: str = "realtime"
-    #: The REST server the hub relays (None: an edge, whose REST is its origin's), so a
-    #: client that names another server goes there rather than to the hub's.
+    #: The servers the hub relays (None: an edge, whose upstream is its origin), so a
+    #: client whose settings name other servers goes there rather than to the hub's.
     upstream_rest: str | None = None
+    upstream_ws: str | None = None
 
     @property
     def ws_url(self) -> str:
@@ -160,12 +161,17 @@ class HubAddress:
     feed: str | None = None  # the upstream feed, when known
     rest: bool = True  # whether it relays REST
     upstream_rest: str | None = None  # the REST server it relays, when known
+    upstream_ws: str | None = None  # the WebSocket base it relays, when known
 
     def relays_rest_of(self, rest_url: str) -> bool:
         """Whether REST through this hub reaches ``rest_url`` (or a server it cannot name)."""
         if not self.rest:
             return False
         return self.upstream_rest is None or self.upstream_rest == rest_url.rstrip("/")
+
+    def relays_ws_of(self, ws_base: str) -> bool:
+        """Whether the hub's upstream is ``ws_base`` (or one it cannot name)."""
+        return self.upstream_ws is None or self.upstream_ws == ws_base.rstrip("/")
 
 
 def find_hub(directory: Path | None = None) -> HubAddress | None:
@@ -177,9 +183,15 @@ def find_hub(directory: Path | None = None) -> HubAddress | None:
         token = read_token(Path(info.token_file))
     except ValueError:
         return None
-    upstream_rest = info.upstream_rest.rstrip("/") if info.upstream_rest else None
     return HubAddress(
-        info.ws_url, info.rest_url, token, info.pid, info.feed, info.rest, upstream_rest
+        info.ws_url,
+        info.rest_url,
+        token,
+        info.pid,
+        info.feed,
+        info.rest,
+        info.upstream_rest.rstrip("/") if info.upstream_rest else None,
+        info.upstream_ws.rstrip("/") if info.upstream_ws else None,
     )
 
 
