@@ -134,7 +134,8 @@ async def test_status_lists_clients_and_the_upstream(tmp_path: Path) -> None:
             assert status.returncode == 0
             assert "clients: 1" in text
             assert "Q.MSFT,T.AAPL" in text
-            assert "upstream stocks: upstream connected" in text
+            assert "stocks: upstream connected [Q.MSFT,T.AAPL]" in text
+            assert "REST: 0 requests, 0 sent upstream" in text
             assert REAL_KEY not in text
         finally:
             await stop(hub)

@@ -13,6 +13,7 @@ from massive import RESTClient
 from massive.exceptions import BadResponse
 
 from tests.hub.conftest import REAL_KEY, TOKEN
+from ticktape.feed.rest import RestClient
 from ticktape.hub.relay import Hub
 from ticktape.hub.rest import RestRelay
 from ticktape.sim.server import Simulator
@@ -82,3 +83,21 @@ async def test_next_url_leads_each_client_back_to_the_hub_address_it_used(
         assert seen == {
             host: f"http://{host}:{port}{SEED}?cursor=c2" for host in ("127.0.0.1", "localhost")
         }
+
+
+async def test_ticktapes_client_counts_the_pages_the_hub_answered_from_its_cache(
+    tmp_path: Path,
+) -> None:
+    async def pages_and_hits() -> tuple[int, int]:
+        async with RestClient(hub.rest_url, TOKEN) as client:
+            pages = client.iter_pages("AAPL", 1, "minute", "2024-06-10", "2024-06-11", limit=500)
+            return len([p async for p in pages]), client.cache_hits
+
+    async with (
+        Simulator(rate=100, api_key=REAL_KEY) as sim,
+        Hub(upstream_url=sim.ws_url, api_key=REAL_KEY, token=TOKEN) as hub,
+    ):
+        hub.rest = RestRelay(sim.rest_url, REAL_KEY, hub.rest_url, tmp_path / "c.sqlite3")
+        first = await pages_and_hits()
+        assert first[0] >= 2 and first[1] == 0
+        assert await pages_and_hits() == (first[0], first[0])

@@ -304,6 +304,7 @@ class Outcome:
     bars: int = 0
     sink: Sink | None = None
     target: FileTarget | None = None
+    cached: int = 0  # pages a hub answered from its cache
     complete: bool = False  # every page of the range arrived
     kept_aside: bool = False  # the bars are in a .part file; the file at --out was kept
 
@@ -353,7 +354,8 @@ async def _download(
                 outcome.pages += 1
                 outcome.bars += len(page)
                 if view is not None:
-                    view.page(page)
+                    view.page(page, cached=rest.cache_hits > outcome.cached)
+                outcome.cached = rest.cache_hits
             outcome.complete = True
     finally:
         if ticker is not None:

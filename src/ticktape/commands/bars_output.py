@@ -298,13 +298,15 @@ class ProgressView:
             TextColumn("{task.description}", style="bold", markup=False),
             BarColumn(),
             TaskProgressColumn(),
-            TextColumn("{task.fields[pages]} pages · {task.fields[bars]:,} bars"),
+            TextColumn("{task.fields[pages]} · {task.fields[bars]:,} bars"),
             TextColumn("{task.fields[note]}", style="yellow"),
             console=Console(stderr=True),
             transient=False,
         )
-        self._task = self._progress.add_task(symbol, total=self._total, pages=0, bars=0, note="")
-        self._pages = self._bars = 0
+        self._task = self._progress.add_task(
+            symbol, total=self._total, pages="0 pages", bars=0, note=""
+        )
+        self._pages = self._bars = self._cached = 0
 
     def __enter__(self) -> ProgressView:
         self._progress.start()
@@ -313,14 +315,23 @@ class ProgressView:
     def __exit__(self, *exc: object) -> None:
         self._progress.stop()
 
-    def page(self, bars: Sequence[Agg]) -> None:
+    def page(self, bars: Sequence[Agg], *, cached: bool = False) -> None:
+        """One more page; ``cached``: a hub answered it from its cache (no request made)."""
         self._pages += 1
         self._bars += len(bars)
+        self._cached += cached
         self._wait_until = 0.0
         done = max(0, bars[-1].timestamp - self._lo) if bars else 0
-        self._progress.update(
-            self._task, completed=done, pages=self._pages, bars=self._bars, note=""
-        )
+        pages = f"{self._pages} page{'s' if self._pages != 1 else ''}"
+        self._progress.update(self._task, completed=done, pages=pages, bars=self._bars)
+        self.tick()
+
+    def _cache_note(self) -> str:
+        if not self._cached:
+            return ""
+        if self._cached == self._pages:
+            return "from the hub's cache"
+        return f"{self._cached} from the hub's cache"
 
     def wait(self, w: RetryWait) -> None:
         self._wait_until = time.monotonic() + w.seconds
@@ -330,7 +341,7 @@ class ProgressView:
     def tick(self) -> None:
         """Refresh the countdown of a wait (called a few times a second)."""
         left = self._wait_until - time.monotonic()
-        note = ""
+        note = self._cache_note()
         if left > 0:
             note = wait_text(self._wait_reason, left)
         self._progress.update(self._task, note=note)

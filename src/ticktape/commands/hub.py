@@ -254,7 +254,7 @@ def _fmt_status(data: dict[str, Any]) -> str:
     ]
     for cluster, up in sorted(data["upstreams"].items()):
         params = ",".join(up["params"][:8]) + (" …" if len(up["params"]) > 8 else "")
-        lines.append(f"upstream {cluster}: {up['message']} [{params or 'nothing'}]")
+        lines.append(f"{cluster}: {up['message']} [{params or 'nothing'}]")
     if not data["upstreams"]:
         lines.append("upstream: not connected (no client has asked yet)")
     lines.append(f"clients: {len(data['clients'])}")
@@ -265,11 +265,23 @@ def _fmt_status(data: dict[str, Any]) -> str:
             f"  {c['address']:<22} {c['cluster']:<7} {c['events_per_s']:>9,.0f} ev/s"
             f"  queue {c['queue_bytes']:>8,} B  {shown or '-'}"
         )
-    rest = data.get("rest") or {}
-    lines.append(
-        "REST: " + (", ".join(f"{k} {v}" for k, v in rest.items()) or "not relayed by this hub")
-    )
+    lines += _fmt_rest(data.get("rest") or {})
     return "\n".join(lines)
+
+
+def _fmt_rest(rest: dict[str, Any]) -> list[str]:
+    """The REST relay's counters in words; an edge's (or an unknown relay's) as they come."""
+    if "upstream_requests" not in rest:
+        return ["REST: " + (", ".join(f"{k} {v}" for k, v in rest.items()) or "not relayed")]
+    return [
+        f"REST: {rest['requests']} requests, {rest['upstream_requests']} sent upstream,"
+        f" {rest['cache_hits']} answered from the cache ({rest['cache_entries']} pages kept),"
+        f" {rest['coalesced']} joined an identical request, {rest['inflight']} in flight",
+        f"  rate limit: waited {rest['rate_limit_waits']} times ({rest['rate_limit_wait_s']} s),"
+        f" {rest['rate_limited_replies']} clients told to come back;"
+        f" upstream errors {rest['upstream_errors']}, refused {rest['refused']}"
+        + (f", cache errors {rest['cache_errors']}" if rest.get("cache_errors") else ""),
+    ]
 
 
 def status_main() -> int:

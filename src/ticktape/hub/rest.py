@@ -24,7 +24,7 @@ import httpx
 import msgspec
 
 from ticktape.feed.backoff import Backoff
-from ticktape.feed.rest import retry_after
+from ticktape.feed.rest import CACHE_HEADER, retry_after
 from ticktape.feed.wire import TIMESPAN_MS
 from ticktape.hub.cache import CachedPage, RestCache, default_path
 from ticktape.timeutil import EXCHANGE_TZ, zone
@@ -398,7 +398,7 @@ class RestRelay:
             if url is not None and url[1].startswith("/"):
                 public = base.rstrip("/") if base else self._public
                 body = _replace_next_url(url[0], public + url[1])
-        headers = [("Content-Type", answer.content_type), ("X-Ticktape-Cache", how)]
+        headers = [("Content-Type", answer.content_type), (CACHE_HEADER, how)]
         if answer.retry_after is not None:
             headers.append(("Retry-After", str(max(1, math.ceil(answer.retry_after)))))
         return answer.status, headers, body
