@@ -124,6 +124,21 @@ async def test_the_hubs_wait_for_the_rate_limit_is_said_on_stderr(
     assert "ticktape bars: waiting for the rate limit, retrying in 1 s" in err.splitlines()
 
 
+async def test_a_request_the_hub_holds_for_the_rate_limit_is_said_once_on_stderr(
+    tmp_path: Path, _env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The hub holds the request (2.5 s is under its max_hold): to bars it is only a slow
+    # answer, so bars asks the hub why and says it.
+    async with hub_on_sim(tmp_path) as (upstream, hub):
+        announce(_env, hub.server.port, upstream.rest_url)
+        upstream.faults.rest_errors(429, 1, retry_after=2.5)
+        code, out, err = await run_bars(*RANGE, "--rest-url", upstream.rest_url, capsys=capsys)
+        assert hub.rest is not None and hub.rest.stats()["rate_limited_replies"] == 0
+    assert code == 0 and read_csv(out)
+    said = [line for line in err.splitlines() if "waiting for the rate limit" in line]
+    assert said == ["ticktape bars: the hub is waiting for the rate limit"]
+
+
 async def test_a_hub_relaying_another_server_is_not_used(
     tmp_path: Path, _env: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 from ticktape.commands.argtypes import int_at_least, int_between
 from ticktape.commands.bars_output import (
     COLUMNS,
+    HUB_WAIT_TEXT,
     CandleReducer,
     FileTarget,
     ProgressView,
@@ -86,6 +87,10 @@ exit codes:
   {EXIT_INTERRUPTED}  interrupted (Ctrl-C); the file (or, with --force, the .part file beside
        it) holds every complete page so far
 """
+
+
+#: How often bars asks a hub whether it holds our request for the rate limit (seconds).
+HUB_ASK_EVERY = 1.0
 
 
 class CliError(Exception):
@@ -321,6 +326,41 @@ def _say_wait(wait: RetryWait) -> None:
     print(f"ticktape bars: {wait_text(wait.reason, wait.seconds)}", file=sys.stderr, flush=True)
 
 
+async def _hub_waits(route: Route, say: Callable[[float], None]) -> None:
+    """Through a hub, a request it holds for the plan's rate limit is only a slow answer:
+    ask the hub once a second whether it holds requests, and for how long so far
+    (``say(seconds)``; 0: it holds none)."""
+    import httpx
+
+    from ticktape.hub.relay import STATUS_PATH
+
+    auth = {"Authorization": f"Bearer {route.credential}"}
+    async with httpx.AsyncClient(headers=auth, timeout=2.0, trust_env=False) as http:
+        while True:
+            await asyncio.sleep(HUB_ASK_EVERY)
+            try:
+                reply = await http.get(route.rest_url + STATUS_PATH)
+                rest = reply.json()["rest"]
+                holding = rest["rate_limit_holding"] > 0
+                held = max(0.1, float(rest["rate_limit_held_s"])) if holding else 0.0
+            except (httpx.HTTPError, ValueError, KeyError, TypeError, AttributeError):
+                continue  # an older hub, an edge: nothing to say
+            say(held)
+
+
+def _say_hub_wait() -> Callable[[float], None]:
+    """Without a progress bar: one stderr line each time the hub starts waiting."""
+    waiting = False
+
+    def say(seconds: float) -> None:
+        nonlocal waiting
+        if seconds > 0 and not waiting:  # said once per hold
+            print(f"ticktape bars: {HUB_WAIT_TEXT}", file=sys.stderr, flush=True)
+        waiting = seconds > 0  # a later hold, after this one ended, is said again
+
+    return say
+
+
 async def _download(
     req: Request,
     route: Route,
@@ -330,6 +370,10 @@ async def _download(
 ) -> None:
     on_wait: Callable[[RetryWait], None] = view.wait if view else _say_wait
     ticker = asyncio.create_task(_countdown(view)) if view else None
+    watch = None
+    if route.via_hub:
+        say = view.hub_waits if view else _say_hub_wait()
+        watch = asyncio.create_task(_hub_waits(route, say))
     try:
         async with RestClient(
             route.rest_url, route.credential, max_retries=req.retries, on_wait=on_wait
@@ -358,8 +402,9 @@ async def _download(
                 outcome.cached = rest.cache_hits
             outcome.complete = True
     finally:
-        if ticker is not None:
-            ticker.cancel()
+        for task in (ticker, watch):
+            if task is not None:
+                task.cancel()
         if outcome.sink is not None:
             outcome.sink.close()
 

@@ -269,6 +269,9 @@ def plot(candles: Sequence[Candle], title: str, tz: str, stream: IO[str]) -> Non
 # --------------------------------------------------------------------------- progress
 
 
+#: A request a hub holds for the rate limit (the hub retries it, not bars).
+HUB_WAIT_TEXT = "the hub is waiting for the rate limit"
+
 _WAIT_TEXT = {
     "rate_limited": "waiting for the rate limit, retrying in {s} s",
     "server_error": "server error, retrying in {s} s",
@@ -294,6 +297,7 @@ class ProgressView:
         self._total = max(1, hi_ms - lo_ms)
         self._wait_until = 0.0
         self._wait_reason = ""
+        self._hub_held_at: float | None = None  # when the hub began holding our request
         self._progress = Progress(
             TextColumn("{task.description}", style="bold", markup=False),
             BarColumn(),
@@ -321,6 +325,7 @@ class ProgressView:
         self._bars += len(bars)
         self._cached += cached
         self._wait_until = 0.0
+        self._hub_held_at = None
         done = max(0, bars[-1].timestamp - self._lo) if bars else 0
         pages = f"{self._pages} page{'s' if self._pages != 1 else ''}"
         self._progress.update(self._task, completed=done, pages=pages, bars=self._bars)
@@ -338,12 +343,21 @@ class ProgressView:
         self._wait_reason = w.reason
         self.tick()
 
+    def hub_waits(self, seconds: float) -> None:
+        """The hub has held our request ``seconds`` so far for the plan's rate limit (it
+        retries, not us); 0: it holds none."""
+        self._hub_held_at = time.monotonic() - seconds if seconds > 0 else None
+        self.tick()
+
     def tick(self) -> None:
         """Refresh the countdown of a wait (called a few times a second)."""
         left = self._wait_until - time.monotonic()
         note = self._cache_note()
         if left > 0:
             note = wait_text(self._wait_reason, left)
+        elif self._hub_held_at is not None:
+            held = math.ceil(time.monotonic() - self._hub_held_at)
+            note = f"{HUB_WAIT_TEXT} ({held} s so far)"
         self._progress.update(self._task, note=note)
 
     def finish(self) -> None:

@@ -275,9 +275,10 @@ def _fmt_rest(rest: dict[str, Any]) -> list[str]:
         return ["REST: " + (", ".join(f"{k} {v}" for k, v in rest.items()) or "not relayed")]
     return [
         f"REST: {rest['requests']} requests, {rest['upstream_requests']} sent upstream,"
-        f" {rest['cache_hits']} answered from the cache ({rest['cache_entries']} pages kept),"
+        f" {rest['cache_hits']} answered from the cache ({rest['cache_entries']} kept),"
         f" {rest['coalesced']} joined an identical request, {rest['inflight']} in flight",
         f"  rate limit: waited {rest['rate_limit_waits']} times ({rest['rate_limit_wait_s']} s),"
+        f" {rest.get('rate_limit_holding', 0)} requests held now,"
         f" {rest['rate_limited_replies']} clients told to come back;"
         f" upstream errors {rest['upstream_errors']}, refused {rest['refused']}"
         + (f", cache errors {rest['cache_errors']}" if rest.get("cache_errors") else ""),
