@@ -136,6 +136,7 @@ async def test_status_lists_clients_and_the_upstream(tmp_path: Path) -> None:
             assert "Q.MSFT,T.AAPL" in text
             assert "stocks: upstream connected [Q.MSFT,T.AAPL]" in text
             assert "REST: 0 requests, 0 sent upstream" in text
+            assert f"token file: {tmp_path / 'ticktape' / 'hub.token'}" in text
             assert REAL_KEY not in text
         finally:
             await stop(hub)

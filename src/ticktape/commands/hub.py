@@ -302,6 +302,9 @@ def status_main() -> int:
         print(f"ticktape hub: the hub (pid {found.pid}) did not answer: {err}", file=sys.stderr)
         return 1
     print(f"hub pid {found.pid} at {found.ws_url}, up {data['uptime_s']:,.0f} s")
+    info = discovery.read_info()
+    if info is not None:  # what a script needs to connect (the token, never the key)
+        print(f"token file: {info.token_file}")
     print(_fmt_status(data))
     return 0
 
