@@ -335,7 +335,9 @@ async def _hub_waits(route: Route, say: Callable[[float], None]) -> None:
     from ticktape.hub.relay import STATUS_PATH
 
     auth = {"Authorization": f"Bearer {route.credential}"}
-    async with httpx.AsyncClient(headers=auth, timeout=2.0, trust_env=False) as http:
+    loopback = urlsplit(route.rest_url).hostname in ("127.0.0.1", "localhost", "::1")
+    http = httpx.AsyncClient(headers=auth, timeout=2.0, trust_env=not loopback)
+    async with http:
         while True:
             await asyncio.sleep(HUB_ASK_EVERY)
             try:
