@@ -4,6 +4,7 @@ address each client used, the key stays in the hub."""
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -16,6 +17,8 @@ from tests.hub.conftest import REAL_KEY, TOKEN
 from ticktape.feed.rest import RestClient
 from ticktape.hub.relay import Hub
 from ticktape.hub.rest import RestRelay
+from ticktape.market import MarketState
+from ticktape.market.history import History
 from ticktape.sim.server import Simulator
 
 SEED = "/v2/aggs/ticker/AAPL/range/1/day/2024-01-02/2024-01-05"
@@ -101,3 +104,36 @@ async def test_ticktapes_client_counts_the_pages_the_hub_answered_from_its_cache
         first = await pages_and_hits()
         assert first[0] >= 2 and first[1] == 0
         assert await pages_and_hits() == (first[0], first[0])
+
+
+async def test_a_second_apps_daily_seed_costs_no_upstream_request(tmp_path: Path) -> None:
+    """Apps seed their "1D" chart with whole days up to yesterday: the same request from
+    every app all day, so the hub answers all but the first from its cache."""
+
+    async def seed(rest: RestClient) -> int:
+        before = sim.rest_requests
+        history = History(
+            MarketState(),
+            "stocks",
+            clock=lambda: int(time.time() * 1000),
+            watched=lambda: ("AAPL",),
+            rest=lambda: rest,
+            on_error=lambda err, what: pytest.fail(f"{what}: {err}"),
+        )
+        history.want(("AAPL",))
+        await history.run()
+        return sim.rest_requests - before
+
+    async with (
+        Simulator(rate=100, api_key=REAL_KEY) as sim,
+        Hub(upstream_url=sim.ws_url, api_key=REAL_KEY, token=TOKEN) as hub,
+    ):
+        # settle=0: finished at New York midnight, whatever hour the test runs
+        hub.rest = RestRelay(sim.rest_url, REAL_KEY, hub.rest_url, tmp_path / "c", settle=0.0)
+        async with (
+            RestClient(hub.rest_url, TOKEN) as first,
+            RestClient(hub.rest_url, TOKEN) as second,
+        ):
+            assert await seed(first) == 2  # its minutes and its daily bars
+            assert await seed(second) == 1  # its minutes (today's: never cached)
+            assert second.cache_hits == 1
