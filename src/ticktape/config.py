@@ -23,6 +23,14 @@ from tomlkit.items import AoT, Array, Comment, Table, Whitespace
 
 from ticktape.safefile import write_atomic
 from ticktape.timeutil import zone
+from ticktape.watchlists import (
+    DEFAULT_NAME,
+    NamedList,
+    check_name,
+    find,
+    parse_symbols,
+    parse_watchlists,
+)
 
 #: Defaults follow the official ``massive`` client's hosts.
 DEFAULT_WS_REALTIME: Final = "wss://socket.massive.com"
@@ -130,16 +138,6 @@ def _fps(value: Any) -> float:
     return fps
 
 
-def _watchlist(value: Any) -> tuple[str, ...]:
-    items = value.split(",") if isinstance(value, str) else value
-    if not isinstance(items, list | tuple):
-        raise ValueError('must be a list of symbols, like ["AAPL", "MSFT"]')
-    for item in items:
-        if not isinstance(item, str):
-            raise ValueError(f'{_show(item)} is not a symbol (write it in quotes, like "AAPL")')
-    return tuple(s.strip().upper() for s in items if s.strip())
-
-
 def _theme(value: Any) -> str:
     if not _text(value).strip():
         raise ValueError("must name a theme")
@@ -191,7 +189,9 @@ PARSERS: Final[dict[str, Callable[[Any], Any]]] = {
     "rest_url": _url("http", "https"),
     "tz": _tz,
     "fps": _fps,
-    "watchlist": _watchlist,
+    "watchlist": parse_symbols,
+    "watchlists": parse_watchlists,
+    "active_watchlist": check_name,
     "theme": _theme,
     "bandwidth": _choice("auto", "low", "normal"),
     "config_path": _config_path,
@@ -212,7 +212,14 @@ class Settings:
     rest_url: str = DEFAULT_REST_URL
     tz: str = "America/New_York"
     fps: float = 10.0
+    #: The list named "default" (see :meth:`lists`).
     watchlist: tuple[str, ...] = DEFAULT_WATCHLIST
+    #: Named lists from ``[watchlists.NAME]`` tables, in file order (docs/config.md).
+    watchlists: tuple[NamedList, ...] = ()
+    #: The list shown at start ("" for the first).
+    active_watchlist: str = ""
+    #: Whether ``watchlist`` is a list: False when only named lists were given anywhere.
+    default_list: bool = True
     theme: str = "ticktape-dark"
     bandwidth: str = "auto"  # low | normal | auto (normal; over SSH, low is offered once)
     config_path: Path = field(default_factory=default_config_path)
@@ -246,6 +253,18 @@ class Settings:
     def ws_market_url(self) -> str:
         """The cluster URL: base plus ``/{market}``."""
         return f"{self.ws_base}/{self.market}"
+
+    def lists(self) -> tuple[NamedList, ...]:
+        """Every watchlist: "default" (``watchlist``, shown as ``[watchlists.default]`` says)
+        first when there is one, then the named lists in file order."""
+        named = [x for x in self.watchlists if x.name != DEFAULT_NAME or x.symbols is not None]
+        if not self.default_list:
+            return tuple(named)
+        view = find((x for x in self.watchlists if x.symbols is None), DEFAULT_NAME)
+        first = NamedList(DEFAULT_NAME, self.watchlist)
+        if view is not None:
+            first = replace(view, symbols=self.watchlist)
+        return (first, *named)
 
     def with_(self, **changes: Any) -> Settings:
         """A copy with some fields changed (parsed like any other source)."""
@@ -357,7 +376,12 @@ def _toml_reason(err: tomllib.TOMLDecodeError) -> str:
 def _from_toml(path: Path) -> dict[str, _Raw]:
     data = tomllib.loads(read_config_text(path))
     known = {f.name for f in fields(Settings)} & PARSERS.keys() - {"config_path"}
-    return {k: _Raw(v, f"{k} = {_show(v)} in {path}") for k, v in data.items() if k in known}
+    return {
+        # the watchlists' messages name the table and key themselves
+        k: _Raw(v, f"config file {path}" if k == "watchlists" else f"{k} = {_show(v)} in {path}")
+        for k, v in data.items()
+        if k in known
+    }
 
 
 def load_settings(
@@ -397,7 +421,37 @@ def load_settings(
         file_values, problem = {}, f"{err}; running on defaults, the file is left as it is"
     layered = {**file_values, **env_values, **cli_values}
     layered.pop("config_path", None)
-    return Settings(**_parse_all(layered), config_path=config_path, config_problem=problem)
+    values = _parse_all(layered)
+    _resolve_lists(values, "watchlist" in layered, "watchlist" in file_values, config_path)
+    return Settings(**values, config_path=config_path, config_problem=problem)
+
+
+def _resolve_lists(values: dict[str, Any], given: bool, in_file: bool, path: Path) -> None:
+    """Which lists there are: ``watchlist`` is the one named "default" when any source set
+    it, or when there is no named list (the built-in default then). A
+    ``[watchlists.default]`` table with symbols may hold it instead of the top-level key,
+    never beside it; the environment and the command line still override it."""
+    named: tuple[NamedList, ...] = values.get("watchlists", ())
+    table = next((x for x in named if x.name == DEFAULT_NAME and x.symbols is not None), None)
+    if table is not None and table.symbols is not None:
+        if in_file:
+            raise ValueError(
+                f"config file {path}: [watchlists.default] symbols and watchlist = [...] are"
+                " both the default list; keep one"
+            )
+        values.setdefault("watchlist", table.symbols)
+        values["watchlists"] = tuple(replace(x, symbols=None) if x is table else x for x in named)
+        given = True
+    values["default_list"] = given or not any(x.symbols is not None for x in named)
+    active = values.get("active_watchlist")
+    if active:
+        keys = ("watchlist", "watchlists", "default_list")
+        lists = Settings(**{k: values[k] for k in keys if k in values}).lists()
+        if find(lists, active) is None:
+            raise ValueError(
+                f"active_watchlist = {_show(active)} in {path}: no list has that name"
+                f" (there are {', '.join(x.name for x in lists)})"
+            )
 
 
 # -- writing the config ---------------------------------------------------------------------
@@ -470,6 +524,8 @@ def _add_top_level(doc: tomlkit.TOMLDocument, key: str, value: Any) -> None:
         while at > 0 and isinstance(body[at - 1][1], Comment):
             at -= 1
     else:
+        at = len(body)
+    if at >= len(body):  # nothing after it: tomlkit appends
         doc.append(key, value)
         return
     doc._insert_at(at, key, tomlkit.item(value))  # private: the public add() goes after tables

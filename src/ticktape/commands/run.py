@@ -20,6 +20,7 @@ from ticktape.hub.discovery import TOKEN_ENV
 from ticktape.sim.process import SimProcess
 from ticktape.ui.bandwidth import colour_system
 from ticktape.ui.symbols import normalize_symbol
+from ticktape.watchlists import DEFAULT_NAME
 
 #: Starting lists when the saved one does not suit the chosen market.
 MARKET_DEFAULTS = {
@@ -134,15 +135,18 @@ def settings_for(args: argparse.Namespace) -> Settings:
     }
     settings = load_settings(cli=cli)
     symbols = _watchlist(args, settings.market)
-    if symbols is None:
+    lists: dict[str, object] = {}
+    if symbols is not None:  # the command line's symbols are the default list, shown this run
+        lists = {"watchlist": symbols, "active_watchlist": DEFAULT_NAME, "default_list": True}
+    elif settings.default_list:
         valid = tuple(s for s in settings.watchlist if normalize_symbol(s, settings.market) == s)
-        symbols = valid or MARKET_DEFAULTS[settings.market]
+        lists = {"watchlist": valid or MARKET_DEFAULTS[settings.market]}
     fps = settings.fps
     env_fps = os.environ.get("TEXTUAL_FPS")
     if args.fps is None and env_fps:  # respect a lower global Textual frame cap
         with contextlib.suppress(ValueError):
             fps = min(fps, float(env_fps))
-    return settings.with_(watchlist=symbols, fps=fps)
+    return settings.with_(**lists, fps=fps)
 
 
 def _record_problem(path: Path) -> str | None:
