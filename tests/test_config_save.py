@@ -130,6 +130,10 @@ CORPUS: dict[str, tuple[str, dict[tuple[str, ...], str]]] = {
         'watchlist = "AAPL, MSFT"  # old style\n',
         {ADD: 'watchlist = ["AAPL", "MSFT", "NVDA"]  # old style\n'},
     ),
+    "only top-level keys, no watchlist yet": (
+        'theme = "nord"  # mine\n',
+        {REMOVE: 'theme = "nord"  # mine\nwatchlist = ["MSFT"]\n'},
+    ),
     "lower-case symbols keep their spelling": (
         'watchlist = ["aapl", "msft"]\n',
         {ADD: 'watchlist = ["aapl", "msft", "NVDA"]\n', MOVE: 'watchlist = ["msft", "aapl"]\n'},

@@ -54,6 +54,13 @@ class NamedList:
         return tuple(k for k in COLUMN_KEYS if k in named or k == "symbol")
 
 
+def normal(x: NamedList) -> NamedList:
+    """``x`` as the file would read back: with no sort, the direction means nothing."""
+    if x.sort is None and not x.descending:
+        return NamedList(x.name, x.symbols, x.columns, None, True)
+    return x
+
+
 def default_descending(sort: str | None) -> bool:
     """Numbers high first, symbols A→Z (as ``s`` sorts)."""
     return sort != "symbol"
@@ -133,12 +140,9 @@ def parse_list(name: str, value: Any) -> NamedList:
     descending = value.get("descending", default_descending(out.get("sort")))
     if not isinstance(descending, bool):
         raise ValueError(f"descending = {show(descending)}: must be true or false")
-    return NamedList(
-        name,
-        out.get("symbols"),
-        out.get("columns", ()),
-        out.get("sort"),
-        descending,
+    # with no sort the direction means nothing (it is kept in the file for the next sort)
+    return normal(
+        NamedList(name, out.get("symbols"), out.get("columns", ()), out.get("sort"), descending)
     )
 
 

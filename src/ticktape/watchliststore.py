@@ -31,6 +31,7 @@ from ticktape.watchlists import (
     MANUAL,
     NamedList,
     default_descending,
+    normal,
     parse_symbols,
     parse_watchlists,
 )
@@ -63,6 +64,7 @@ def file_lists(data: dict[str, Any]) -> tuple[Lists, str | None]:
 
 def edit_list(text: str, wanted: NamedList) -> str:
     """Make the file's list ``wanted.name`` hold ``wanted`` (symbols, columns, sort)."""
+    wanted = normal(wanted)
 
     def change(lists: Lists, active: str | None) -> tuple[Lists, str | None]:
         return {**lists, wanted.name: wanted}, active
@@ -80,13 +82,14 @@ def _entry(text: str, name: str) -> Any:
 def edit_active(text: str, name: str) -> str:
     """``active_watchlist = name``."""
 
-    def apply(doc: tomlkit.TOMLDocument) -> None:
-        if "active_watchlist" in doc:
-            doc["active_watchlist"] = name
-        else:
-            _add_top_level(doc, "active_watchlist", name)
+    return _edit(text, lambda doc: _set_active(doc, name), lambda lists, _: (lists, name))
 
-    return _edit(text, apply, lambda lists, _: (lists, name))
+
+def _set_active(doc: tomlkit.TOMLDocument, name: str) -> None:
+    if "active_watchlist" in doc:
+        doc["active_watchlist"] = name
+    else:
+        _add_top_level(doc, "active_watchlist", name)
 
 
 def edit_delete(text: str, name: str, active: str) -> str:
@@ -101,7 +104,7 @@ def edit_delete(text: str, name: str, active: str) -> str:
             del tables[name]
             if not tables:
                 del doc["watchlists"]
-        doc["active_watchlist"] = active  # existing or not: the list shown must be one there
+        _set_active(doc, active)  # the list shown must be one that is still there
 
     def change(lists: Lists, _: str | None) -> tuple[Lists, str | None]:
         return {k: v for k, v in lists.items() if k != name}, active
@@ -112,20 +115,19 @@ def edit_delete(text: str, name: str, active: str) -> str:
 def edit_rename(text: str, old: NamedList, new: str) -> str:
     """Rename list ``old`` (as the app holds it) to ``new``; a named table keeps its place and
     comments; the default list leaves ``watchlist = [...]`` for a table of its own."""
-    renamed = replace(old, name=new)
+    renamed = normal(replace(old, name=new))
 
     def apply(doc: tomlkit.TOMLDocument) -> None:
         tables = doc.get("watchlists")
-        if (
-            old.name != DEFAULT_NAME
-            and isinstance(tables, Table | InlineTable)
-            and old.name in tables
-        ):
+        held = isinstance(tables, Table | InlineTable) and old.name in tables
+        if old.name != DEFAULT_NAME and held:
+            assert isinstance(tables, Table | InlineTable)
             _rename_key(tables, old.name, new)
-        else:
-            if "watchlist" in doc:
+        else:  # the default list, or a list the file lost meanwhile: written anew
+            if old.name == DEFAULT_NAME and "watchlist" in doc:
                 del doc["watchlist"]
-            if isinstance(tables, Table | InlineTable) and old.name in tables:
+            if held:
+                assert isinstance(tables, Table | InlineTable)
                 del tables[old.name]
                 if not tables:
                     del doc["watchlists"]
@@ -134,7 +136,7 @@ def edit_rename(text: str, old: NamedList, new: str) -> str:
             doc["active_watchlist"] = new
 
     def change(lists: Lists, active: str | None) -> tuple[Lists, str | None]:
-        out = {(new if k == old.name else k): v for k, v in lists.items()}
+        out = {k: v for k, v in lists.items() if k != old.name}
         out[new] = renamed
         return out, (new if active == old.name else active)
 
