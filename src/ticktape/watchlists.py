@@ -54,6 +54,17 @@ class NamedList:
         return tuple(k for k in COLUMN_KEYS if k in named or k == "symbol")
 
 
+def columns_setting(shown: Iterable[str]) -> tuple[str, ...]:
+    """What a list's ``columns`` says for the columns ``shown``: () for all of them; the
+    P&L columns only when some of them are hidden (else they follow ``P``)."""
+    shown = tuple(shown)
+    quote = tuple(k for k in shown if k not in PNL_KEYS)
+    pnl = tuple(k for k in shown if k in PNL_KEYS)
+    if set(pnl) == PNL_KEYS:
+        pnl = ()
+    return () if not pnl and set(quote) == set(QUOTE_KEYS) else quote + pnl
+
+
 def normal(x: NamedList) -> NamedList:
     """``x`` as the file would read back: with no sort, the direction means nothing."""
     if x.sort is None and not x.descending:

@@ -19,7 +19,7 @@ from textual.binding import Binding, BindingType
 from textual.driver import Driver
 from textual.screen import Screen
 
-from ticktape.config import ConfigFileError, Settings, save_watchlist
+from ticktape.config import Settings
 from ticktape.feed.session import SessionStatus
 from ticktape.feed.stats import FeedSnapshot
 from ticktape.market import MarketState
@@ -39,6 +39,7 @@ from ticktape.ui.recording import Recording
 from ticktape.ui.screen import MainScreen
 from ticktape.ui.themes import VARIABLE_DEFAULTS, register_themes, usable_theme
 from ticktape.ui.watchlist import Watchlist
+from ticktape.ui.watchlists import WatchlistCommands, Watchlists
 from ticktape.ui.webtitle import WindowTitle
 
 if TYPE_CHECKING:
@@ -50,7 +51,12 @@ class TicktapeApp(App[None]):
 
     CSS_PATH = "styles.tcss"
     TITLE = "ticktape"
-    COMMANDS: ClassVar = App.COMMANDS | {SymbolCommands, ActionCommands, AlertCommands}
+    COMMANDS: ClassVar = App.COMMANDS | {
+        SymbolCommands,
+        ActionCommands,
+        AlertCommands,
+        WatchlistCommands,
+    }
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit"),
         # The terminal convention for "my screen is garbled": everything goes out again.
@@ -93,8 +99,10 @@ class TicktapeApp(App[None]):
         super().__init__()
         self.settings = settings
         self.state = state if state is not None else MarketState()
+        #: Every named list and the one shown (see ui/watchlists.py).
+        self.watchlists = Watchlists(self, settings)
         # Deep history for what the user watches from the first event on (full tape at once).
-        self.state.watch(settings.watchlist)
+        self.state.watch(self.watchlists.symbols)
         self.feed_label = feed_label
         self.clock = clock
         self.ascii_only = ascii_only
@@ -107,7 +115,7 @@ class TicktapeApp(App[None]):
         #: Where the session hands every raw frame (the API key redacted).
         self.recorder = self.recording.switch
         self.main = MainScreen(
-            settings.watchlist,
+            self.watchlists.symbols,
             market=settings.market,
             tz=settings.tz,
             feed_label=feed_label,
@@ -136,7 +144,7 @@ class TicktapeApp(App[None]):
 
     def watched(self) -> tuple[str, ...]:
         """The watchlist's symbols (the configured ones until the screen has composed it)."""
-        return self.main.symbols_or(self.settings.watchlist)
+        return self.main.symbols_or(self.watchlists.symbols)
 
     def get_driver_class(self) -> type[Driver]:
         """This terminal's driver, sending only what changed on screen (see ui/output.py).
@@ -193,6 +201,7 @@ class TicktapeApp(App[None]):
         composed = asyncio.Event()
         self.main.call_later(composed.set)  # runs once the screen has mounted its children
         await composed.wait()
+        self.watchlists.start()
         self.main.watchlist.selection_listeners.append(self.frames.show_selected)
 
     def on_ready(self) -> None:
@@ -215,16 +224,14 @@ class TicktapeApp(App[None]):
         self.feed.history.prioritize(message.symbol)  # the one the user looks at loads first
 
     def on_watchlist_changed(self, message: Watchlist.Changed) -> None:
-        symbols = message.symbols
-        try:
-            save_watchlist(self.settings, symbols)
-        except ConfigFileError as err:  # the user's file is never replaced by the app's guess
-            self.notice(f"watchlist not saved — {err}", "warning")
-        except OSError as err:
-            self.notice(f"could not save the watchlist: {err}", "warning")
-        self.state.watch(symbols)
-        self.alerts.book.set_watchlist(symbols)
-        self.feed.symbols_changed(symbols)
+        self.watchlists.changed(message.symbols)  # saved, subscribed (ui/watchlists.py)
+
+    def on_watchlist_view_changed(self, _message: Watchlist.ViewChanged) -> None:
+        self.watchlists.view_changed()
+
+    def action_next_watchlist(self, step: int) -> None:
+        """``w`` / ``W``: the next or previous named watchlist."""
+        self.watchlists.cycle(step)
 
     def action_market_view(self) -> None:
         """``m``: the whole-market screen; it subscribes to the market-wide channels while shown."""

@@ -36,6 +36,16 @@ KEYMAP: Final[tuple[tuple[str, Binding, str], ...]] = (
         Binding("right_square_bracket", "pane_width(4)", "Wider", show=False),
         "Make the watchlist wider",
     ),
+    (
+        "Watchlists",
+        Binding("w", "app.next_watchlist(1)", "Next list", show=False),
+        "Next watchlist (ctrl+p: watchlist NAME, new, rename, delete)",
+    ),
+    (
+        "Watchlists",
+        Binding("W", "app.next_watchlist(-1)", "Previous list", show=False),
+        "Previous watchlist",
+    ),
     ("Chart", Binding("1", "timeframe('1m')", "1m", show=False), "1-minute candles"),
     ("Chart", Binding("2", "timeframe('5m')", "5m", show=False), "5-minute candles"),
     ("Chart", Binding("3", "timeframe('15m')", "15m", show=False), "15-minute candles"),

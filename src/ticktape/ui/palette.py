@@ -124,6 +124,16 @@ def _actions(main: MainScreen) -> list[tuple[str, str, Callable[[], object]]]:
             )
         )
     out.append(("Watchlist: manual order", "your own order", partial(main.sort_by, None)))
+    shown = main.watchlist.allowed
+    for col in COLUMNS[1:]:  # the symbol always shows
+        verb = "hide" if col.key in shown else "show"
+        out.append(
+            (
+                f"Watchlist: {verb} column {col.title}",
+                "kept with this list",
+                partial(main.toggle_column, col.key),
+            )
+        )
     return out
 
 

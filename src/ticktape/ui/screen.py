@@ -172,6 +172,17 @@ class MainScreen(Screen[None]):
         if not self.watchlist.add(symbol):
             self.notify(f"{symbol} is already in the watchlist")
 
+    def swap_undo(self, stack: list[tuple[str, int]]) -> list[tuple[str, int]]:
+        """Put another list's undo stack in place (``u`` undoes within the list shown)."""
+        old, self._undo = self._undo, stack
+        return old
+
+    def toggle_column(self, key: str) -> None:
+        """Show or hide one column of the list shown (the palette's "hide column …")."""
+        wl = self.watchlist
+        shown = wl.allowed
+        wl.set_columns(tuple(k for k in shown if k != key) if key in shown else (*shown, key))
+
     def sort_by(self, key: str | None) -> None:
         self.watchlist.set_sort(key, descending=key != "symbol")
         self.notify(self.watchlist.sort_label(), timeout=2)

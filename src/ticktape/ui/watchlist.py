@@ -76,17 +76,22 @@ MARK_WIDTH: Final = 1
 
 
 def fit_columns(
-    width: int, pnl: bool = False, extended: bool = False
+    width: int, pnl: bool = False, extended: bool = False, allowed: tuple[str, ...] = COLUMN_KEYS
 ) -> tuple[tuple[Column, int], ...]:
     """(column, cell width) for the columns that fit ``width`` cells, in display order.
 
-    Columns are chosen by priority (:data:`PNL_PRIORITY` with P&L on; without it the
-    position columns are hidden, and the extended-hours one unless ``extended``); spare
-    cells widen the columns a little so the numbers do not huddle at the left of a wide pane.
+    Columns are chosen among ``allowed`` (the list's own choice) by priority
+    (:data:`PNL_PRIORITY` with P&L on; without it the position columns are hidden, and the
+    extended-hours one unless ``extended``); spare cells widen the columns a little so the
+    numbers do not huddle at the left of a wide pane.
     """
     chosen: list[Column] = []
     used = MARK_WIDTH
-    cols = [c for c in COLUMNS if (pnl or not c.pnl) and (extended or not c.extended)]
+    cols = [
+        c
+        for c in COLUMNS
+        if (pnl or not c.pnl) and (extended or not c.extended) and c.key in allowed
+    ]
     rank = (lambda c: PNL_PRIORITY[c.key]) if pnl else (lambda c: c.priority)
     for col in sorted(cols, key=rank):
         need = col.width + (1 if chosen else 0)
@@ -165,6 +170,9 @@ class Watchlist(ScrollView, can_focus=True, inherit_bindings=False):
             super().__init__()
             self.symbols = symbols
 
+    class ViewChanged(Message):
+        """The sort or the columns changed: persist them with the list."""
+
     def __init__(
         self,
         symbols: tuple[str, ...] = (),
@@ -183,6 +191,8 @@ class Watchlist(ScrollView, can_focus=True, inherit_bindings=False):
         self.sort_desc = True
         self._last_sort_ms = 0
         self._ascii = ascii_only
+        #: The columns this list may show (``set_columns``); the width picks among them.
+        self.allowed: tuple[str, ...] = COLUMN_KEYS
         self._columns = fit_columns(40)
         #: Some row's last trade was outside regular hours: the ``Ext hrs`` column shows.
         self._extended = False
@@ -266,11 +276,22 @@ class Watchlist(ScrollView, can_focus=True, inherit_bindings=False):
 
     def _refit(self) -> None:
         """Choose the columns again (width, P&L or extended hours changed); repaint all."""
-        self._columns = fit_columns(self.size.width or 40, self.pnl is not None, self._extended)
+        self._columns = self._fit(self.size.width or 40)
         for row in self._rows.values():
             row.strip = None
         self._header = None
         self.refresh()
+
+    def _fit(self, width: int) -> tuple[tuple[Column, int], ...]:
+        return fit_columns(width, self.pnl is not None, self._extended, self.allowed)
+
+    def set_columns(self, keys: tuple[str, ...]) -> None:
+        """Show only these columns (still as many as the width takes), in display order."""
+        keys = tuple(k for k in COLUMN_KEYS if k in keys or k == "symbol")
+        if keys != self.allowed:
+            self.allowed = keys
+            self._refit()
+            self.post_message(self.ViewChanged())
 
     def set_pnl(
         self, cells: Callable[[str, SymbolState | None], dict[str, float | None]] | None
@@ -278,7 +299,7 @@ class Watchlist(ScrollView, can_focus=True, inherit_bindings=False):
         """Show the position columns and a totals row from ``cells`` (None hides them);
         called again after lots change, so every row is recomputed."""
         self.pnl = cells
-        self._columns = fit_columns(self.size.width or 40, cells is not None, self._extended)
+        self._columns = self._fit(self.size.width or 40)
         for row in self._rows.values():
             row.version, row.strip = -2, None
         self._header = None
@@ -410,10 +431,13 @@ class Watchlist(ScrollView, can_focus=True, inherit_bindings=False):
         """Sort by a column key (see :data:`COLUMN_KEYS`), or ``None`` for manual order."""
         if key is not None and key not in COLUMN_KEYS:
             raise ValueError(f"unknown column {key!r}")
+        changed = (key, descending) != (self.sort_key, self.sort_desc)
         self.sort_key = key
         self.sort_desc = descending
         self._header = None
         self._reorder(self.selected)
+        if changed:
+            self.post_message(self.ViewChanged())
 
     def cycle_sort(self) -> None:
         """Manual → each shown column in turn (numbers high-first, symbol A→Z) → manual.
@@ -580,7 +604,7 @@ class Watchlist(ScrollView, can_focus=True, inherit_bindings=False):
 
     def on_resize(self, _event: events.Resize) -> None:
         # the content width: no border, no scrollbar
-        columns = fit_columns(self.size.width, self.pnl is not None, self._extended)
+        columns = self._fit(self.size.width)
         if columns != self._columns:
             self._columns = columns
             for row in self._rows.values():
