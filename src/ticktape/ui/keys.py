@@ -39,7 +39,7 @@ KEYMAP: Final[tuple[tuple[str, Binding, str], ...]] = (
     (
         "Watchlists",
         Binding("w", "app.next_watchlist(1)", "Next list", show=False),
-        "Next watchlist (ctrl+p: watchlist NAME, new, rename, delete)",
+        "Next watchlist (ctrl+p: watchlist NAME, new, rename…)",
     ),
     (
         "Watchlists",
