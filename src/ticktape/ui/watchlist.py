@@ -488,7 +488,7 @@ class Watchlist(ScrollView, can_focus=True, inherit_bindings=False):
             return False
         keep = self.selected
         self._order = new
-        if keep is not None:
+        if keep in new:  # a whole new list (another watchlist) need not hold it
             self._cursor = new.index(keep)
         return True
 

@@ -103,7 +103,7 @@ class Watchlists:
         if remembered is None or not wl.select_symbol(remembered):
             wl.cursor_to(0)
         title = self.title()
-        wl.border_title = Content(title) if title else None  # a name is shown, never parsed
+        wl.border_title = Content(f" {title}") if title else None  # shown, never parsed
         wl.set_class(bool(title), "-named")
 
     def _switch(self, index: int) -> None:
