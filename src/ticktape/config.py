@@ -266,6 +266,11 @@ class Settings:
             first = replace(view, symbols=self.watchlist)
         return (first, *named)
 
+    def active_list(self) -> NamedList:
+        """The list shown at start (``active_watchlist``, else the first)."""
+        lists = self.lists()
+        return find(lists, self.active_watchlist) or lists[0]
+
     def with_(self, **changes: Any) -> Settings:
         """A copy with some fields changed (parsed like any other source)."""
         raw = {

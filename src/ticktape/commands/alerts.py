@@ -65,6 +65,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if settings.config_problem:
         print(f"ticktape alerts: {settings.config_problem}", file=sys.stderr)
         return 2
+    # "watchlist" alerts watch the list the app shows (nothing here saves lists)
+    settings = settings.with_(watchlist=settings.active_list().symbols or ())
     sim: SimProcess | None = None
     if args.sim or not settings.has_key:
         sim_args = ["--seed", str(args.seed), "--symbols", ",".join(settings.watchlist)]
