@@ -292,7 +292,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         label += " via hub"
     elif args.sim or not settings.has_key:
-        sim_args = ["--seed", str(args.seed), "--symbols", ",".join(settings.active_list().symbols or ())]
+        sim_args = [
+            "--seed",
+            str(args.seed),
+            "--symbols",
+            ",".join(settings.active_list().symbols or ()),
+        ]
         sim = SimProcess(*sim_args, wait=False)  # boots while Textual is imported below
         settings, label = settings.with_(api_key=SIM_KEY), "SIMULATED"
     elif args.hub != "off" and not args.shared_sim:

@@ -102,6 +102,10 @@ class Watchlists:
         remembered = self.selected.get(lst.name)
         if remembered is None or not wl.select_symbol(remembered):
             wl.cursor_to(0)
+        self._title()
+
+    def _title(self) -> None:
+        wl = self._widget()
         title = self.title()
         wl.border_title = Content(f" {title}") if title else None  # shown, never parsed
         wl.set_class(bool(title), "-named")
@@ -196,7 +200,7 @@ class Watchlists:
         stored = replace(old, symbols=(*(old.symbols or ()), *self.foreign[new]))
         self.lists[self.index] = replace(old, name=new)
         self._write(partial(save_rename, self.path, stored, new))
-        self._show(self.active)
+        self._title()
         self.app.notify(f"watchlist {old.name} is now {new}", timeout=3, markup=False)
 
     def delete(self) -> None:
