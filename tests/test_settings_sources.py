@@ -137,12 +137,15 @@ def _uncommented(text: str, setting: str) -> str:
 
 def test_config_example_switched_on_is_a_valid_config_and_saves_in_place(tmp_path: Path) -> None:
     path = tmp_path / "config.toml"
-    path.write_text(_uncommented((ROOT / "config.example.toml").read_text(), r"# (\w+ = |  |\])"))
+    example = (ROOT / "config.example.toml").read_text()
+    path.write_text(_uncommented(example, r"# (\w+ = |  |\]|\[watchlists)"))
     settings = load_settings(
         {"config_path": str(path)}, env={"POLYGON_API_KEY": KEY}, dotenv_path=None
     )
     assert settings.config_problem == ""
     assert settings.watchlist == ("AAPL", "MSFT", "SPY")
+    assert [x.name for x in settings.lists()] == ["default", "tech"]
+    assert settings.lists()[1].sort == "change_pct"
     save_watchlist(settings, ("AAPL", "SPY"))
     assert path.read_text().count("#") == (tmp_path / "config.toml.bak").read_text().count("#")
 
