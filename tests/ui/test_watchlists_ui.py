@@ -204,3 +204,22 @@ def test_a_named_list_title_80x24(
     text += 'sort = "change_pct"\n'
     app = make_app(settings=two_lists(tmp_path, text))
     assert snap_compare(app, terminal_size=(80, 24), run_before=settled())
+
+
+async def test_symbols_of_another_market_stay_in_the_file(
+    make_app: MakeApp, tmp_path: Path
+) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(
+        'market = "crypto"\nactive_watchlist = "mixed"\n\n'
+        '[watchlists.mixed]\nsymbols = ["AAPL", "BTC-USD", "EUR/USD", "ETH-USD"]\n'
+    )
+    app = make_app(settings=load(path))
+    async with app.run_test(size=SIZE) as pilot:
+        await settled()(pilot)
+        assert app.main.watchlist.symbols == ("BTC-USD", "ETH-USD")  # crypto's, this run
+        assert set(app.watched()) == {"BTC-USD", "ETH-USD"}
+        app.main.add_symbol("SOL-USD")
+        await until(pilot, lambda: "SOL-USD" in path.read_text())
+    # kept where they stood, each after the symbol it followed
+    assert load(path).lists()[0].symbols == ("AAPL", "BTC-USD", "EUR/USD", "ETH-USD", "SOL-USD")

@@ -58,13 +58,15 @@ class Watchlists:
         self.lists = list(settings.lists())
         found = find(self.lists, settings.active_watchlist or "")
         self.index = self.lists.index(found) if found is not None else 0
-        #: Symbols of another market kept in a list but not shown this run (``--market``).
+        #: A list as the file holds it, where it has symbols of another market (``--market``):
+        #: those are not shown this run, and saving puts them back where they were.
         self.foreign: dict[str, tuple[str, ...]] = {}
         self.selected: dict[str, str | None] = {}
         self.undo: dict[str, list[tuple[str, int]]] = {}
         for i, lst in enumerate(self.lists):
             shown = tuple(s for s in lst.symbols or () if self._ours(s))
-            self.foreign[lst.name] = tuple(s for s in lst.symbols or () if s not in shown)
+            if shown != lst.symbols:
+                self.foreign[lst.name] = lst.symbols or ()
             self.lists[i] = replace(lst, symbols=shown)
 
     def _ours(self, symbol: str) -> bool:
@@ -149,8 +151,19 @@ class Watchlists:
 
     def _update(self, lst: NamedList) -> None:
         self.lists[self.index] = lst
-        stored = replace(lst, symbols=(*(lst.symbols or ()), *self.foreign.get(lst.name, ())))
+        stored = replace(lst, symbols=self._stored(lst.name, lst.symbols or ()))
         self._write(partial(save_list, self.path, stored))
+
+    def _stored(self, name: str, shown: tuple[str, ...]) -> tuple[str, ...]:
+        """``shown`` with the list's symbols of other markets back in place, each after the
+        symbol it followed in the file."""
+        out = list(shown)
+        full = self.foreign.get(name, ())
+        for i, symbol in enumerate(full):
+            if not self._ours(symbol) and symbol not in out:
+                before = next((p for p in reversed(full[:i]) if p in out), None)
+                out.insert(0 if before is None else out.index(before) + 1, symbol)
+        return tuple(out)
 
     def _write(self, save: Callable[[], bool]) -> None:
         try:
@@ -197,7 +210,7 @@ class Watchlists:
         self.foreign[new] = self.foreign.pop(old.name, ())
         if old.name in self.selected:
             self.selected[new] = self.selected.pop(old.name)
-        stored = replace(old, symbols=(*(old.symbols or ()), *self.foreign[new]))
+        stored = replace(old, symbols=self._stored(new, old.symbols or ()))
         self.lists[self.index] = replace(old, name=new)
         self._write(partial(save_rename, self.path, stored, new))
         self._title()
