@@ -109,7 +109,11 @@ def edit_delete(text: str, name: str, active: str) -> str:
     def change(lists: Lists, _: str | None) -> tuple[Lists, str | None]:
         return {k: v for k, v in lists.items() if k != name}, active
 
-    return _edit(text, apply, change, allow_new_active=True)
+    out = _edit(text, apply, change, allow_new_active=True)
+    eol = "\r\n" if out.endswith("\r\n") else "\n"
+    if out.endswith(eol * 2) and not text.endswith(eol * 2):  # the blank line before the table
+        out = out.rstrip("\r\n") + eol
+    return out
 
 
 def edit_rename(text: str, old: NamedList, new: str) -> str:
