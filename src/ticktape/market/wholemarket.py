@@ -12,7 +12,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final, Literal
 
+from ticktape.feed.conditions import is_regular_hours
 from ticktape.feed.events import Event, Imbalance, LimitUpLimitDown, MinuteAgg, Trade
+from ticktape.market.bars import cached_day_bounds
 from ticktape.market.state import LULD_HALT, LULD_RESUME
 from ticktape.timeutil import normalize_ms
 
@@ -213,7 +215,13 @@ class ImbalanceBoard:
 
 @dataclass(slots=True)
 class Mover:
-    """One symbol's day as the movers board ranks it."""
+    """One symbol's day as the movers board ranks it.
+
+    ``close`` is the regular session's price so far today (None before today's first
+    regular-hours minute): after the close the day's change stays the regular session's and
+    ``last`` is the after-hours print, as in the watchlist (market/extended.py). Both the close
+    and the previous close follow ``feed.conditions.regular_close``.
+    """
 
     symbol: str
     last: float
@@ -221,18 +229,32 @@ class Mover:
     volume: float
     dollar_volume: float
     avg_volume: float | None = None  # for relative volume, where history allows
+    close: float | None = None
+    day_end_ms: int = 0  # end of the exchange-zone day the figures belong to (0: unknown)
 
     @property
     def change(self) -> float | None:
-        return None if not self.prev_close else self.last - self.prev_close
+        ref = self.last if self.close is None else self.close
+        return None if not self.prev_close else ref - self.prev_close
 
     @property
     def pct(self) -> float | None:
-        return None if not self.prev_close else 100.0 * (self.last / self.prev_close - 1.0)
+        change = self.change
+        return None if change is None or not self.prev_close else 100.0 * change / self.prev_close
 
     @property
     def rel_volume(self) -> float | None:
         return None if not self.avg_volume else self.volume / self.avg_volume
+
+    def roll(self, start_ms: int) -> None:
+        """A bar of a later day: the day's close becomes the previous close (the state's rule:
+        the regular close, else the last price), and the day's figures start again."""
+        end = cached_day_bounds(start_ms)[1]
+        if self.day_end_ms and start_ms >= self.day_end_ms:
+            self.prev_close = self.last if self.close is None else self.close
+            self.close = None
+            self.volume = self.dollar_volume = 0.0
+        self.day_end_ms = end
 
 
 Ranking = Literal["gainers", "losers", "active", "dollar"]
@@ -265,7 +287,11 @@ class MoversBoard:
             if len(self.rows) >= self._keep:
                 return
             row = self.rows[ev.symbol] = Mover(ev.symbol, ev.close, None, 0.0, 0.0)
+        if ev.start >= row.day_end_ms:
+            row.roll(ev.start)
         row.last = ev.close
+        if is_regular_hours(ev.start):  # a regular minute's close follows the consolidated rules
+            row.close = ev.close
         if ev.day_volume is not None and ev.day_volume >= row.volume:
             row.volume = float(ev.day_volume)
             vwap = ev.day_vwap if ev.day_vwap is not None else ev.close

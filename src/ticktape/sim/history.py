@@ -19,7 +19,7 @@ from ticktape.sim.model_bars import (
     Ohlc,
     bucket_span_ms,
     bucketer,
-    merge,
+    day_merge,
     resample,
     subdivide,
     to_agg,
@@ -32,6 +32,7 @@ from ticktape.sim.model_calendar import (
     day_start,
     et_date,
     local_minute,
+    regular_hours,
     session,
 )
 from ticktape.sim.symbols import Profile, stable_hash
@@ -120,9 +121,10 @@ class SymbolHistory:
             hours = session(self.profile.cluster, d)
             if hours is None:
                 continue
-            start, end = hours[0], min(hours[1], self._segments[-1].start)
-            if start < end:
-                self._add(start, end, d, "day" if end == hours[1] else "clip")
+            for start, span_end in reversed(_spans(self.profile.cluster, d, hours)):
+                end = min(span_end, self._segments[-1].start)
+                if start < end:
+                    self._add(start, end, d, "day" if end == span_end else "clip")
 
     def _segments_in(self, from_ms: int, to_ms: int) -> Iterator[Segment]:
         """Segments overlapping ``[from_ms, to_ms)``, oldest first."""
@@ -166,9 +168,9 @@ class SymbolHistory:
             for i, k in enumerate(kids)
         ]
 
-    def day_bar(self, seg: Segment) -> Agg:
-        """A whole session's daily bar, stamped at ET midnight (no minutes needed)."""
-        return to_agg(seg.bar, day_start(seg.day), self.profile.scale, self.vwap_decimals)
+    def seg_bar(self, seg: Segment) -> Agg:
+        """A segment as one bar, stamped at its start (no minutes needed)."""
+        return to_agg(seg.bar, seg.start, self.profile.scale, self.vwap_decimals)
 
     def seconds_of(self, minute: Agg) -> list[Agg]:
         """Second bars for one synthetic minute: only seconds that traded."""
@@ -252,11 +254,11 @@ class History:
         """
         first, last = et_date(from_ms), et_date(to_ms)
         boundary = et_date(h.lead_start)
-        out = [
-            h.day_bar(seg)
-            for seg in h._segments_in(day_start(first), day_start(min(last, boundary)))
-            if seg.day < boundary and first <= seg.day <= last
-        ]
+        whole: dict[date, list[Agg]] = {}
+        for seg in h._segments_in(day_start(first), day_start(min(last, boundary))):
+            if seg.day < boundary and first <= seg.day <= last:
+                whole.setdefault(seg.day, []).append(h.seg_bar(seg))
+        out = [day_merge(bars, day_start(d), h.vwap_decimals) for d, bars in whole.items()]
         d = max(first, boundary)
         newest = h.live_minutes[-1].timestamp if h.live_minutes else h.anchor
         last = min(last, et_date(newest))
@@ -264,7 +266,7 @@ class History:
             start = day_start(d)
             bars = self.minutes(h, start, day_start(d + timedelta(days=1)) - 1)
             if bars:
-                out.append(merge(bars, start, h.vwap_decimals))
+                out.append(day_merge(bars, start, h.vwap_decimals))
             d += timedelta(days=1)
         return out
 
@@ -286,6 +288,15 @@ class History:
         if not (multiplier == 1 and timespan in ("second", "minute", "day")):
             base = resample(base, key, h.vwap_decimals)
         return [b for b in base if lo <= b.timestamp <= to_ms]
+
+
+def _spans(cluster: str, d: date, hours: tuple[int, int]) -> list[tuple[int, int]]:
+    """A session cut where its daily bar needs a boundary: a stock day at the regular open and
+    close, so the regular close is a segment's close (a daily bar costs no minutes)."""
+    if cluster != "stocks":
+        return [hours]
+    open_ms, close_ms = regular_hours(d)
+    return [(hours[0], open_ms), (open_ms, close_ms), (close_ms, hours[1])]
 
 
 def _ts(bar: Agg) -> int:

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from datetime import timedelta
 from typing import Final
 
+from ticktape.feed.conditions import regular_session
 from ticktape.feed.events import Agg
 from ticktape.feed.snapshot import (
     SnapshotBar,
@@ -50,9 +51,12 @@ def ticker_snapshot(market: SimMarket, symbol: str) -> TickerSnapshot | None:
     snap = TickerSnapshot(symbol, updated=now * 1_000_000)
     snap.last_quote = SnapshotQuote(bid, 100.0, ask, 100.0, now * 1_000_000)
     snap.last_trade = SnapshotTrade(last, 100.0, timestamp=now * 1_000_000)
+    # The day's change is the regular session's, as everywhere (feed.conditions.regular_close):
+    # after the close it stays at the regular close, and the after-hours print is only the last.
+    ref = days[-1].close if days and now >= regular_session(now)[1] else last
     if days:
         snap.day = _bar(days[-1])
-        snap.day.close = last
+        snap.day.close = ref
     minutes = st.hist.live_minutes
     if minutes:
         m = minutes[-1]
@@ -64,8 +68,8 @@ def ticker_snapshot(market: SimMarket, symbol: str) -> TickerSnapshot | None:
         snap.prev_day = _bar(before[-1])
         prev = before[-1].close
         if prev > 0:
-            snap.todays_change = round(last - prev, 6)
-            snap.todays_change_pct = round(100.0 * (last / prev - 1.0), 6)
+            snap.todays_change = round(ref - prev, 6)
+            snap.todays_change_pct = round(100.0 * (ref / prev - 1.0), 6)
     return snap
 
 
