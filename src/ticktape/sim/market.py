@@ -14,10 +14,13 @@ from ticktape.sim.history import History
 from ticktape.sim.model_engine import Engine, LiveSymbol
 from ticktape.sim.model_pairs import CryptoEngine, ForexEngine
 from ticktape.sim.model_stocks import StockEngine
-from ticktape.sim.symbols import CLUSTERS, profile, split_ticker, universe_for
+from ticktape.sim.symbols import CLUSTERS, is_listed, profile, split_ticker, universe_for
 
 if TYPE_CHECKING:
     from ticktape.sim.sessions import SessionGate
+
+#: Made-up names of a whole market that join per ``advance`` (about 20 ms of set-up).
+JOIN_PER_TICK: Final = 50
 
 _ENGINES: Final[dict[str, type[Engine]]] = {
     "stocks": StockEngine,
@@ -39,6 +42,7 @@ class SimMarket:
         speed: float = 1.0,
         start_ms: int | None = None,
         delay_ms: int = 0,
+        listed: int = 0,
     ) -> None:
         if cluster not in CLUSTERS:
             raise ValueError(f"unknown cluster {cluster!r}; expected one of {CLUSTERS}")
@@ -50,13 +54,19 @@ class SimMarket:
         self.speed = speed
         self.delay_ms = delay_ms
         self.start_ms = int(time.time() * 1000) if start_ms is None else start_ms
-        self.universe: list[str] = universe_for(cluster, list(symbols))
+        symbols = list(symbols)
+        self.universe: list[str] = universe_for(cluster, symbols, listed)
         self._history = History(seed)
         self._engine = _ENGINES[cluster](
             seed, self._history, 1000.0 * speed / rate, self.market_ms(self.start_ms)
         )
-        for symbol in self.universe:
-            self.ensure(symbol)
+        # The universe trades from the start (``T.*`` needs it), whoever subscribes; only a
+        # whole market's made-up tail joins over the first ticks (``advance``), so the names a
+        # client asked for trade at once instead of after a second of set-up.
+        asked = set(symbols)
+        self._pending = [s for s in self.universe if is_listed(s) and s not in asked]
+        first = [s for s in self.universe if s not in self._pending]
+        self._engine.ensure_all(profile(cluster, s, seed) for s in first)
         #: Thins the stream to the real session's (``--clock real``); None sends everything.
         self.gate: SessionGate | None = None
 
@@ -87,6 +97,9 @@ class SimMarket:
     def advance(self, wall_ms: int) -> list[Event]:
         """Every event since the previous call, in time order (empty if time went backwards)."""
         target = self.market_ms(wall_ms)
+        if self._pending:
+            batch, self._pending = self._pending[:JOIN_PER_TICK], self._pending[JOIN_PER_TICK:]
+            self._engine.ensure_all(profile(self.cluster, s, self.seed) for s in batch)
         events = self._engine.run_until(target)
         return events if self.gate is None else self.gate.admit(events, target)
 

@@ -27,6 +27,9 @@ PATH: Final = re.compile(r"/v2/snapshot/locale/us/markets/stocks/(?P<what>ticker
 #: How many tickers the gainers and losers lists hold, and the volume a ticker needs to be one.
 TOP: Final = 20
 MIN_VOLUME: Final = 10_000
+#: How far back the previous trading day may be: a weekend (the simulator has no holidays).
+#: Not a week: thousands of symbols each generating a week of history would take seconds.
+PREV_DAY_BACK: Final = 3
 
 
 def _bar(a: Agg) -> SnapshotBar:
@@ -41,7 +44,7 @@ def ticker_snapshot(market: SimMarket, symbol: str) -> TickerSnapshot | None:
     now = market.now_ms
     today = day_start(et_date(now))
     before = market.history(
-        symbol, 1, "day", day_start(et_date(now) - timedelta(days=7)), today - 1
+        symbol, 1, "day", day_start(et_date(now) - timedelta(days=PREV_DAY_BACK)), today - 1
     )
     days = market.history(symbol, 1, "day", today, now)
     scale = st.scale
