@@ -14,7 +14,7 @@ from ticktape.sim.history import History
 from ticktape.sim.model_engine import Engine, LiveSymbol
 from ticktape.sim.model_pairs import CryptoEngine, ForexEngine
 from ticktape.sim.model_stocks import StockEngine
-from ticktape.sim.symbols import CLUSTERS, is_listed, profile, split_ticker, universe_for
+from ticktape.sim.symbols import CLUSTERS, profile, split_ticker, universe_for
 
 if TYPE_CHECKING:
     from ticktape.sim.sessions import SessionGate
@@ -54,19 +54,19 @@ class SimMarket:
         self.speed = speed
         self.delay_ms = delay_ms
         self.start_ms = int(time.time() * 1000) if start_ms is None else start_ms
-        symbols = list(symbols)
-        self.universe: list[str] = universe_for(cluster, symbols, listed)
+        self._asked = list(symbols)
+        self.universe: list[str] = universe_for(cluster, self._asked)
         self._history = History(seed)
         self._engine = _ENGINES[cluster](
             seed, self._history, 1000.0 * speed / rate, self.market_ms(self.start_ms)
         )
-        # The universe trades from the start (``T.*`` needs it), whoever subscribes; only a
-        # whole market's made-up tail joins over the first ticks (``advance``), so the names a
-        # client asked for trade at once instead of after a second of set-up.
-        asked = set(symbols)
-        self._pending = [s for s in self.universe if is_listed(s) and s not in asked]
-        first = [s for s in self.universe if s not in self._pending]
-        self._engine.ensure_all(profile(cluster, s, seed) for s in first)
+        # The universe trades from the start (``T.*`` needs it), whoever subscribes. A whole
+        # market (``listed``) starts as the names asked for and the rest joins over the first
+        # ticks (``advance``): the names a client watches trade at once, not after a second
+        # of set-up for thousands of others.
+        self._engine.ensure_all(profile(cluster, s, seed) for s in self.universe)
+        self._listed = listed if cluster == "stocks" else 0
+        self._pending: list[str] | None = None
         #: Thins the stream to the real session's (``--clock real``); None sends everything.
         self.gate: SessionGate | None = None
 
@@ -97,11 +97,21 @@ class SimMarket:
     def advance(self, wall_ms: int) -> list[Event]:
         """Every event since the previous call, in time order (empty if time went backwards)."""
         target = self.market_ms(wall_ms)
-        if self._pending:
-            batch, self._pending = self._pending[:JOIN_PER_TICK], self._pending[JOIN_PER_TICK:]
-            self._engine.ensure_all(profile(self.cluster, s, self.seed) for s in batch)
+        if self._listed:
+            self._join()
         events = self._engine.run_until(target)
         return events if self.gate is None else self.gate.admit(events, target)
+
+    def _join(self) -> None:
+        """The next names of a whole market start trading (the first call lists them all)."""
+        if self._pending is None:
+            live = set(self.universe)
+            self.universe = universe_for(self.cluster, self._asked, self._listed)
+            self._pending = [s for s in self.universe if s not in live]
+        batch, self._pending = self._pending[:JOIN_PER_TICK], self._pending[JOIN_PER_TICK:]
+        self._engine.ensure_all(profile(self.cluster, s, self.seed) for s in batch)
+        if not self._pending:
+            self._listed = 0
 
     def history(
         self,

@@ -147,11 +147,6 @@ def listed_names(n: int) -> list[str]:
     return out
 
 
-def is_listed(symbol: str) -> bool:
-    """Whether ``symbol`` is one of the made-up tickers of :func:`listed_names`."""
-    return symbol in _LISTED
-
-
 #: Every generated ticker so far: the long tail of a market trades rarely (see ``profile``).
 _LISTED: Final[set[str]] = set()
 
