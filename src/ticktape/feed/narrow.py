@@ -38,7 +38,7 @@ KEPT: Final = (MinuteAgg, LimitUpLimitDown, Imbalance, Status)
 
 
 def _stub(tag: str) -> type[msgspec.Struct]:
-    return msgspec.defstruct(f"Skipped{tag}", [], tag=tag, **_OPTS)
+    return msgspec.defstruct(f"Skipped{tag}", [], tag=tag, tag_field="ev", gc=False)
 
 
 def _tag(cls: type[msgspec.Struct]) -> str:
