@@ -35,19 +35,20 @@ async def drive(app: TicktapeApp, seen: dict[str, object]) -> None:
         await until(
             pilot,
             lambda: app.session is not None and app.session.status.state is ConnState.LIVE,
-            within=30,
+            within=60,
         )
         session = app.session
         assert session is not None
-        await until(pilot, lambda: app.state.get("AAPL") is not None, within=30)
+        await until(pilot, lambda: app.state.get("AAPL") is not None, within=60)
         seen["before"] = set(session.subscribed)
-        await until(pilot, lambda: app.rest is not None, within=30)
+        await until(pilot, lambda: app.rest is not None, within=60)
         await pilot.press("m")
         boards = app.boards
         assert boards is not None
         # seeded from the simulator's snapshots of the whole market, and blocks from its T.*
-        await until(pilot, lambda: len(boards.movers.rows) > APP_LISTED // 2, within=60)
-        await until(pilot, lambda: any(b.symbol not in WATCH for b in boards.blocks.blocks), 60)
+        # (deadlines, not waits: a first snapshot of 3,000 names takes seconds under load)
+        await until(pilot, lambda: len(boards.movers.rows) > APP_LISTED // 2, within=180)
+        await until(pilot, lambda: any(b.symbol not in WATCH for b in boards.blocks.blocks), 120)
         seen["movers"] = len(boards.movers.rows)
         seen["state"] = set(app.state.symbols)
         seen["watchlist"] = app.watched()

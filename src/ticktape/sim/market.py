@@ -131,7 +131,9 @@ class SimMarket:
         sym = self._symbol(ticker)
         if not sym:
             return []
-        hist = self._history.anchor(profile(self.cluster, sym, self.seed), self._engine.now)
+        st = self._engine.states.get(sym)  # a live symbol's traits are made already
+        prof = st.prof if st is not None else profile(self.cluster, sym, self.seed)
+        hist = self._history.anchor(prof, self._engine.now)
         return self._history.bars(hist, multiplier, timespan, from_ms, to_ms)
 
     @staticmethod
