@@ -6,6 +6,7 @@ and a comparison per event. See docs/market-view.md.
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
@@ -306,18 +307,18 @@ class MoversBoard:
 
     def top(self, ranking: Ranking, n: int) -> list[Mover]:
         """The first ``n`` of a ranking; symbols without a previous close are not ranked by %."""
-        rows = list(self.rows.values())
+        # A heap of n, not a sort of thousands, on every repaint (the same order as a sort).
+        rows = self.rows.values()
         if ranking in ("gainers", "losers"):
-            priced = [r for r in rows if r.pct is not None]
-            priced.sort(key=_pct, reverse=ranking == "gainers")
-            return priced[:n]
-        key = _volume if ranking == "active" else _dollars
-        rows.sort(key=key, reverse=True)
-        return rows[:n]
+            priced = [r for r in rows if r.prev_close]  # a percentage needs a previous close
+            pick = heapq.nlargest if ranking == "gainers" else heapq.nsmallest
+            return pick(n, priced, key=_pct)
+        return heapq.nlargest(n, rows, key=_volume if ranking == "active" else _dollars)
 
 
 def _pct(m: Mover) -> float:
-    return m.pct or 0.0
+    # Ranks as ``pct`` does (a rising function of it) without two property calls a row.
+    return (m.last if m.close is None else m.close) / m.prev_close if m.prev_close else 1.0
 
 
 def _volume(m: Mover) -> float:
