@@ -24,6 +24,7 @@ from ticktape.feed.conditions import (
     UPDATES_VOLUME,
     bar_flags,
     flags_for,
+    is_regular_hours,
     trade_code,
 )
 from ticktape.feed.events import Event, MinuteAgg, Quote, Trade
@@ -100,7 +101,12 @@ class RefState:
             return
         if s.day_end:
             if s.last is not None:
-                s.prev_close = s.last
+                # The regular session's close: the newest bar of the day starting 09:30-16:00
+                # (a stock's, and the reference corpora are stocks), else the last price.
+                start = day_bounds(s.day_end - 1)[0]
+                day = [b for b in s.bars() if start <= b.start_ms < s.day_end]
+                regular = [b.close for b in day if is_regular_hours(b.start_ms)]
+                s.prev_close = regular[-1] if regular else s.last
             s.open = s.high = s.low = None
             s.volume, s.pv = 0, 0.0
         s.day_end = day_bounds(t)[1]

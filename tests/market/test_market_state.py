@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from ticktape.feed.conditions import regular_session
 from ticktape.feed.events import (
     CryptoMinuteAgg,
     CryptoQuote,
@@ -100,6 +101,28 @@ def test_new_exchange_day_rolls_figures_and_sets_prev_close() -> None:
     assert s is not None
     assert s.prev_close == 11 and (s.open, s.high, s.low, s.volume) == (12, 12, 12, 100)
     assert s.change == pytest.approx(1) and s.change_pct == pytest.approx(100 / 11)
+
+
+def test_the_previous_close_is_the_regular_sessions_not_an_after_hours_print() -> None:
+    st = MarketState()
+    open_ms, close_ms = regular_session(T0)
+    _, end = day_bounds(T0)
+    st.apply(
+        [
+            trade("X", 10, open_ms + 60_000),
+            trade("X", 11, close_ms - 1_000),  # the regular close
+            trade("X", 11.5, close_ms - 500, c=(37,)),  # an odd lot: sets no price
+            trade("X", 13, close_ms + 3_600_000, c=(12,)),  # after hours (Form T): the last
+            trade("EUR-X", 2.0, close_ms + 3_600_000),  # no sessions: its last is its close
+        ],
+        0,
+    )
+    s = st.get("X")
+    assert s is not None and s.last == 13
+    st.apply([trade("X", 12, end + 5 * 3_600_000, c=(12,)), trade("EUR-X", 2.1, end + 1)], 0)
+    assert s.prev_close == 11 and s.change == pytest.approx(1)
+    other = st.get("EUR-X")
+    assert other is not None and other.prev_close == 2.0
 
 
 def test_nbbo_fields() -> None:

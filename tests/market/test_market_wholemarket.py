@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from ticktape.feed.conditions import regular_session
 from ticktape.feed.events import Imbalance, LimitUpLimitDown, MinuteAgg, Quote, Trade
 from ticktape.market.state import LULD_HALT, LULD_RESUME
 from ticktape.market.wholemarket import (
@@ -152,3 +153,21 @@ def test_a_minute_bar_for_an_unseen_symbol_joins_unranked_by_percent() -> None:
     board.feed([am("X", 5.0, 100, 5.0)])
     assert board.top("gainers", 5) == []
     assert [m.symbol for m in board.top("active", 5)] == ["X"]
+
+
+def test_after_the_close_the_change_stays_the_regular_sessions_and_rolls_into_the_next_day() -> (
+    None
+):
+    board = MoversBoard()
+    board.seed([Mover("X", 10.0, 10.0, 1_000, 10_000)])
+    _, close_ms = regular_session(T)
+    bars = [am("X", 11.0, 2_000, 10.5), am("X", 12.0, 3_000, 10.6)]
+    bars[0].start, bars[1].start = close_ms - 60_000, close_ms + 60_000  # 15:59, then 16:01
+    board.feed(bars)
+    x = board.rows["X"]
+    assert (x.last, x.change, x.pct) == (12.0, pytest.approx(1.0), pytest.approx(10.0))
+    nxt = am("X", 12.5, 500, 12.5)
+    nxt.start = close_ms + 16 * 3_600_000  # 08:00 the next day: pre-market
+    board.feed([nxt])
+    assert (x.prev_close, x.volume) == (11.0, 500)  # the regular close, not the 12 after hours
+    assert x.change == pytest.approx(1.5)

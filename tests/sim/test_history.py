@@ -8,6 +8,7 @@ from itertools import pairwise
 
 import pytest
 
+from ticktape.feed.conditions import is_regular_hours
 from ticktape.feed.events import Agg, MinuteAgg, Trade
 from ticktape.sim.history import LEAD_MS
 from ticktape.sim.market import SimMarket
@@ -88,12 +89,18 @@ def test_day_bars_agree_with_their_minutes_and_sit_at_et_midnight() -> None:
     m = market()
     days = m.history("AAPL", 1, "day", START - 20 * DAY, START)
     assert all(datetime.fromtimestamp(d.timestamp / 1000, tz=ET).hour == 0 for d in days)
+    after_hours = 0
     for d in days[-5:]:  # includes the live day, which is merged from minutes
         mins = m.history("AAPL", 1, "minute", d.timestamp, d.timestamp + DAY - 1)
-        assert (d.open, d.close) == (mins[0].open, mins[-1].close)
+        # A daily bar closes at the regular session's close (its 15:59 minute), as Polygon's
+        # do, not at the after-hours minutes that follow it.
+        regular = [b for b in mins if is_regular_hours(b.timestamp)]
+        assert (d.open, d.close) == (mins[0].open, regular[-1].close)
+        after_hours += mins[-1].close != regular[-1].close
         assert d.high == max(b.high for b in mins) and d.low == min(b.low for b in mins)
         assert d.volume == sum(b.volume for b in mins)
         assert d.transactions == sum(b.transactions or 0 for b in mins)
+    assert after_hours  # the after-hours minutes moved on, and the daily close did not follow
 
 
 def test_hours_weeks_and_seconds_resample_consistently() -> None:

@@ -17,7 +17,7 @@ from ticktape.config import DEFAULT_REST_URL, DEFAULT_WATCHLIST, MARKETS, Settin
 from ticktape.feed.record import check_appendable
 from ticktape.hub import discovery
 from ticktape.hub.discovery import TOKEN_ENV
-from ticktape.sim.process import SimProcess
+from ticktape.sim.process import SimProcess, app_sim_args
 from ticktape.ui.bandwidth import colour_system
 from ticktape.ui.symbols import normalize_symbol
 from ticktape.watchlists import DEFAULT_NAME
@@ -292,12 +292,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         label += " via hub"
     elif args.sim or not settings.has_key:
-        sim_args = [
-            "--seed",
-            str(args.seed),
-            "--symbols",
-            ",".join(settings.active_list().symbols or ()),
-        ]
+        sim_args = app_sim_args(args.seed, settings.active_list().symbols or ())
         sim = SimProcess(*sim_args, wait=False)  # boots while Textual is imported below
         settings, label = settings.with_(api_key=SIM_KEY), "SIMULATED"
     elif args.hub != "off" and not args.shared_sim:

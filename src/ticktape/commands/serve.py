@@ -21,7 +21,7 @@ from ticktape.commands.argtypes import int_at_least, port
 from ticktape.config import DEFAULT_REST_URL, Settings
 from ticktape.hub import discovery
 from ticktape.hub.discovery import TOKEN_ENV
-from ticktape.sim.process import SimProcess, SimProcessError
+from ticktape.sim.process import SimProcess, SimProcessError, app_sim_args
 from ticktape.web import policy
 from ticktape.web.server import Gate, TabCommand, TicktapeServer
 
@@ -275,7 +275,7 @@ def _token(args: argparse.Namespace) -> str | None:
 def _start_sim(ns: argparse.Namespace, watchlist: Sequence[str]) -> tuple[SimProcess, Feed]:
     """The one simulator every tab joins, with a fresh key of its own."""
     key = secrets.token_urlsafe(24)
-    sim = SimProcess("--seed", str(ns.seed), "--symbols", ",".join(watchlist), api_key=key)
+    sim = SimProcess(*app_sim_args(ns.seed, watchlist), api_key=key)
     return sim, Feed("sim", sim.ws_url, sim.rest_url, key)
 
 

@@ -55,6 +55,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--symbols", type=_csv, default=[], help="e.g. AAPL,MSFT,EUR/USD,BTC-USD")
     p.add_argument(
+        "--listed",
+        type=int,
+        default=0,
+        metavar="N",
+        help="a whole stock market of N names: --symbols, the defaults and made-up tickers",
+    )
+    p.add_argument(
         "--rate",
         type=positive_float_up_to(MAX_RATE),
         default=2000.0,
@@ -107,6 +114,7 @@ async def _serve(args: argparse.Namespace) -> None:
         port=args.port,
         seed=args.seed,
         symbols=args.symbols,
+        listed=max(0, args.listed),
         rate=args.rate,
         speed=args.speed,
         api_key=args.api_key,

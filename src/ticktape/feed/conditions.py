@@ -5,6 +5,7 @@ The one table both the market state and the simulator use. See docs/protocol.md.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Final, NamedTuple
 
@@ -134,12 +135,9 @@ _REGULAR_CLOSE: Final = 16 * _HOUR_MS
 _offsets: dict[int, int] = {}  # UTC hour → exchange zone's UTC offset in ms
 
 
-def is_regular_hours(time_ms: int) -> bool:
-    """Whether ``time_ms`` falls in 09:30-16:00 exchange time (any weekday; no holiday list).
-
-    Cached by UTC hour (zone offsets change on the hour), as extended-hours
-    trades take this path one by one.
-    """
+def _offset(time_ms: int) -> int:
+    """The exchange zone's UTC offset at ``time_ms``, cached by UTC hour (offsets change on
+    the hour), as extended-hours trades ask one by one."""
     hour = time_ms // _HOUR_MS
     offset = _offsets.get(hour)
     if offset is None:
@@ -147,7 +145,33 @@ def is_regular_hours(time_ms: int) -> bool:
             _offsets.clear()
         delta = datetime.fromtimestamp(hour * 3600, tz=zone(EXCHANGE_TZ)).utcoffset()
         offset = _offsets[hour] = int(delta.total_seconds() * 1000) if delta else 0
-    return _REGULAR_OPEN <= (time_ms + offset) % _DAY_MS < _REGULAR_CLOSE
+    return offset
+
+
+def is_regular_hours(time_ms: int) -> bool:
+    """Whether ``time_ms`` falls in 09:30-16:00 exchange time (any weekday; no holiday list)."""
+    return _REGULAR_OPEN <= (time_ms + _offset(time_ms)) % _DAY_MS < _REGULAR_CLOSE
+
+
+def regular_session(time_ms: int) -> tuple[int, int]:
+    """The 09:30 and 16:00 instants (Unix ms) of the exchange-zone day holding ``time_ms``."""
+    offset = _offset(time_ms)
+    midnight = time_ms - (time_ms + offset) % _DAY_MS
+    return midnight + _REGULAR_OPEN, midnight + _REGULAR_CLOSE
+
+
+def regular_close(bars: Iterable[tuple[int, float]]) -> float | None:
+    """A day's regular-session close from its minute bars, ``(start_ms, close)`` newest first.
+
+    The one rule for every close and previous close (the app's state, its history, the movers
+    board, the simulator's daily bars and snapshots): the close of the newest minute that starts
+    in regular hours. Those minutes follow the consolidated rules above, so only a trade that
+    may set the last price (never Form T, never an odd lot) sets it. None without such a minute.
+    """
+    for start, close in bars:
+        if is_regular_hours(start):
+            return close
+    return None
 
 
 def bar_flags(code: int, time_ms: int) -> int:
@@ -219,5 +243,7 @@ __all__ = [
     "flags_for",
     "is_odd_lot",
     "is_regular_hours",
+    "regular_close",
+    "regular_session",
     "trade_code",
 ]

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Final
 
-from ticktape.market.symbol import SymbolState
+from ticktape.market.symbol import SymbolState, has_sessions
 from ticktape.markethours import DayHours, et_date
 from ticktape.markethours import nyse_hours as _hours
 
@@ -37,12 +37,9 @@ def _previous_session(d: date) -> DayHours | None:
 
 
 def _regular_close(s: SymbolState, hours: DayHours | None) -> float | None:
-    # The close of the session's last minute bar: bars inside regular hours follow the
-    # consolidated (day) rules of feed/conditions.py, so Form T prints never set it.
-    if hours is None:
-        return None
-    bar = s.minutes.newest_between(hours.open_ms, hours.close_ms)
-    return None if bar is None else bar.close
+    # The one rule of every close (MinuteBars.regular_close): the session's last regular minute,
+    # whose bars follow the consolidated rules of feed/conditions.py (Form T never sets it).
+    return None if hours is None else s.minutes.regular_close(hours.open_ms)
 
 
 def _pct(change: float, base: float) -> float:
@@ -56,7 +53,7 @@ def extended_move(s: SymbolState) -> ExtendedMove | None:
     price at a regular-hours instant (or on a day without a session) gives None too.
     """
     last, t = s.last, s.last_ms
-    if last is None or not t or "/" in s.symbol or "-" in s.symbol:
+    if last is None or not t or not has_sessions(s.symbol):
         return None
     today = _hours(et_date(t))
     if today is None or today.open_ms <= t < today.close_ms:

@@ -10,8 +10,9 @@ from collections.abc import AsyncIterator, Callable
 from datetime import date, timedelta
 from typing import Final, Protocol
 
+from ticktape.feed.conditions import regular_close
 from ticktape.feed.events import Agg
-from ticktape.market.bars import MINUTE_MS, Bar
+from ticktape.market.bars import MINUTE_MS, Bar, day_bounds
 from ticktape.market.state import MarketState
 from ticktape.timeutil import EXCHANGE_TZ, ms_to_zone
 
@@ -54,19 +55,16 @@ def previous_close(bars: list[Bar], now_ms: int, market: str = "stocks") -> floa
     """The previous session's close, from the minute bars already fetched.
 
     A daily-bars request would be exact but doubles the REST calls (the free plan allows five
-    a minute). Stocks: the last bar starting before 16:00 New York time on an earlier day (the
-    regular close, not the after-hours drift); forex and crypto: the last bar before midnight UTC.
+    a minute). Stocks: the regular-session close of the newest earlier day that has one, by the
+    rule of ``feed.conditions.regular_close`` (never the after-hours drift); forex and crypto:
+    the last bar before midnight UTC.
     """
     if market != "stocks":
         day_start = now_ms - now_ms % DAY_MS
         before = [b for b in bars if b.start_ms < day_start]
         return before[-1].close if before else None
-    today = ms_to_zone(now_ms, EXCHANGE_TZ).date()
-    for bar in reversed(bars):
-        t = ms_to_zone(bar.start_ms, EXCHANGE_TZ)
-        if t.date() < today and t.hour < 16:
-            return bar.close
-    return None
+    today = day_bounds(now_ms)[0]
+    return regular_close((b.start_ms, b.close) for b in reversed(bars) if b.start_ms < today)
 
 
 def _is_auth_error(err: Exception) -> bool:

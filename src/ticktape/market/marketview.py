@@ -10,8 +10,10 @@ import math
 from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import Final
 
+from ticktape.feed.conditions import regular_session
 from ticktape.feed.events import Event
 from ticktape.feed.snapshot import TickerSnapshot
+from ticktape.market.bars import cached_day_bounds
 from ticktape.market.wholemarket import (
     BlockFilter,
     HaltBoard,
@@ -19,6 +21,7 @@ from ticktape.market.wholemarket import (
     Mover,
     MoversBoard,
 )
+from ticktape.timeutil import normalize_ms
 
 #: The market-wide subscriptions the view needs, all stocks.
 MARKET_WIDE: Final = ("T.*", "AM.*", "LULD.*", "NOI.*")
@@ -49,7 +52,31 @@ def mover_of(snap: TickerSnapshot) -> Mover | None:
     before = (
         snap.prev_day.volume if snap.prev_day is not None and snap.prev_day.volume > 0 else None
     )
-    return Mover(snap.ticker, last, prev, volume, volume * vwap, before)
+    when = _snapshot_ms(snap)
+    mover = Mover(snap.ticker, last, prev, volume, volume * vwap, before)
+    if when:
+        mover.day_end_ms = cached_day_bounds(when)[1]
+        mover.close = _regular_price(snap, last, when)
+    return mover
+
+
+def _snapshot_ms(snap: TickerSnapshot) -> int:
+    """When the snapshot's newest price was made (Unix ms), or 0 if it does not say."""
+    t = snap.last_trade.timestamp if snap.last_trade is not None else None
+    return normalize_ms(t or snap.updated or 0)
+
+
+def _regular_price(snap: TickerSnapshot, last: float, when: int) -> float | None:
+    """Today's regular-session price so far, as the board's ``Mover.close``: the last price in
+    regular hours, the day bar's close (a daily close is the regular one) after them, None
+    before the open."""
+    open_ms, close_ms = regular_session(when)
+    if when < open_ms:
+        return None
+    if when < close_ms:
+        return last
+    day = snap.day
+    return day.close if day is not None and day.close > 0 else None
 
 
 def step(steps: Sequence[float], now: float, direction: int) -> float:

@@ -12,7 +12,12 @@ from bisect import bisect_left
 from collections.abc import Callable, Iterable
 from typing import Final
 
-from ticktape.feed.conditions import UPDATES_HIGH_LOW, UPDATES_LAST, UPDATES_VOLUME
+from ticktape.feed.conditions import (
+    UPDATES_HIGH_LOW,
+    UPDATES_LAST,
+    UPDATES_VOLUME,
+    regular_session,
+)
 from ticktape.market.bars import AM, SEED, TRADES, Bar, cached_day_bounds
 
 #: open, high, low, close, volume, pv, transactions, source (| _INT_VOLUME).
@@ -305,6 +310,14 @@ class MinuteBars:
             return tail
         i = bisect_left(self.starts, hi, 0, self.n) - 1
         return self._get(i) if i >= 0 and self.starts[i] >= lo else None
+
+    def regular_close(self, time_ms: int) -> float | None:
+        """The regular-session close of the day holding ``time_ms`` (so far), or None.
+
+        The rule of ``feed.conditions.regular_close``: the newest minute starting in 09:30-16:00.
+        """
+        bar = self.newest_between(*regular_session(time_ms))
+        return None if bar is None else bar.close
 
     def _minutes(self) -> list[Bar]:
         """Every minute bar, oldest first: the cached packed ones (brought up to date) + tail."""

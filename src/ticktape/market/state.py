@@ -53,7 +53,7 @@ from ticktape.market.bars import (
 )
 from ticktape.market.book import OrderBook
 from ticktape.market.minutes import MinuteBars
-from ticktape.market.symbol import NO_BAR, Depth, SymbolState
+from ticktape.market.symbol import NO_BAR, Depth, SymbolState, has_sessions
 from ticktape.market.tape import (
     QUOTE_REC,
     SIDE_BUY,
@@ -631,10 +631,16 @@ class MarketState:
             self._link(s)
 
     def _roll(self, s: SymbolState, t: int) -> None:
-        """A new exchange-zone day starts for ``s``: yesterday's last becomes prev_close."""
+        """A new exchange-zone day starts for ``s``: yesterday's close becomes prev_close.
+
+        A stock's close is its regular session's (``MinuteBars.regular_close``), never an
+        after-hours print; a day seen only outside regular hours, and forex and crypto, which
+        have no sessions, keep their last price.
+        """
         self._unlink(s)
         if s.day_end_ms and s.last_price == s.last_price:
-            s.prev_close = s.last_price
+            close = s.minutes.regular_close(s.day_end_ms - 1) if has_sessions(s.symbol) else None
+            s.prev_close = s.last_price if close is None else close
         if s.day_end_ms:
             s.day_open = None
             s.open_official = False

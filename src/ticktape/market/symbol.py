@@ -20,6 +20,12 @@ NO_BAR: Final = Bar(-1, 0.0, 0.0, 0.0, 0.0)
 _NAN: Final = math.nan
 
 
+def has_sessions(symbol: str) -> bool:
+    """A stock trades in sessions (pre-market, regular, after-hours); forex pairs (``EUR/USD``)
+    and crypto pairs (``BTC-USD``) trade around the clock."""
+    return "/" not in symbol and "-" not in symbol
+
+
 @dataclass(frozen=True, slots=True)
 class Depth:
     """How much history a symbol keeps: capacities of its rings and bar stores."""

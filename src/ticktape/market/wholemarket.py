@@ -6,13 +6,17 @@ and a comparison per event. See docs/market-view.md.
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
+from ticktape.feed.conditions import is_regular_hours
 from ticktape.feed.events import Event, Imbalance, LimitUpLimitDown, MinuteAgg, Trade
+from ticktape.feed.narrow import Print
+from ticktape.market.bars import cached_day_bounds
 from ticktape.market.state import LULD_HALT, LULD_RESUME
 from ticktape.timeutil import normalize_ms
 
@@ -71,13 +75,16 @@ class BlockFilter:
             raise ValueError("block thresholds must be positive")
         self.min_shares, self.min_notional = min_shares, min_notional
 
-    def feed(self, events: Sequence[Event]) -> int:
-        """Take one frame's events; returns how many blocks it added."""
+    def feed(self, events: Sequence[Event | Any]) -> int:
+        """Take one frame's events (full, or narrow from ``feed.narrow``); returns how many
+        blocks it added."""
         min_shares, min_notional = self.min_shares, self.min_notional
         added = 0
         for ev in events:
             # One type check and one comparison for all but the rare big print.
-            if type(ev) is Trade and (ev.size >= min_shares or ev.size * ev.price >= min_notional):
+            if (type(ev) is Print or type(ev) is Trade) and (
+                ev.size >= min_shares or ev.size * ev.price >= min_notional
+            ):
                 if not (ev.size > 0 and math.isfinite(ev.price) and ev.price > 0):
                     continue  # an impossible print is not a block
                 self.blocks.append(self._block(ev))
@@ -85,7 +92,7 @@ class BlockFilter:
         self.seen += len(events)
         return added
 
-    def _block(self, ev: Trade) -> Block:
+    def _block(self, ev: Trade | Print) -> Block:
         side: Side = ""
         quote = self._nbbo(ev.symbol) if self._nbbo is not None else None
         if quote is not None:
@@ -213,7 +220,13 @@ class ImbalanceBoard:
 
 @dataclass(slots=True)
 class Mover:
-    """One symbol's day as the movers board ranks it."""
+    """One symbol's day as the movers board ranks it.
+
+    ``close`` is the regular session's price so far today (None before today's first
+    regular-hours minute): after the close the day's change stays the regular session's and
+    ``last`` is the after-hours print, as in the watchlist (market/extended.py). Both the close
+    and the previous close follow ``feed.conditions.regular_close``.
+    """
 
     symbol: str
     last: float
@@ -221,18 +234,32 @@ class Mover:
     volume: float
     dollar_volume: float
     avg_volume: float | None = None  # for relative volume, where history allows
+    close: float | None = None
+    day_end_ms: int = 0  # end of the exchange-zone day the figures belong to (0: unknown)
 
     @property
     def change(self) -> float | None:
-        return None if not self.prev_close else self.last - self.prev_close
+        ref = self.last if self.close is None else self.close
+        return None if not self.prev_close else ref - self.prev_close
 
     @property
     def pct(self) -> float | None:
-        return None if not self.prev_close else 100.0 * (self.last / self.prev_close - 1.0)
+        change = self.change
+        return None if change is None or not self.prev_close else 100.0 * change / self.prev_close
 
     @property
     def rel_volume(self) -> float | None:
         return None if not self.avg_volume else self.volume / self.avg_volume
+
+    def roll(self, start_ms: int) -> None:
+        """A bar of a later day: the day's close becomes the previous close (the state's rule:
+        the regular close, else the last price), and the day's figures start again."""
+        end = cached_day_bounds(start_ms)[1]
+        if self.day_end_ms and start_ms >= self.day_end_ms:
+            self.prev_close = self.last if self.close is None else self.close
+            self.close = None
+            self.volume = self.dollar_volume = 0.0
+        self.day_end_ms = end
 
 
 Ranking = Literal["gainers", "losers", "active", "dollar"]
@@ -265,7 +292,11 @@ class MoversBoard:
             if len(self.rows) >= self._keep:
                 return
             row = self.rows[ev.symbol] = Mover(ev.symbol, ev.close, None, 0.0, 0.0)
+        if ev.start >= row.day_end_ms:
+            row.roll(ev.start)
         row.last = ev.close
+        if is_regular_hours(ev.start):  # a regular minute's close follows the consolidated rules
+            row.close = ev.close
         if ev.day_volume is not None and ev.day_volume >= row.volume:
             row.volume = float(ev.day_volume)
             vwap = ev.day_vwap if ev.day_vwap is not None else ev.close
@@ -276,18 +307,18 @@ class MoversBoard:
 
     def top(self, ranking: Ranking, n: int) -> list[Mover]:
         """The first ``n`` of a ranking; symbols without a previous close are not ranked by %."""
-        rows = list(self.rows.values())
+        # A heap of n, not a sort of thousands, on every repaint (the same order as a sort).
+        rows = self.rows.values()
         if ranking in ("gainers", "losers"):
-            priced = [r for r in rows if r.pct is not None]
-            priced.sort(key=_pct, reverse=ranking == "gainers")
-            return priced[:n]
-        key = _volume if ranking == "active" else _dollars
-        rows.sort(key=key, reverse=True)
-        return rows[:n]
+            priced = [r for r in rows if r.prev_close]  # a percentage needs a previous close
+            pick = heapq.nlargest if ranking == "gainers" else heapq.nsmallest
+            return pick(n, priced, key=_pct)
+        return heapq.nlargest(n, rows, key=_volume if ranking == "active" else _dollars)
 
 
 def _pct(m: Mover) -> float:
-    return m.pct or 0.0
+    # Ranks as ``pct`` does (a rising function of it) without two property calls a row.
+    return (m.last if m.close is None else m.close) / m.prev_close if m.prev_close else 1.0
 
 
 def _volume(m: Mover) -> float:

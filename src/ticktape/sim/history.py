@@ -6,6 +6,7 @@ See docs/simulator.md (history that meets the live feed).
 from __future__ import annotations
 
 import bisect
+import itertools
 import math
 import random
 from collections import OrderedDict, deque
@@ -19,7 +20,7 @@ from ticktape.sim.model_bars import (
     Ohlc,
     bucket_span_ms,
     bucketer,
-    merge,
+    day_merge,
     resample,
     subdivide,
     to_agg,
@@ -32,6 +33,7 @@ from ticktape.sim.model_calendar import (
     day_start,
     et_date,
     local_minute,
+    regular_hours,
     session,
 )
 from ticktape.sim.symbols import Profile, stable_hash
@@ -75,7 +77,9 @@ class SymbolHistory:
         self._next_open = prof.price_ticks  # the lead-in closes at the live start price
         self._whole = prof.cluster != "crypto"
         self._full = activity(prof.cluster, 0, FULL_SESSION_MS[prof.cluster])
-        self._add(self.lead_start, self.anchor, et_date(self.lead_start), "lead")
+        cuts = _lead_cuts(prof.cluster, self.lead_start, self.anchor)
+        for start, end in reversed(list(itertools.pairwise(cuts))):
+            self._add(start, end, et_date(start), "lead")
 
     def record(self, minute: Agg) -> None:
         """Keep an emitted live minute bar, so REST returns exactly what was sent."""
@@ -120,9 +124,10 @@ class SymbolHistory:
             hours = session(self.profile.cluster, d)
             if hours is None:
                 continue
-            start, end = hours[0], min(hours[1], self._segments[-1].start)
-            if start < end:
-                self._add(start, end, d, "day" if end == hours[1] else "clip")
+            for start, span_end in reversed(_spans(self.profile.cluster, d, hours)):
+                end = min(span_end, self._segments[-1].start)
+                if start < end:
+                    self._add(start, end, d, "day" if end == span_end else "clip")
 
     def _segments_in(self, from_ms: int, to_ms: int) -> Iterator[Segment]:
         """Segments overlapping ``[from_ms, to_ms)``, oldest first."""
@@ -166,9 +171,9 @@ class SymbolHistory:
             for i, k in enumerate(kids)
         ]
 
-    def day_bar(self, seg: Segment) -> Agg:
-        """A whole session's daily bar, stamped at ET midnight (no minutes needed)."""
-        return to_agg(seg.bar, day_start(seg.day), self.profile.scale, self.vwap_decimals)
+    def seg_bar(self, seg: Segment) -> Agg:
+        """A segment as one bar, stamped at its start (no minutes needed)."""
+        return to_agg(seg.bar, seg.start, self.profile.scale, self.vwap_decimals)
 
     def seconds_of(self, minute: Agg) -> list[Agg]:
         """Second bars for one synthetic minute: only seconds that traded."""
@@ -247,26 +252,25 @@ class History:
     def days(self, h: SymbolHistory, from_ms: int, to_ms: int) -> list[Agg]:
         """Daily bars for ET dates from ``from_ms`` to ``to_ms``.
 
-        Whole sessions before the lead-in are single bars; the days the lead-in and
-        live trading touch are merged from their minutes.
+        Merged from the day's segments as whole bars (each is exactly what its minutes would
+        merge to, so no minute is made) and the live minutes after the anchor: a daily bar, and
+        a snapshot of thousands of symbols, cost O(1) a day.
         """
         first, last = et_date(from_ms), et_date(to_ms)
-        boundary = et_date(h.lead_start)
-        out = [
-            h.day_bar(seg)
-            for seg in h._segments_in(day_start(first), day_start(min(last, boundary)))
-            if seg.day < boundary and first <= seg.day <= last
-        ]
-        d = max(first, boundary)
-        newest = h.live_minutes[-1].timestamp if h.live_minutes else h.anchor
-        last = min(last, et_date(newest))
-        while d <= last:
-            start = day_start(d)
-            bars = self.minutes(h, start, day_start(d + timedelta(days=1)) - 1)
-            if bars:
-                out.append(merge(bars, start, h.vwap_decimals))
-            d += timedelta(days=1)
-        return out
+        parts: dict[date, list[Agg]] = {}
+        to_day = day_start(last + timedelta(days=1))
+        for seg in h._segments_in(day_start(first), min(to_day, h.anchor)):
+            if first <= seg.day <= last:
+                parts.setdefault(seg.day, []).append(h.seg_bar(seg))
+        live = h.live_minutes
+        i = bisect.bisect_left(live, day_start(first), key=_ts)
+        while i < len(live) and live[i].timestamp < to_day:
+            d = et_date(live[i].timestamp)
+            end = day_start(d + timedelta(days=1))
+            j = bisect.bisect_left(live, end, i, key=_ts)
+            parts.setdefault(d, []).extend(live[i:j])
+            i = j
+        return [day_merge(parts[d], day_start(d), h.vwap_decimals) for d in sorted(parts)]
 
     def bars(
         self, h: SymbolHistory, multiplier: int, timespan: str, from_ms: int, to_ms: int
@@ -286,6 +290,28 @@ class History:
         if not (multiplier == 1 and timespan in ("second", "minute", "day")):
             base = resample(base, key, h.vwap_decimals)
         return [b for b in base if lo <= b.timestamp <= to_ms]
+
+
+def _lead_cuts(cluster: str, start: int, end: int) -> list[int]:
+    """Where the lead-in is cut: at each ET midnight (a segment belongs to one day) and, for
+    stocks, at the regular open and close (a day's regular close is a segment's close)."""
+    cuts = [start, end]
+    d = et_date(start)
+    while day_start(d) < end:
+        cuts.append(day_start(d))
+        if cluster == "stocks":
+            cuts.extend(regular_hours(d))
+        d += timedelta(days=1)
+    return sorted({c for c in cuts if start <= c <= end})
+
+
+def _spans(cluster: str, d: date, hours: tuple[int, int]) -> list[tuple[int, int]]:
+    """A session cut where its daily bar needs a boundary: a stock day at the regular open and
+    close, so the regular close is a segment's close (a daily bar costs no minutes)."""
+    if cluster != "stocks":
+        return [hours]
+    open_ms, close_ms = regular_hours(d)
+    return [(hours[0], open_ms), (open_ms, close_ms), (close_ms, hours[1])]
 
 
 def _ts(bar: Agg) -> int:

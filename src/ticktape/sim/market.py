@@ -19,6 +19,9 @@ from ticktape.sim.symbols import CLUSTERS, profile, split_ticker, universe_for
 if TYPE_CHECKING:
     from ticktape.sim.sessions import SessionGate
 
+#: Made-up names of a whole market that join per ``advance`` (about 20 ms of set-up).
+JOIN_PER_TICK: Final = 50
+
 _ENGINES: Final[dict[str, type[Engine]]] = {
     "stocks": StockEngine,
     "forex": ForexEngine,
@@ -39,6 +42,7 @@ class SimMarket:
         speed: float = 1.0,
         start_ms: int | None = None,
         delay_ms: int = 0,
+        listed: int = 0,
     ) -> None:
         if cluster not in CLUSTERS:
             raise ValueError(f"unknown cluster {cluster!r}; expected one of {CLUSTERS}")
@@ -50,13 +54,19 @@ class SimMarket:
         self.speed = speed
         self.delay_ms = delay_ms
         self.start_ms = int(time.time() * 1000) if start_ms is None else start_ms
-        self.universe: list[str] = universe_for(cluster, list(symbols))
+        self._asked = list(symbols)
+        self.universe: list[str] = universe_for(cluster, self._asked)
         self._history = History(seed)
         self._engine = _ENGINES[cluster](
             seed, self._history, 1000.0 * speed / rate, self.market_ms(self.start_ms)
         )
-        for symbol in self.universe:
-            self.ensure(symbol)
+        # The universe trades from the start (``T.*`` needs it), whoever subscribes. A whole
+        # market (``listed``) starts as the names asked for and the rest joins over the first
+        # ticks (``advance``): the names a client watches trade at once, not after a second
+        # of set-up for thousands of others.
+        self._engine.ensure_all(profile(cluster, s, seed) for s in self.universe)
+        self._listed = listed if cluster == "stocks" else 0
+        self._pending: list[str] | None = None
         #: Thins the stream to the real session's (``--clock real``); None sends everything.
         self.gate: SessionGate | None = None
 
@@ -87,8 +97,21 @@ class SimMarket:
     def advance(self, wall_ms: int) -> list[Event]:
         """Every event since the previous call, in time order (empty if time went backwards)."""
         target = self.market_ms(wall_ms)
+        if self._listed:
+            self._join()
         events = self._engine.run_until(target)
         return events if self.gate is None else self.gate.admit(events, target)
+
+    def _join(self) -> None:
+        """The next names of a whole market start trading (the first call lists them all)."""
+        if self._pending is None:
+            live = set(self.universe)
+            self.universe = universe_for(self.cluster, self._asked, self._listed)
+            self._pending = [s for s in self.universe if s not in live]
+        batch, self._pending = self._pending[:JOIN_PER_TICK], self._pending[JOIN_PER_TICK:]
+        self._engine.ensure_all(profile(self.cluster, s, self.seed) for s in batch)
+        if not self._pending:
+            self._listed = 0
 
     def history(
         self,
@@ -108,7 +131,9 @@ class SimMarket:
         sym = self._symbol(ticker)
         if not sym:
             return []
-        hist = self._history.anchor(profile(self.cluster, sym, self.seed), self._engine.now)
+        st = self._engine.states.get(sym)  # a live symbol's traits are made already
+        prof = st.prof if st is not None else profile(self.cluster, sym, self.seed)
+        hist = self._history.anchor(prof, self._engine.now)
         return self._history.bars(hist, multiplier, timespan, from_ms, to_ms)
 
     @staticmethod

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 from typing import NamedTuple
 
+from ticktape.feed.conditions import regular_close
 from ticktape.feed.events import Agg
 from ticktape.sim.model_calendar import day_start, et_date
 
@@ -123,6 +124,18 @@ def merge(bars: Sequence[Agg], t: int, vwap_decimals: int) -> Agg:
         vwap=round(pv / volume, vwap_decimals) if volume else bars[-1].close,
         transactions=sum(b.transactions or 0 for b in bars),
     )
+
+
+def day_merge(bars: Sequence[Agg], t: int, vwap_decimals: int) -> Agg:
+    """A daily bar from a day's bars (ascending): :func:`merge`, closing at the regular
+    session's close as a real daily bar does (``feed.conditions.regular_close``: the newest
+    bar starting in regular hours), not at the after-hours drift; a day without one closes
+    at its last bar."""
+    day = merge(bars, t, vwap_decimals)
+    close = regular_close((b.timestamp, b.close) for b in reversed(bars))
+    if close is not None:
+        day.close = close
+    return day
 
 
 def bucketer(multiplier: int, timespan: str) -> Callable[[int], int]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Iterable
 from datetime import date, timedelta
 from typing import Final
 
@@ -112,6 +113,7 @@ class Engine:
         self.states: dict[str, LiveSymbol] = {}
         self.hot: list[LiveSymbol] = []
         self._table: list[LiveSymbol] = []
+        self._total = 0.0  # the symbols' summed weight, as of the last rebuild
         self._next_t = now_ms + 0.0
         self.sec_end = now_ms - now_ms % 1000 + 1000
         self.min_end = now_ms - now_ms % MINUTE + MINUTE
@@ -124,6 +126,21 @@ class Engine:
 
     def ensure(self, prof: Profile) -> LiveSymbol:
         """Make ``prof.symbol`` live from now on (anchoring its history here if new)."""
+        known = prof.symbol in self.states
+        st = self.add(prof)
+        if not known:
+            self._rebuild()
+        return st
+
+    def ensure_all(self, profs: Iterable[Profile]) -> None:
+        """:meth:`ensure` for many symbols at once: one rebuild of the pick table, not one
+        per symbol (a whole market of thousands would otherwise cost seconds to start)."""
+        for prof in profs:
+            self.add(prof)
+        self._rebuild()
+
+    def add(self, prof: Profile) -> LiveSymbol:
+        """The live state of ``prof.symbol``, made if new; the caller rebuilds the table."""
         st = self.states.get(prof.symbol)
         if st is None:
             hist = self.history.anchor(prof, self.now)
@@ -136,7 +153,6 @@ class Engine:
             if self.day_totals:
                 self._seed_day(st)
             self.states[prof.symbol] = st
-            self._rebuild()
         return st
 
     def setup(self, st: LiveSymbol) -> None:
@@ -150,7 +166,7 @@ class Engine:
     def _rebuild(self) -> None:
         """Refill the weighted pick table and each symbol's per-event step."""
         states = list(self.states.values())
-        total = sum(s.prof.weight for s in states)
+        total = self._total = sum(s.prof.weight for s in states)
         self._table = []
         for s in states:
             self._table.extend([s] * max(1, round(_TABLE * s.prof.weight / total)))
@@ -159,7 +175,7 @@ class Engine:
 
     def _rescale(self, st: LiveSymbol, total: float | None = None) -> None:
         """Set the per-event step so volatility per unit of market time matches the profile."""
-        total = total if total is not None else sum(s.prof.weight for s in self.states.values())
+        total = total if total is not None else self._total  # not a sum per regime switch
         mean_dt = self.gap * total / st.prof.weight
         st.step = st.unit_sigma * math.sqrt(mean_dt) * st.regime / _NOISE_SD
         st.p_switch = min(0.5, mean_dt / _REGIME_MS)

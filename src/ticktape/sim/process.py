@@ -12,12 +12,27 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from types import TracebackType
 from typing import Final
 
 #: Environment variable carrying the simulator's key, so it never shows in the process list.
 KEY_ENV: Final = "TICKTAPE_SIM_API_KEY"
 _URL_LINES: Final = 4  # ws .../stocks, .../forex, .../crypto, http://...
+#: How many names the app's simulator lists: a believable whole market for the market view.
+APP_LISTED: Final = 3000
+#: The app's simulator rate: the made-up tail takes about half the events, so twice the
+#: default keeps the watchlist's names as busy as in a market of only the defaults.
+APP_RATE: Final = 4000
+
+
+def app_sim_args(seed: int, watchlist: Sequence[str]) -> list[str]:
+    """``ticktape sim`` flags for the app: a whole market in which the watchlist trades from the
+    start. The app still subscribes to the watchlist only, unless the market view is shown."""
+    return [
+        *("--seed", str(seed), "--symbols", ",".join(watchlist)),
+        *("--listed", str(APP_LISTED), "--rate", str(APP_RATE)),
+    ]
 
 
 class SimProcessError(RuntimeError):

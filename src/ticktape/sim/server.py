@@ -72,6 +72,7 @@ class Simulator:
     server for one connection before it counts as a slow consumer. ``sources``
     replaces the generated market of some clusters (e.g. with a replay).
     ``market_clock`` (Unix ms) is the time the market-status endpoints answer for.
+    ``listed`` makes the stock universe a whole market of that many names (``symbols`` first).
     """
 
     def __init__(
@@ -81,6 +82,7 @@ class Simulator:
         port: int = 0,
         seed: int = 0,
         symbols: Iterable[str] = (),
+        listed: int = 0,
         rate: float = 2000.0,
         speed: float = 1.0,
         api_key: str | None = None,
@@ -105,6 +107,7 @@ class Simulator:
                 cluster,
                 seed=seed,
                 symbols=symbols,
+                listed=listed,
                 rate=rate,
                 speed=speed,
                 start_ms=start,
@@ -113,11 +116,8 @@ class Simulator:
             for cluster in proto.CLUSTERS
             if cluster not in (sources or {})
         }
-        for market in generated.values():
-            # The whole universe trades from the start (``T.*`` needs it), and the
-            # stream does not depend on when clients subscribe: same seed, same events.
-            for symbol in market.universe:
-                market.ensure(symbol)
+        # Each market's universe trades from the start (``T.*`` needs it; see SimMarket), so
+        # the stream does not depend on when clients subscribe: same seed, same events.
         self._markets: dict[str, Source] = {**generated, **(sources or {})}
         self.faults = Faults(seed=seed)
         self.rest_api = self._rest = RestApi(  # public: sim/sessions.py words its status

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from datetime import timedelta
 from typing import Final
 
+from ticktape.feed.conditions import regular_session
 from ticktape.feed.events import Agg
 from ticktape.feed.snapshot import (
     SnapshotBar,
@@ -26,6 +27,9 @@ PATH: Final = re.compile(r"/v2/snapshot/locale/us/markets/stocks/(?P<what>ticker
 #: How many tickers the gainers and losers lists hold, and the volume a ticker needs to be one.
 TOP: Final = 20
 MIN_VOLUME: Final = 10_000
+#: How far back the previous trading day may be: a weekend (the simulator has no holidays).
+#: Not a week: thousands of symbols each generating a week of history would take seconds.
+PREV_DAY_BACK: Final = 3
 
 
 def _bar(a: Agg) -> SnapshotBar:
@@ -40,7 +44,7 @@ def ticker_snapshot(market: SimMarket, symbol: str) -> TickerSnapshot | None:
     now = market.now_ms
     today = day_start(et_date(now))
     before = market.history(
-        symbol, 1, "day", day_start(et_date(now) - timedelta(days=7)), today - 1
+        symbol, 1, "day", day_start(et_date(now) - timedelta(days=PREV_DAY_BACK)), today - 1
     )
     days = market.history(symbol, 1, "day", today, now)
     scale = st.scale
@@ -50,9 +54,12 @@ def ticker_snapshot(market: SimMarket, symbol: str) -> TickerSnapshot | None:
     snap = TickerSnapshot(symbol, updated=now * 1_000_000)
     snap.last_quote = SnapshotQuote(bid, 100.0, ask, 100.0, now * 1_000_000)
     snap.last_trade = SnapshotTrade(last, 100.0, timestamp=now * 1_000_000)
+    # The day's change is the regular session's, as everywhere (feed.conditions.regular_close):
+    # after the close it stays at the regular close, and the after-hours print is only the last.
+    ref = days[-1].close if days and now >= regular_session(now)[1] else last
     if days:
         snap.day = _bar(days[-1])
-        snap.day.close = last
+        snap.day.close = ref
     minutes = st.hist.live_minutes
     if minutes:
         m = minutes[-1]
@@ -64,8 +71,8 @@ def ticker_snapshot(market: SimMarket, symbol: str) -> TickerSnapshot | None:
         snap.prev_day = _bar(before[-1])
         prev = before[-1].close
         if prev > 0:
-            snap.todays_change = round(last - prev, 6)
-            snap.todays_change_pct = round(100.0 * (last / prev - 1.0), 6)
+            snap.todays_change = round(ref - prev, 6)
+            snap.todays_change_pct = round(100.0 * (ref / prev - 1.0), 6)
     return snap
 
 

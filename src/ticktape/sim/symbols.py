@@ -111,13 +111,44 @@ def split_ticker(ticker: str) -> tuple[str, str]:
     return "stocks", t
 
 
-def universe_for(cluster: str, symbols: list[str]) -> list[str]:
+def universe_for(cluster: str, symbols: list[str], listed: int = 0) -> list[str]:
     """The symbols of ``symbols`` that belong to ``cluster``, or its default universe if none do.
 
-    One ``--symbols`` list can then serve all three clusters ("AAPL,EUR/USD,BTC-USD").
+    One ``--symbols`` list can then serve all three clusters ("AAPL,EUR/USD,BTC-USD"). With
+    ``listed`` the stock market is a whole one: those symbols, the defaults, then generated
+    tickers (:func:`listed_names`) up to ``listed`` names.
     """
     mine = [s for c, s in (split_ticker(x) for x in symbols if x.strip()) if c == cluster]
+    if listed and cluster == "stocks":
+        names = dict.fromkeys([*mine, *DEFAULT_STOCKS])
+        for name in listed_names(max(0, listed - len(names))):
+            names[name] = None
+        return list(names)
     return list(dict.fromkeys(mine)) or list(DEFAULTS[cluster])
+
+
+_LETTERS: Final = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def listed_names(n: int) -> list[str]:
+    """``n`` made-up tickers of two to four letters, the same in every run, none a default."""
+    out: list[str] = []
+    seen = set(DEFAULT_STOCKS)
+    k = 0
+    while len(out) < n:
+        h = stable_hash("listed", k)
+        k += 1
+        size = 2 + h % 3
+        name = "".join(_LETTERS[(h >> (8 + 5 * i)) % 26] for i in range(size))
+        if name not in seen:
+            seen.add(name)
+            out.append(name)
+    _LISTED.update(out)
+    return out
+
+
+#: Every generated ticker so far: the long tail of a market trades rarely (see ``profile``).
+_LISTED: Final[set[str]] = set()
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +196,8 @@ def profile(cluster: str, symbol: str, seed: int = 0) -> Profile:
     u = [unit(cluster, symbol, k) for k in range(5)]
     rank = DEFAULTS[cluster].index(symbol) if symbol in DEFAULTS[cluster] else None
     weight = 1.0 / (1.0 + rank / 12.0) if rank is not None else 0.1 + 0.3 * u[4]
+    if rank is None and symbol in _LISTED:  # the tail: together about as busy as the defaults
+        weight = _log_uniform(0.002, 0.03, u[4])
     if cluster == "stocks":
         price = _STOCK_PRICES.get(symbol) or _log_uniform(5.0, 900.0, u[0])
         price *= jitter
