@@ -194,9 +194,11 @@ class FeedLink:
         else:  # one market of a mixed list is down: only its rows
             self.app.main.watchlist.set_feed_live(lambda symbol: cluster_of(symbol) not in down)
 
-    def on_events(self, cluster: str, events: Sequence[Event], recv_ms: int) -> None:
-        """One decoded frame into the state; until prices show, paint it at once."""
+    def on_events(self, events: Sequence[Event], recv_ms: int, cluster: str | None = None) -> None:
+        """One decoded frame of ``cluster`` (the default market's unless said) into the
+        state; until prices show, paint it at once."""
         app = self.app
+        cluster = cluster or self.home
         self._last_data[cluster] = recv_ms
         if cluster == "stocks":  # the market view's boards are the stock market's
             events = app.market_view.route(events)
@@ -305,8 +307,9 @@ class FeedLink:
 
     # -- status ----------------------------------------------------------------------------------
 
-    def session_status(self, cluster: str, status: SessionStatus) -> None:
-        """From a session (any thread of control): applied on the app's next turn."""
+    def session_status(self, status: SessionStatus, cluster: str | None = None) -> None:
+        """From ``cluster``'s session (any thread of control): applied on the app's next
+        turn."""
         self.app.call_later(self.apply_status, status, cluster)
 
     def apply_status(self, status: SessionStatus, cluster: str | None = None) -> None:
@@ -347,7 +350,7 @@ class FeedLink:
         ):
             app.notify(f"{who}reconnected", timeout=3, markup=False)
 
-    def _server_status(self, cluster: str, status: Status) -> None:
+    def _server_status(self, status: Status, cluster: str) -> None:
         app = self.app
         count = client_count(status)
         if count is not None:

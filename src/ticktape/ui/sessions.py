@@ -23,15 +23,15 @@ if TYPE_CHECKING:
 class ClusterSessions:
     """The open sessions by cluster, and what each is asked to subscribe.
 
-    The callbacks get the cluster first; a closed session's late words (its "stopped")
+    The callbacks get the cluster last; a closed session's late words (its "stopped")
     are dropped, so a cluster opened again never hears its predecessor.
 
     Args:
         app: runs each session as a worker (group "feed") and closes it the same way.
         home: the default market: its session stays open while the list is empty.
-        on_events: ``(cluster, events, recv_ms)`` for each decoded frame.
-        on_status: ``(cluster, status)`` for each change of a session's state.
-        on_server_status: ``(cluster, status)`` for each server status event.
+        on_events: ``(events, recv_ms, cluster)`` for each decoded frame.
+        on_status: ``(status, cluster)`` for each change of a session's state.
+        on_server_status: ``(status, cluster)`` for each server status event.
     """
 
     def __init__(
@@ -39,9 +39,9 @@ class ClusterSessions:
         app: TicktapeApp,
         home: str,
         *,
-        on_events: Callable[[str, list[Event], int], None],
-        on_status: Callable[[str, SessionStatus], None],
-        on_server_status: Callable[[str, Status], None],
+        on_events: Callable[[list[Event], int, str], None],
+        on_status: Callable[[SessionStatus, str], None],
+        on_server_status: Callable[[Status, str], None],
     ) -> None:
         self.app = app
         self.home = home
@@ -121,7 +121,7 @@ class ClusterSessions:
             on_frame=app.recorder.write,
             stats=self.stats,
         )
-        self._on_status(cluster, SessionStatus(ConnState.CONNECTING, "opening"))
+        self._on_status(SessionStatus(ConnState.CONNECTING, "opening"), cluster)
         app.run_worker(session.run(), name=f"session {cluster}", group="feed", exit_on_error=False)
 
     def _close(self, cluster: str) -> None:
@@ -130,15 +130,15 @@ class ClusterSessions:
         self.app.run_worker(session.stop(), name=f"close {cluster}", group="feed")
 
     def _events(self, cluster: str, events: list[Event], recv_ms: int) -> None:
-        self._on_events(cluster, events, recv_ms)
+        self._on_events(events, recv_ms, cluster)
 
     def _status(self, cluster: str, gen: int, status: SessionStatus) -> None:
         if self._gen.get(cluster) == gen:
-            self._on_status(cluster, status)
+            self._on_status(status, cluster)
 
     def _server_status(self, cluster: str, gen: int, status: Status) -> None:
         if self._gen.get(cluster) == gen:
-            self._on_server_status(cluster, status)
+            self._on_server_status(status, cluster)
 
     def take_all(self) -> list[Session]:
         """Every session, forgotten here (to be stopped by the caller)."""

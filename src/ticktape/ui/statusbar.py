@@ -110,7 +110,7 @@ _CLUSTER_WORDS: Final[dict[ConnState, tuple[str, Severity]]] = {
     ConnState.AUTHENTICATING: ("signing in", "information"),
     ConnState.SUBSCRIBING: ("subscribing", "information"),
     ConnState.RECONNECTING: ("reconnecting", "warning"),
-    ConnState.SLOW_CONSUMER: ("too slow, reconnecting", "warning"),
+    ConnState.SLOW_CONSUMER: ("too slow", "warning"),
     ConnState.OFFLINE: ("offline", "error"),
     ConnState.KICKED: ("key in use", "error"),
     ConnState.AUTH_FAILED: ("key rejected", "error"),
@@ -127,22 +127,26 @@ def describe_cluster(
     quiet_ms: int | None = None,
     upstream: str | None = None,
 ) -> ClusterWord:
-    """``cluster``'s state as the bar of a mixed list says it: ``live``, ``closed`` (quiet
-    while its market is closed), ``quiet 12s``, ``reconnecting 4s``, ``key rejected``…
+    """``cluster``'s state as the bar of a mixed list says it, short enough for three in 80
+    columns: ``live``, ``closed`` (quiet while its market is closed), ``quiet 12s``,
+    ``retry 4s`` (reconnecting), ``offline 9s``, ``key rejected``, ``upstream down`` (a hub's)…
     The toasts and the one-market bar keep the long sentences (:func:`describe_state`)."""
     if status is None:
         return ClusterWord(cluster, "no feed", "warning")
     if status.state is ConnState.LIVE:
         quiet = quiet_ms is not None and quiet_ms >= QUIET_S * 1000
         if upstream:
-            return ClusterWord(cluster, "hub upstream down", "warning")
+            return ClusterWord(cluster, "upstream down", "warning")
         if quiet and phase is not None and phase.closed:
             return ClusterWord(cluster, "closed", "information")
         if quiet and quiet_ms is not None:
             return ClusterWord(cluster, f"quiet {quiet_ms // 1000}s", "warning")
         return ClusterWord(cluster, "live", "ok")
     text, severity = _CLUSTER_WORDS.get(status.state, (status.state.value, "information"))
-    return ClusterWord(cluster, text + _short_countdown(status, now_ms), severity)
+    countdown = _short_countdown(status, now_ms)
+    if countdown and status.state in (ConnState.RECONNECTING, ConnState.SLOW_CONSUMER):
+        text = "retry" if status.state is ConnState.RECONNECTING else f"{text}, retry"
+    return ClusterWord(cluster, text + countdown, severity)
 
 
 def describe_server_status(status: str, message: str) -> tuple[str, Severity] | None:
