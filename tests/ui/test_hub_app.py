@@ -56,7 +56,7 @@ async def test_a_mixed_list_through_the_hub_gets_one_upstream_per_cluster(
     settings: Settings,
 ) -> None:
     mixed = ("AAPL", "BTC-USD", "EUR/USD")
-    async with hub_on_sim(sim={"symbols": mixed, "rate": 300.0, "speed": 1.0}) as (sim, hub):
+    async with hub_on_sim(sim={"symbols": mixed, "rate": 300.0, "speed": 1.0}) as (_sim, hub):
         app = TicktapeApp(
             settings.with_(
                 ws_url=hub.ws_url, rest_url=hub.rest_url, api_key=TOKEN, watchlist=mixed

@@ -127,3 +127,16 @@ async def test_the_bar_says_each_clusters_state_and_only_a_down_clusters_rows_go
         await until(pilot, lambda: "crypto ▲ key rejected" in bar.plain, seen=lambda: bar.plain)
         # the toast names the cluster: which one's key was refused matters
         assert any(n.message.startswith("crypto: API key rejected") for n in app._notifications)
+
+
+async def test_a_forex_pair_on_the_trades_tape_says_where_its_quotes_are(
+    make_app: MakeApp, settings: Settings
+) -> None:
+    app = make_app(settings=settings.with_(watchlist=("AAPL", "EUR/USD")))
+    async with app.run_test(size=(120, 36)) as pilot:
+        tape = app.main.tape
+        app.main.select_symbol("EUR/USD")
+        hint = "forex has no trades: t shows its quotes"
+        await until(pilot, lambda: any(hint in line for line in tape.visible_text))
+        await pilot.press("t")
+        await until(pilot, lambda: not any(hint in line for line in tape.visible_text))
