@@ -71,5 +71,6 @@ async def test_a_mixed_list_through_the_hub_gets_one_upstream_per_cluster(
             assert upstream["forex"] == {"C.EUR/USD", "CA.EUR/USD"}
             assert {p.partition(".")[2] for p in upstream["stocks"]} == {"AAPL"}
             bar = app.main.status
-            words = "stocks ● live · forex ● live · crypto ● live │  LIVE via hub"
+            # three connections, one client: the label counts programs, not sockets
+            words = "stocks ● live · forex ● live · crypto ● live │  LIVE via hub (1 client)"
             await until(pilot, lambda: words in bar.plain, seen=lambda: bar.plain)

@@ -237,9 +237,16 @@ class FeedLink:
             phase=self.phase_line(now, one),
             empty=empty,
             upstream=self.upstreams.get(one or self.home),
-            hub_clients=self.hub_clients,
+            hub_clients=self._hub_clients(),
             clusters=None if one is not None else self.cluster_words(shown, now),
         )
+
+    def _hub_clients(self) -> int | None:
+        """How many programs share the hub: it counts connections, and a mixed list holds
+        one per cluster (this app is one client, not three)."""
+        if self.hub_clients is None:
+            return None
+        return max(1, self.hub_clients - max(0, len(self.clusters.sessions) - 1))
 
     def cluster_words(self, clusters: tuple[str, ...], now: int) -> tuple[ClusterWord, ...]:
         """Each cluster's state in a word or two, for the bar of a mixed list."""
