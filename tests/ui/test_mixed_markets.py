@@ -140,3 +140,29 @@ async def test_a_forex_pair_on_the_trades_tape_says_where_its_quotes_are(
         await until(pilot, lambda: any(hint in line for line in tape.visible_text))
         await pilot.press("t")
         await until(pilot, lambda: not any(hint in line for line in tape.visible_text))
+
+
+async def test_the_market_view_opens_a_stocks_session_for_a_crypto_list_and_closes_it_after(
+    settings: Settings,
+) -> None:
+    async with Simulator(seed=3, symbols=("BTC-USD",), rate=300.0) as sim:
+        feed = settings.with_(
+            market="crypto",
+            ws_url=sim.ws_url,
+            rest_url=sim.rest_url,
+            api_key="any",
+            watchlist=("BTC-USD",),
+            fps=20,
+        )
+        app = TicktapeApp(feed, feed_label="SIMULATED")
+        async with app.run_test(size=(120, 36)) as pilot:
+            await until(pilot, lambda: set(server_saw(sim)) == {"crypto"})
+            await pilot.press("m")
+            wide = {"T.*", "AM.*", "LULD.*", "NOI.*"}
+            await until(
+                pilot, lambda: server_saw(sim).get("stocks") == wide, seen=lambda: server_saw(sim)
+            )
+            await pilot.press("escape")
+            await until(
+                pilot, lambda: set(server_saw(sim)) == {"crypto"}, seen=lambda: server_saw(sim)
+            )
