@@ -97,8 +97,8 @@ async def measure(corpus: Corpus, *, warmup: float, switches: int, symbols: list
         screen = await _until(lambda: isinstance(app.screen, MarketScreen) and app.screen, 10.0)
         if not screen:
             raise Unavailable("the market view did not open")
-        assert app.boards is not None
-        app.boards.movers.seed(_snapshot_movers(state, symbols))
+        assert app.market_view.boards is not None
+        app.market_view.boards.movers.seed(_snapshot_movers(state, symbols))
         board = screen.board("movers")
         seen: list[str | None] = []
         original = board.render

@@ -11,7 +11,7 @@ chart draws a full screen of candles.
 Figures, per rate (5k and 20k events/s):
 
 * frame time: the app's refresh (every pane takes what changed; its duration
-  reported through the public ``TicktapeApp.frame_listeners``) plus the screen
+  reported through the public ``TicktapeApp.frames.listeners``) plus the screen
   update that follows it (layout and the compositor rendering the dirty
   lines). Headless, so the final write of escape codes to a terminal is not
   included.
@@ -112,7 +112,7 @@ class Probe:
         self._pending: float | None = None
 
     def on_frame(self, elapsed_ms: float) -> None:
-        """A ``TicktapeApp.frame_listeners`` entry: called as each app frame ends."""
+        """A ``TicktapeApp.frames.listeners`` entry: called as each app frame ends."""
         if self.recording:
             if self._pending is not None:  # the previous frame changed nothing on screen
                 self.frames_ms.append(self._pending)
@@ -182,7 +182,7 @@ async def measure(
     feeder = Feeder(corpus, state, rate)
     app = TicktapeApp(settings, state=state, connect=False, clock=lambda: feeder.last_ms)
     probe = Probe()
-    app.frame_listeners.append(probe.on_frame)
+    app.frames.listeners.append(probe.on_frame)
     screen = app.main
     screen._on_timer_update = probe.wrap_update(screen._on_timer_update)  # type: ignore[method-assign]
     async with app.run_test(size=SIZE):

@@ -34,8 +34,8 @@ async def test_an_app_on_an_edge_is_live_and_says_when_the_origin_is_unreachable
             )
             nats_server.start()
             await until(pilot, lambda: "upstream" not in bar.plain, within=30)
-            assert app.session is not None
-            decoded = app.session.stats.decode
+            assert app.feed.session is not None
+            decoded = app.feed.session.stats.decode
             seen = decoded.events
             await until(pilot, lambda: decoded.events > seen, within=20)  # data resumes
-            assert app.session.connections == 1  # the app never had to reconnect
+            assert app.feed.session.connections == 1  # the app never had to reconnect

@@ -160,3 +160,8 @@ async def until(
             shown = "" if seen is None else f"; saw {seen()!r}"
             raise AssertionError(f"condition not met in time{shown}")
         await pilot.pause(0.02)
+
+
+def is_live(app: TicktapeApp) -> bool:
+    """The app's feed says it is live (subscribed, data flowing)."""
+    return app.feed.status is not None and app.feed.status.state is ConnState.LIVE

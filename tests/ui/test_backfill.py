@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from ticktape.feed.events import Agg
 from ticktape.feed.session import ConnState, SessionStatus
 
-from .conftest import NOW_MS, MakeApp, build_state, until
+from .conftest import NOW_MS, MakeApp, build_state, is_live, until
 
 MINUTE = 60_000
 
@@ -44,7 +44,7 @@ async def test_the_minutes_an_outage_cost_are_fetched_when_the_feed_returns(
     async with app.run_test(size=(120, 36)) as pilot:
         rest = app.feed.rest = FakeRest()  # type: ignore[assignment]
         app.feed.session_status(SessionStatus(ConnState.LIVE, "subscribed"))
-        await until(pilot, lambda: app.status is not None and app.status.state is ConnState.LIVE)
+        await until(pilot, lambda: is_live(app))
         await app.workers.wait_for_complete()  # a backfill, had one started, is done now
         assert rest.calls == []  # the first connection is no outage: nothing to fill
 

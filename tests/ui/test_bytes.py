@@ -50,7 +50,7 @@ class Updates:
     def __init__(self, app: TicktapeApp) -> None:
         self.frames = 0
         self.displays: list[int] = []  # the frame count at each screen update
-        app.frame_listeners.append(self._frame)
+        app.frames.listeners.append(self._frame)
         original = app.post_display_hook
 
         def hook() -> None:

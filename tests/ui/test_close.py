@@ -6,11 +6,10 @@ import asyncio
 import time
 
 from ticktape.config import Settings
-from ticktape.feed.session import ConnState
 from ticktape.sim.server import Simulator
 from ticktape.ui.app import TicktapeApp
 
-from .conftest import until
+from .conftest import is_live, until
 from .test_live import SIZE, SYMBOLS, sim_settings
 
 
@@ -19,10 +18,13 @@ async def test_exit_without_quit_closes_the_feed(settings: Settings) -> None:
         app = TicktapeApp(sim_settings(settings, sim, "any"), feed_label="SIMULATED")
         async with app.run_test(size=SIZE) as pilot:
             await until(
-                pilot, lambda: app.status is not None and app.status.state is ConnState.LIVE
+                pilot,
+                lambda: is_live(app),
             )
-            await until(pilot, lambda: app.rest is not None, within=30)  # REST opens after prices
-            rest = app.rest
+            await until(
+                pilot, lambda: app.feed.rest is not None, within=30
+            )  # REST opens after prices
+            rest = app.feed.rest
             assert rest is not None and sim.connections == 1
             app.exit()  # as a crash handler or a fatal error path would, not via action_quit
         # the server saw the connection close, not just our side giving up on it
@@ -31,5 +33,5 @@ async def test_exit_without_quit_closes_the_feed(settings: Settings) -> None:
             assert time.monotonic() < deadline, "app.exit() left the websocket open"
             await asyncio.sleep(0.02)
         assert rest._http.is_closed  # the RestClient's httpx pool was closed too
-        assert app.session is None and app.rest is None
+        assert app.feed.session is None and app.feed.rest is None
         await app.close_feed()  # idempotent: a second close is a no-op, not an error

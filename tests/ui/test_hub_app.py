@@ -43,12 +43,12 @@ async def test_app_and_raw_client_share_the_hub_and_the_app_says_upstream_reconn
 
             sim.faults.kick_all()
             await until(pilot, lambda: "upstream reconnecting" in bar.plain, within=20)
-            assert app.session is not None
-            decoded = app.session.stats.decode
+            assert app.feed.session is not None
+            decoded = app.feed.session.stats.decode
             await until(pilot, lambda: "upstream" not in bar.plain, within=20)
             seen = decoded.events
             await until(pilot, lambda: decoded.events > seen, within=20)  # data resumes
-            assert app.session.connections == 1  # the app never reconnected nor resubscribed
+            assert app.feed.session.connections == 1  # the app never reconnected nor resubscribed
             assert sim.stats.accepted == 2  # the hub reconnected, once
 
 

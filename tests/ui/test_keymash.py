@@ -41,7 +41,6 @@ from textual.screen import Screen
 from textual.widgets import Input
 
 from ticktape.config import Settings
-from ticktape.feed.session import ConnState
 from ticktape.sim.server import Simulator
 from ticktape.ui import app as app_module
 from ticktape.ui.alerts import AlertCommands
@@ -51,7 +50,7 @@ from ticktape.ui.prompts import SymbolPrompt, symbol_problem
 from ticktape.ui.screen import BOUND_KEYS, TYPEAHEAD_S
 from ticktape.ui.symbols import normalize_symbol
 
-from .conftest import until
+from .conftest import is_live, until
 from .test_keys import saved_watchlist
 from .test_live import SYMBOLS, sim_settings
 from .test_typeahead import KEY_CHARS, burst
@@ -280,7 +279,8 @@ async def mash_and_quit(settings: Settings, seed: int, count: int) -> None:
         app = MashApp(app_settings, feed_label="SIMULATED")
         async with app.run_test(size=(80, 24)) as pilot:
             await until(
-                pilot, lambda: app.status is not None and app.status.state is ConnState.LIVE
+                pilot,
+                lambda: is_live(app),
             )
             model = await mash(pilot, app, seed, count)
             assert app.key_gate.overruns == 0  # every key's effects settled

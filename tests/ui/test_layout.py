@@ -65,9 +65,9 @@ async def test_frame_listeners_hear_every_frame_with_its_duration(make_app: Make
 
         # both at once, between two frames: from here on each frame is seen by both
         watchlist.show = slow_repaint  # type: ignore[method-assign]
-        app.frame_listeners.append(heard.append)
+        app.frames.listeners.append(heard.append)
         await until(pilot, lambda: len(heard) >= 5)
-        app.frame_listeners.remove(heard.append)
+        app.frames.listeners.remove(heard.append)
         watchlist.show = repaint  # type: ignore[method-assign]
     assert len(heard) == len(worked)  # every frame, once
     assert all(h >= w for h, w in zip(heard, worked, strict=True))  # the whole frame's time

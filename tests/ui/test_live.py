@@ -16,7 +16,7 @@ from ticktape.ui.app import TicktapeApp
 from ticktape.ui.statusbar import KEY_REJECTED
 from ticktape.ui.watchlist import Watchlist
 
-from .conftest import until
+from .conftest import is_live, until
 
 SIZE = (120, 36)
 SYMBOLS = ("AAPL", "MSFT", "NVDA")
@@ -33,7 +33,8 @@ async def test_streams_seeds_and_quits_cleanly(settings: Settings) -> None:
         app = TicktapeApp(sim_settings(settings, sim, "any"), feed_label="SIMULATED")
         async with app.run_test(size=SIZE) as pilot:
             await until(
-                pilot, lambda: app.status is not None and app.status.state is ConnState.LIVE
+                pilot,
+                lambda: is_live(app),
             )
             # live trades reach the watchlist through MarketState, no message per event
             await until(pilot, lambda: all(app.state.get(s) is not None for s in SYMBOLS))
@@ -44,9 +45,9 @@ async def test_streams_seeds_and_quits_cleanly(settings: Settings) -> None:
             await until(pilot, lambda: "connected" in app.main.status.plain)
             # adding a symbol subscribes to it
             app.main.add_symbol("TSLA")
-            await until(pilot, lambda: "TSLA" in app.session.symbols)  # type: ignore[union-attr]
+            await until(pilot, lambda: "TSLA" in app.feed.session.symbols)  # type: ignore[union-attr]
             await until(pilot, lambda: app.state.get("TSLA") is not None, within=20)
-            session = app.session
+            session = app.feed.session
             assert session is not None
             await pilot.press("q")
             await until(pilot, lambda: session.status.state is ConnState.STOPPED)
@@ -62,14 +63,15 @@ async def test_wrong_key_says_so_and_the_app_stays_usable(settings: Settings) ->
         app = TicktapeApp(sim_settings(settings, sim, "wrong"), feed_label="SIMULATED")
         async with app.run_test(size=SIZE) as pilot:
             await until(
-                pilot, lambda: app.status is not None and app.status.state.name == "AUTH_FAILED"
+                pilot,
+                lambda: app.feed.status is not None and app.feed.status.state.name == "AUTH_FAILED",
             )
             await until(pilot, lambda: KEY_REJECTED in app.main.status.plain)
             assert app.main.status.plain.count(KEY_REJECTED) == 1  # the state line, not twice
             assert any(KEY_REJECTED in n.message for n in app._notifications)
             await pilot.press("j")
             assert app.main.watchlist.selected == "MSFT"
-            assert app.session is not None and app.session.connections == 1
+            assert app.feed.session is not None and app.feed.session.connections == 1
 
 
 async def test_a_channel_the_plan_lacks_is_said_on_the_tape(settings: Settings) -> None:
@@ -116,10 +118,10 @@ async def test_every_row_reads_stale_while_the_feed_is_down_and_current_once_it_
             up = False
             await first.__aexit__(None, None, None)  # the feed drops and stays down
             await until(pilot, lambda: marks() == ["~"] * len(SYMBOLS), seen=marks)
-            assert app.status is not None and app.status.state is not ConnState.LIVE
+            assert app.feed.status is not None and app.feed.status.state is not ConnState.LIVE
             async with Simulator(port=port, seed=4, symbols=SYMBOLS, rate=300.0):
                 await until(pilot, lambda: marks() == [" "] * len(SYMBOLS), 30, marks)
-                assert app.status is not None and app.status.state is ConnState.LIVE
+                assert app.feed.status is not None and app.feed.status.state is ConnState.LIVE
                 await pilot.press("q")
     finally:
         if up:

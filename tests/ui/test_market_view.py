@@ -115,15 +115,15 @@ async def test_m_opens_the_view_and_escape_or_m_brings_the_watchlist_back(
         await open_view(pilot, app)
         await pilot.press("m")
         await until(pilot, lambda: isinstance(app.screen, MainScreen))
-        assert app.market_screen is None
+        assert app.market_view.screen is None
 
 
 async def test_known_events_reach_every_board_and_thresholds_filter(make_app: MakeApp) -> None:
     app = make_app(state=build_state())  # its own: frames below change it
     async with app.run_test(size=SIZE) as pilot:
         await open_view(pilot, app)
-        assert app.boards is not None
-        app.boards.seed(SNAPSHOTS)
+        assert app.market_view.boards is not None
+        app.market_view.boards.seed(SNAPSHOTS)
         app.feed.on_events(whole_market_frame(NOW_MS), NOW_MS)
         await until(pilot, lambda: symbols(app, "blocks") == ["AAPL", "XYZ"])
         assert symbols(app, "halts") == ["AMC", "GME"]
@@ -140,7 +140,10 @@ async def test_known_events_reach_every_board_and_thresholds_filter(make_app: Ma
         assert app.state.get("XYZ") is None and app.state.get("GME") is None
         # thresholds up to 50,000 shares and $5M, shares back to 25,000: only XYZ passes now
         await pilot.press("plus", "plus", "right_square_bracket", "right_square_bracket")
-        assert (app.boards.blocks.min_shares, app.boards.blocks.min_notional) == (50_000, 5_000_000)
+        assert (
+            app.market_view.boards.blocks.min_shares,
+            app.market_view.boards.blocks.min_notional,
+        ) == (50_000, 5_000_000)
         await pilot.press("minus")
         app.feed.on_events(whole_market_frame(NOW_MS + 1000), NOW_MS + 1000)
         await until(pilot, lambda: symbols(app, "blocks") == ["XYZ", "AAPL", "XYZ"])
@@ -157,7 +160,7 @@ async def test_enter_opens_a_watched_symbol_or_offers_to_add_a_new_one(
     app = make_app(state=build_state())  # its own: frames below change it
     async with app.run_test(size=SIZE) as pilot:
         await open_view(pilot, app)
-        assert app.boards is not None
+        assert app.market_view.boards is not None
         app.feed.on_events(whole_market_frame(NOW_MS), NOW_MS)
         await until(pilot, lambda: symbols(app, "blocks") == ["AAPL", "XYZ"])
         board(app, "blocks").focus()
@@ -217,17 +220,17 @@ async def test_the_view_subscribes_market_wide_only_while_shown(settings: Settin
             feed_label="SIMULATED",
         )
         async with app.run_test(size=SIZE) as pilot:
-            session = app.session
+            session = app.feed.session
             await until(
                 pilot, lambda: session is not None and session.status.state is ConnState.LIVE
             )
             assert session is not None
             assert "T.*" not in session.subscribed
-            await until(pilot, lambda: app.rest is not None, within=20)
+            await until(pilot, lambda: app.feed.rest is not None, within=20)
             await pilot.press("m")
             await until(pilot, lambda: {"T.*", "AM.*", "LULD.*", "NOI.*"} <= session.subscribed)
-            assert app.boards is not None
-            boards = app.boards
+            assert app.market_view.boards is not None
+            boards = app.market_view.boards
             await until(pilot, lambda: boards.blocks.seen > 1000, within=20)
             # seeded from the simulator's snapshots: the whole universe, not the watchlist
             await until(pilot, lambda: len(boards.movers.rows) > 50, within=30)

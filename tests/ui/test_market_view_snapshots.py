@@ -21,7 +21,7 @@ async def market_view(pilot: Pilot[Any]) -> None:
     await until(pilot, lambda: bool(app.main.status.plain))
     await pilot.press("m")
     await until(pilot, lambda: isinstance(app.screen, MarketScreen) and app.screen.ready)
-    app.boards.seed(SNAPSHOTS)
+    app.market_view.boards.seed(SNAPSHOTS)
     app.feed.on_events(whole_market_frame(NOW_MS - 60_000), NOW_MS)
     blocks = app.screen.board("blocks")
     await until(pilot, lambda: len(blocks.rows) == 2 and app.screen.status.plain)

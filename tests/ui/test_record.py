@@ -22,13 +22,12 @@ from ticktape.config import Settings
 from ticktape.feed.decode import Decoder
 from ticktape.feed.events import Quote, Trade, encode
 from ticktape.feed.record import Recorder, RecordSwitch, iter_frames, iter_lines
-from ticktape.feed.session import ConnState
 from ticktape.sim.replay_source import ReplaySource, recording_timeline
 from ticktape.sim.server import Simulator
 from ticktape.ui import statusbar
 from ticktape.ui.app import TicktapeApp
 
-from .conftest import MakeApp, until
+from .conftest import MakeApp, is_live, until
 
 SIZE = (120, 36)
 SYMBOLS = ("AAPL", "MSFT", "NVDA")
@@ -40,10 +39,6 @@ def live_app(settings: Settings, sim: Simulator, **kwargs: Any) -> TicktapeApp:
         ws_url=sim.ws_url, rest_url=sim.rest_url, api_key=KEY, watchlist=SYMBOLS, fps=20
     )
     return TicktapeApp(settings, feed_label="SIMULATED", **kwargs)
-
-
-def is_live(app: TicktapeApp) -> bool:
-    return app.status is not None and app.status.state is ConnState.LIVE
 
 
 def silent_s(app: TicktapeApp) -> float:

@@ -54,7 +54,7 @@ def without_frame_timer(app: TicktapeApp) -> TicktapeApp:
     set_interval = app.set_interval
 
     def paused_frames(interval: float, callback: Any = None, **kwargs: Any) -> Timer:
-        if callback == app._frame:
+        if callback == app.frames.tick:
             kwargs["pause"] = True
         return set_interval(interval, callback, **kwargs)
 

@@ -7,8 +7,6 @@ alerts, the market view, themes, GC policy). See docs/architecture.md and docs/u
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import time
 from collections.abc import Awaitable, Callable
 from functools import partial
 from pathlib import Path
@@ -18,22 +16,21 @@ from textual import constants as textual_constants
 from textual import events
 from textual.app import App
 from textual.binding import Binding, BindingType
-from textual.css.query import NoMatches
 from textual.driver import Driver
 from textual.screen import Screen
 
 from ticktape.config import ConfigFileError, Settings, save_watchlist
-from ticktape.feed.session import Session, SessionStatus
+from ticktape.feed.session import SessionStatus
 from ticktape.feed.stats import FeedSnapshot
 from ticktape.market import MarketState
-from ticktape.market.marketview import MarketBoards
 from ticktape.timeutil import wall_clock_ms
 from ticktape.ui import gcpolicy
 from ticktape.ui.alerts import AlertCommands, AppAlerts
 from ticktape.ui.book import toggle_book
 from ticktape.ui.feedlink import FeedLink
+from ticktape.ui.frames import Frames
 from ticktape.ui.keygate import KeyGate, KeyMark
-from ticktape.ui.marketview import MarketScreen, MarketViewLink
+from ticktape.ui.marketview import MarketViewLink
 from ticktape.ui.notices import Notices
 from ticktape.ui.output import ScreenDiff, squeezing
 from ticktape.ui.palette import ActionCommands, SymbolCommands, open_palette
@@ -46,7 +43,6 @@ from ticktape.ui.webtitle import WindowTitle
 
 if TYPE_CHECKING:
     from ticktape.feed.clockwatch import ClockWatch
-    from ticktape.feed.rest import RestClient
 
 
 class TicktapeApp(App[None]):
@@ -102,11 +98,8 @@ class TicktapeApp(App[None]):
         self.feed_label = feed_label
         self.clock = clock
         self.ascii_only = ascii_only
-        #: True once the first screen is painted (panes exist, the frame timer runs).
-        self.screen_up = False
-        self._frame_queued = False
-        #: Called after every frame with its duration in milliseconds (benchmarks, diagnostics).
-        self.frame_listeners: list[Callable[[float], None]] = []
+        #: The timed refresh of every pane (see ui/frames.py).
+        self.frames = Frames(self)
         self.notices = Notices(self, clock)
         #: Tell the user once: a toast plus a status-bar line (see ui/notices.py).
         self.notice = self.notices.notice
@@ -140,26 +133,6 @@ class TicktapeApp(App[None]):
         self.pnl = PnlColumns(self, self.positions)
         self.theme_errors = register_themes(self, settings.config_path, settings.theme)
         self.key_gate = KeyGate(self, partial(App.on_event, self))
-
-    @property
-    def status(self) -> SessionStatus | None:
-        return self.feed.status
-
-    @property
-    def session(self) -> Session | None:
-        return self.feed.session
-
-    @property
-    def rest(self) -> RestClient | None:
-        return self.feed.rest
-
-    @property
-    def boards(self) -> MarketBoards | None:
-        return self.market_view.boards
-
-    @property
-    def market_screen(self) -> MarketScreen | None:
-        return self.market_view.screen
 
     def watched(self) -> tuple[str, ...]:
         """The watchlist's symbols (the configured ones until the screen has composed it)."""
@@ -220,11 +193,10 @@ class TicktapeApp(App[None]):
         composed = asyncio.Event()
         self.main.call_later(composed.set)  # runs once the screen has mounted its children
         await composed.wait()
-        self.main.watchlist.selection_listeners.append(self._show_selected)
+        self.main.watchlist.selection_listeners.append(self.frames.show_selected)
 
     def on_ready(self) -> None:
         """The first screen is painted: start the frame timer; say what happened meanwhile."""
-        self.screen_up = True
         self.feed.ready()
         # Start-up's problems first (this run on defaults, a bad theme, a bad alert).
         problems = [*self.alerts.problems, *self.positions.problems]
@@ -235,51 +207,9 @@ class TicktapeApp(App[None]):
         if not self.feed.connect:  # the state came whole (tests, benchmarks): settle it now
             self.call_after_refresh(gcpolicy.settle)
         if textual_constants.DRIVER:  # a browser tab (ticktape serve): its page shows the title
-            self.frame_listeners.append(WindowTitle(self))
-        self.set_interval(1 / max(0.5, self.settings.fps), self._frame)
+            self.frames.listeners.append(WindowTitle(self))
         self.set_interval(0.5, self.key_gate.check_stalled)
-        self._frame()
-
-    # -- the frame -------------------------------------------------------------------------------
-
-    def _frame(self) -> None:
-        """One refresh: every pane takes what changed since the last frame."""
-        started = time.perf_counter()
-        try:
-            watchlist, status = self.main.watchlist, self.main.status
-        except NoMatches:  # a tick while Textual takes the screen down at exit
-            return
-        now = self.clock()
-        self.main.show(self.state, now, self.is_loading)
-        self.feed.refresh_stats(now)
-        self.feed.show_status(status, now, empty=not watchlist.symbols)
-        self.alerts.frame(now)
-        self.market_view.frame(lambda bar: self.feed.show_status(bar, now))
-        self._frame_queued = False
-        self.feed.frame_done(watchlist.symbols)
-        if self.frame_listeners:
-            elapsed_ms = (time.perf_counter() - started) * 1000.0
-            for listener in tuple(self.frame_listeners):
-                listener(elapsed_ms)
-
-    def paint_soon(self) -> None:
-        """A frame now rather than at the next tick (the first prices must not wait)."""
-        if self.screen_up and not self._frame_queued:
-            self._frame_queued = True
-            self.call_later(self._frame)
-
-    def refresh_status(self) -> None:
-        """The status bar now, not at the next frame (e.g. the REC mark; there may be no frames)."""
-        with contextlib.suppress(NoMatches):
-            status, watchlist = self.main.status, self.main.watchlist
-            self.feed.show_status(status, self.clock(), empty=not watchlist.symbols)
-
-    def _show_selected(self, symbol: str | None) -> None:
-        """Chart and tape for a newly selected symbol now, from memory, in the same screen
-        update as the watchlist's cursor: a switch must not wait for the next frame tick
-        (up to 1/fps later). Data changes stay on the timer."""
-        with contextlib.suppress(NoMatches):
-            self.main.show_selected(self.state, symbol, self.is_loading)
+        self.frames.start(self.settings.fps)
 
     def on_watchlist_selected(self, message: Watchlist.Selected) -> None:
         self.feed.history.prioritize(message.symbol)  # the one the user looks at loads first

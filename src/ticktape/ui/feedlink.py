@@ -204,7 +204,7 @@ class FeedLink:
             events = app.market_view.route(events)
         app.state.apply(events, recv_ms)
         if self.awaiting_prices:
-            app.paint_soon()
+            app.frames.soon()
 
     def refresh_stats(self, now: int) -> None:
         """Before each frame: the status bar's figures, at most every :data:`STATS_EVERY_MS`."""
@@ -284,7 +284,7 @@ class FeedLink:
             del self.statuses[cluster]  # its session is closed: nothing to say of it
             for per_cluster in (self._lost_ms, self._toasted, self._last_data, self.upstreams):
                 per_cluster.pop(cluster, None)
-        if self.app.screen_up:
+        if self.app.frames.screen_up:
             self._mark_rows()
         if self._params_used:
             self.resubscribe()
@@ -331,7 +331,7 @@ class FeedLink:
         state = status.state
         if before is not None and before.state is state:
             return
-        if app.screen_up:  # else ready() takes it from self.statuses
+        if app.frames.screen_up:  # else ready() takes it from self.statuses
             self._mark_rows()
         if state is ConnState.LIVE:
             self._toasted.pop(cluster, None)
@@ -392,7 +392,7 @@ class FeedLink:
         """The feed has nothing more to send: the bar says so, not "no data for N s"."""
         with contextlib.suppress(NoMatches):  # exiting: no bar left to tell
             self.app.main.status.ended = text
-            self.app.refresh_status()
+            self.app.frames.status_now()
 
     def refused_param(self, mode: str, symbol: str) -> str | None:
         """The subscription the server refused for this tape ``mode`` and ``symbol``, if any."""

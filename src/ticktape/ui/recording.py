@@ -44,7 +44,7 @@ class Recording:
             self.app.notice(f"cannot record to {path}: {err.strerror or err}", "error")
             return False
         self.path = path
-        self.app.refresh_status()
+        self.app.frames.status_now()
         return True
 
     def begin(self) -> None:
@@ -57,7 +57,7 @@ class Recording:
         recorder = self.switch.recorder
         self.switch.stop()
         if recorder is not None:
-            self.app.refresh_status()
+            self.app.frames.status_now()
 
     def toggle(self) -> None:
         """Start recording (to --record's file, else a new timestamped one) or stop."""
