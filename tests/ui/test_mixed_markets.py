@@ -127,6 +127,14 @@ async def test_the_bar_says_each_clusters_state_and_only_a_down_clusters_rows_go
         await until(pilot, lambda: "crypto ▲ key rejected" in bar.plain, seen=lambda: bar.plain)
         # the toast names the cluster: which one's key was refused matters
         assert any(n.message.startswith("crypto: API key rejected") for n in app._notifications)
+        # a server gone for every cluster at once is one toast, and the bar says all of them
+        for cluster in ("stocks", "forex"):
+            gone = SessionStatus(ConnState.OFFLINE, "refused", 1, 9.0, since_ms=NOW_MS)
+            app.feed.apply_status(gone, cluster)
+        await until(pilot, lambda: "stocks ▲ offline 9s · forex ▲ offline 9s" in bar.plain)
+        assert [n.message for n in app._notifications if "offline" in n.message] == [
+            "stocks: offline — retrying in 9 s: refused"
+        ]
 
 
 async def test_a_forex_pair_on_the_trades_tape_says_where_its_quotes_are(

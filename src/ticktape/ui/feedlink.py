@@ -346,10 +346,14 @@ class FeedLink:
             # countdown included); a bar notice would repeat it, then outlive it. Once per
             # state until the feed is live again: every retry passes through "connecting"
             # and back, and a toast each time piled up over the chart.
+            # A server gone for every cluster at once is one toast, not three: a state
+            # another cluster is already toasted for (and still in) is the bar's to show.
             if state is not self._toasted.get(cluster):
+                told = state in self._toasted.values()
                 self._toasted[cluster] = state
-                text, severity = describe_state(status, app.clock())
-                app.notice(who + text, severity, bar=False)
+                if not told:
+                    text, severity = describe_state(status, app.clock())
+                    app.notice(who + text, severity, bar=False)
         elif (
             state is ConnState.LIVE
             and before is not None
