@@ -59,6 +59,9 @@ def test_a_saved_mixed_list_is_kept_and_an_explicit_market_it_lacks_starts_from_
     for argv in ([], ["--market", "crypto"], ["--market", "forex"]):
         settings = settings_for(build_parser().parse_args([*argv, "--config", str(config)]))
         assert settings.watchlist == ("AAPL", "BTC-USD", "EUR/USD")
+    config.write_text('watchlist = ["AAPL", "ABCDEF", "EUR/USD"]\n')
+    saved = settings_for(build_parser().parse_args(["--market", "forex", "--config", str(config)]))
+    assert saved.watchlist == ("AAPL", "ABCDEF", "EUR/USD")  # a saved six letters stay a stock
     config.write_text('watchlist = ["AAPL", "MSFT"]\n')
     crypto = settings_for(
         build_parser().parse_args(["--market", "crypto", "--config", str(config)])

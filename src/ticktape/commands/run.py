@@ -130,7 +130,8 @@ def _saved_watchlist(settings: Settings, *, explicit: bool) -> tuple[str, ...]:
     """The saved list, whatever markets it mixes; ``--market M`` typed with no symbols and a
     list holding none of M's starts from M's defaults (``ticktape --market crypto`` shows
     crypto). A list with no valid symbol at all starts from the market's defaults too."""
-    valid = tuple(s for s in settings.watchlist if normalize_symbol(s, settings.market) == s)
+    # Saved symbols are canonical: a bare word there is a ticker, whatever --market says.
+    valid = tuple(s for s in settings.watchlist if normalize_symbol(s) == s)
     if explicit and not any(cluster_of(s) == settings.market for s in valid):
         valid = ()
     return valid or MARKET_DEFAULTS[settings.market]
