@@ -134,7 +134,9 @@ async def test_status_lists_clients_and_the_upstream(tmp_path: Path) -> None:
             assert status.returncode == 0
             assert "clients: 1" in text
             assert "Q.MSFT,T.AAPL" in text
-            assert "upstream stocks: upstream connected" in text
+            assert "stocks: upstream connected [Q.MSFT,T.AAPL]" in text
+            assert "REST: 0 requests, 0 sent upstream" in text
+            assert f"token file: {tmp_path / 'ticktape' / 'hub.token'}" in text
             assert REAL_KEY not in text
         finally:
             await stop(hub)
@@ -163,9 +165,12 @@ async def test_binding_off_loopback_needs_an_explicit_token(tmp_path: Path, host
     assert f"binding {host} (not loopback) needs --token-file" in err.decode()
 
 
-def apps_started(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Settings, str]]:
+def apps_started(
+    monkeypatch: pytest.MonkeyPatch, notices: list[str] | None = None
+) -> list[tuple[Settings, str]]:
     """Stand in for the app: ``ticktape`` runs through its start-up, and each app it would
-    open is recorded as (settings, feed label) instead of drawing a screen."""
+    open is recorded as (settings, feed label) instead of drawing a screen; what it would
+    be told on screen goes to ``notices``."""
     seen: list[tuple[Settings, str]] = []
 
     class FakeApp:
@@ -174,6 +179,10 @@ def apps_started(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Settings, str]]:
         def __init__(self, settings: Settings, *, feed_label: str, **kwargs: Any) -> None:
             seen.append((settings, feed_label))
             self.recorder = RecordSwitch()
+
+        def notice(self, text: str, *args: Any, **kwargs: Any) -> None:
+            if notices is not None:
+                notices.append(text)
 
         def run(self) -> None:
             pass
@@ -205,3 +214,31 @@ async def test_two_apps_started_together_start_one_hub_and_connect_through_it(
         finally:
             os.kill(address.pid, signal.SIGTERM)
         await wait_for(lambda: not (tmp_path / "ticktape" / "hub.json").exists())
+
+
+async def test_a_running_hub_of_another_server_is_passed_by_with_a_notice(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in hub_env(tmp_path).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.chdir(tmp_path)
+    notices: list[str] = []
+    seen = apps_started(monkeypatch, notices)
+    config = ["--hub", "auto", "--config", str(tmp_path / "c.toml")]
+    async with upstream() as sim, upstream() as other:
+        hub = await start_hub(tmp_path, "--ws-url", sim.ws_url, "--rest-url", sim.rest_url)
+        try:
+            address = await found(tmp_path)
+            for server in (other, sim):
+                argv = ["--ws-url", server.ws_url, "--rest-url", server.rest_url, *config]
+                assert await asyncio.to_thread(run.main, argv) == 0
+        finally:
+            await stop(hub)
+    # LIVE over the hub's server would be the wrong server's data: the app goes direct.
+    assert [(s.ws_base, label) for s, label in seen] == [
+        (other.ws_url, "LIVE"),
+        (address.ws_url, "LIVE via hub"),
+    ]
+    assert notices == [
+        f"the running hub relays {sim.ws_url}, not {other.ws_url}; connecting directly"
+    ]

@@ -234,9 +234,13 @@ async def test_rest_needs_the_token_and_reaches_the_relay() -> None:
     class FakeRelay:
         def __init__(self) -> None:
             self.paths: list[str] = []
+            self.bases: list[str | None] = []
 
-        async def handle(self, path_and_query: str) -> tuple[int, list[tuple[str, str]], bytes]:
+        async def handle(
+            self, path_and_query: str, *, public_base_url: str | None = None
+        ) -> tuple[int, list[tuple[str, str]], bytes]:
             self.paths.append(path_and_query)
+            self.bases.append(public_base_url)
             return 200, [("Content-Type", "application/json")], b'{"status":"OK"}'
 
         def stats(self) -> dict[str, Any]:
@@ -253,5 +257,6 @@ async def test_rest_needs_the_token_and_reaches_the_relay() -> None:
         answered = await http.get(path, headers={"Authorization": f"Bearer {TOKEN}"})
         assert answered.status_code == 200 and answered.json() == {"status": "OK"}
         assert relay.paths == [path]
+        assert relay.bases == [hub.rest_url]  # where this client reached the hub
         status = await http.get("/hub/status", headers={"Authorization": f"Bearer {TOKEN}"})
         assert status.json()["rest"] == {"cache_hits": 0}

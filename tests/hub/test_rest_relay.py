@@ -344,10 +344,14 @@ async def test_rate_limited_upstream_makes_clients_wait_then_succeed(
         second = asyncio.create_task(relay.handle(other))
         await wait_for(lambda: len(clock.slept) == 4)
         assert len(upstream.requests) == 4  # only the request that met the 429
+        clock.now += 3  # what a client asking the hub why it waits is told
+        held = relay.stats()
+        assert (held["rate_limit_holding"], held["rate_limit_held_s"]) == (2, 3.0)
         clock.hold.set()
         assert [r[0] for r in await asyncio.gather(first, second)] == [200, 200]
         assert len(upstream.requests) == 6
         assert relay.stats()["rate_limit_waits"] == 4
+        assert relay.stats()["rate_limit_holding"] == 0
     finally:
         await relay.aclose()
 

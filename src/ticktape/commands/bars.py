@@ -1,7 +1,8 @@
 """``ticktape bars``: download aggregate bars to CSV or Parquet, or plot them.
 
-Streams page by page; stdout carries data only; one exit code per cause. See
-docs/architecture.md.
+Streams page by page; stdout carries data only; one exit code per cause. Goes
+through a running ``ticktape hub`` when there is one. See docs/architecture.md
+and docs/hub-rest.md.
 """
 
 from __future__ import annotations
@@ -16,10 +17,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import IO
+from urllib.parse import urlsplit
 
 from ticktape.commands.argtypes import int_at_least, int_between
 from ticktape.commands.bars_output import (
     COLUMNS,
+    HUB_WAIT_TEXT,
     CandleReducer,
     FileTarget,
     ProgressView,
@@ -28,8 +31,9 @@ from ticktape.commands.bars_output import (
     plot,
     plot_size,
     plot_too_small,
+    wait_text,
 )
-from ticktape.config import load_settings
+from ticktape.config import Settings, load_settings
 from ticktape.feed.rest import (
     MAX_LIMIT,
     TIMESPANS,
@@ -42,6 +46,7 @@ from ticktape.feed.rest import (
     RetryWait,
     ServerError,
 )
+from ticktape.hub import discovery
 from ticktape.timeutil import EXCHANGE_TZ, zone
 
 EXIT_OK = 0
@@ -65,6 +70,12 @@ output: CSV with columns {",".join(COLUMNS)};
 tickers: stocks AAPL, forex C:EURUSD, crypto X:BTCUSD.
 key: POLYGON_API_KEY or MASSIVE_API_KEY (environment or .env); without one,
   --sim serves simulated bars so you can try it.
+hub: with --hub auto (the default) the requests go through a running
+  `ticktape hub` that relays the same REST server: finished history comes from
+  its cache, identical requests are made once, and it waits out the plan's rate
+  limit for everyone ("waiting for the rate limit" on stderr). bars never starts
+  a hub itself; without one it goes directly. --hub off always goes directly;
+  --hub URL names a hub, its token in ${discovery.TOKEN_ENV}.
 exit codes:
   {EXIT_OK}    success
   {EXIT_ERROR}    other error
@@ -76,6 +87,10 @@ exit codes:
   {EXIT_INTERRUPTED}  interrupted (Ctrl-C); the file (or, with --force, the .part file beside
        it) holds every complete page so far
 """
+
+
+#: How often bars asks a hub whether it holds our request for the rate limit (seconds).
+HUB_ASK_EVERY = 1.0
 
 
 class CliError(Exception):
@@ -134,6 +149,13 @@ def _parser() -> argparse.ArgumentParser:
         "--rest-url", metavar="URL", help="REST base URL (default: settings / TICKTAPE_REST_URL)"
     )
     p.add_argument(
+        "--hub",
+        default=os.environ.get("TICKTAPE_HUB") or "auto",
+        metavar="auto|off|URL",
+        help="auto (default): through a running `ticktape hub`, else directly; off: directly;"
+        f" URL: that hub, token in ${discovery.TOKEN_ENV}; default from $TICKTAPE_HUB",
+    )
+    p.add_argument(
         "--limit",
         type=int_between(1, MAX_LIMIT),
         default=MAX_LIMIT,
@@ -166,6 +188,16 @@ class Request:
     plot: bool
     limit: int
     retries: int
+
+
+@dataclass(frozen=True)
+class Route:
+    """Where the requests go, with which credential: the API key when direct, the hub's
+    token through a hub (the key then stays in the hub)."""
+
+    rest_url: str
+    credential: str
+    via_hub: bool = False
 
 
 _TICKER = re.compile(r"[A-Z0-9.:^_-]{1,32}")
@@ -277,6 +309,7 @@ class Outcome:
     bars: int = 0
     sink: Sink | None = None
     target: FileTarget | None = None
+    cached: int = 0  # pages a hub answered from its cache
     complete: bool = False  # every page of the range arrived
     kept_aside: bool = False  # the bars are in a .part file; the file at --out was kept
 
@@ -287,18 +320,66 @@ async def _countdown(view: ProgressView) -> None:
         await asyncio.sleep(0.25)
 
 
+def _say_wait(wait: RetryWait) -> None:
+    """Without a progress bar, each pause is one line on stderr (a hub's rate-limit wait
+    included), so a log says why the download was slow rather than nothing."""
+    print(f"ticktape bars: {wait_text(wait.reason, wait.seconds)}", file=sys.stderr, flush=True)
+
+
+async def _hub_waits(route: Route, say: Callable[[float], None]) -> None:
+    """Through a hub, a request it holds for the plan's rate limit is only a slow answer:
+    ask the hub once a second whether it holds requests, and for how long so far
+    (``say(seconds)``; 0: it holds none)."""
+    import httpx
+
+    from ticktape.hub.relay import STATUS_PATH
+
+    auth = {"Authorization": f"Bearer {route.credential}"}
+    loopback = urlsplit(route.rest_url).hostname in ("127.0.0.1", "localhost", "::1")
+    http = httpx.AsyncClient(headers=auth, timeout=2.0, trust_env=not loopback)
+    async with http:
+        while True:
+            await asyncio.sleep(HUB_ASK_EVERY)
+            try:
+                reply = await http.get(route.rest_url + STATUS_PATH)
+                rest = reply.json()["rest"]
+                holding = rest["rate_limit_holding"] > 0
+                held = max(0.1, float(rest["rate_limit_held_s"])) if holding else 0.0
+            except (httpx.HTTPError, ValueError, KeyError, TypeError, AttributeError):
+                continue  # an older hub, an edge: nothing to say
+            say(held)
+
+
+def _say_hub_wait() -> Callable[[float], None]:
+    """Without a progress bar: one stderr line each time the hub starts waiting."""
+    waiting = False
+
+    def say(seconds: float) -> None:
+        nonlocal waiting
+        if seconds > 0 and not waiting:  # said once per hold
+            print(f"ticktape bars: {HUB_WAIT_TEXT}", file=sys.stderr, flush=True)
+        waiting = seconds > 0  # a later hold, after this one ended, is said again
+
+    return say
+
+
 async def _download(
     req: Request,
-    rest_url: str,
-    key: str,
+    route: Route,
     outcome: Outcome,
     reducer: CandleReducer | None,
     view: ProgressView | None,
 ) -> None:
-    on_wait: Callable[[RetryWait], None] | None = view.wait if view else None
+    on_wait: Callable[[RetryWait], None] = view.wait if view else _say_wait
     ticker = asyncio.create_task(_countdown(view)) if view else None
+    watch = None
+    if route.via_hub:
+        say = view.hub_waits if view else _say_hub_wait()
+        watch = asyncio.create_task(_hub_waits(route, say))
     try:
-        async with RestClient(rest_url, key, max_retries=req.retries, on_wait=on_wait) as rest:
+        async with RestClient(
+            route.rest_url, route.credential, max_retries=req.retries, on_wait=on_wait
+        ) as rest:
             pages = rest.iter_pages(
                 req.symbol,
                 req.multiplier,
@@ -319,32 +400,31 @@ async def _download(
                 outcome.pages += 1
                 outcome.bars += len(page)
                 if view is not None:
-                    view.page(page)
+                    view.page(page, cached=rest.cache_hits > outcome.cached)
+                outcome.cached = rest.cache_hits
             outcome.complete = True
     finally:
-        if ticker is not None:
-            ticker.cancel()
+        for task in (ticker, watch):
+            if task is not None:
+                task.cancel()
         if outcome.sink is not None:
             outcome.sink.close()
 
 
 async def _run(
     req: Request,
-    rest_url: str | None,
-    key: str,
-    use_sim: bool,
+    route: Route | None,
     outcome: Outcome,
     reducer: CandleReducer | None,
     view: ProgressView | None,
 ) -> None:
-    if use_sim:
+    if route is None:  # --sim
         from ticktape.sim.server import Simulator
 
         async with Simulator() as sim:
-            await _download(req, sim.rest_url, "sim", outcome, reducer, view)
+            await _download(req, Route(sim.rest_url, "sim"), outcome, reducer, view)
     else:
-        assert rest_url is not None
-        await _download(req, rest_url, key, outcome, reducer, view)
+        await _download(req, route, outcome, reducer, view)
 
 
 def _no_data_message(req: Request) -> str:
@@ -381,36 +461,85 @@ def main(argv: Sequence[str] | None = None) -> int:
         req = _validate(ns)
         if req.plot and (small := plot_too_small(_plot_stream(req))):
             raise CliError(small, EXIT_USAGE)  # now, not after the download
-        rest_url: str | None = None
-        key = ""
-        if not ns.sim:
-            settings = load_settings({"rest_url": ns.rest_url})
-            if not settings.has_key:
-                raise CliError(
-                    "no API key: set POLYGON_API_KEY (or MASSIVE_API_KEY) in the environment or"
-                    " .env, or add --sim to try it on simulated data",
-                    EXIT_AUTH,
-                )
-            rest_url, key = settings.rest_url, settings.api_key.reveal()
+        route = None if ns.sim else _route(ns.hub, load_settings({"rest_url": ns.rest_url}))
     except CliError as err:
         return _fail(str(err), err.code)
     except ValueError as err:  # settings: a broken config file
         return _fail(str(err), EXIT_USAGE)
-    return _execute(req, rest_url, key, ns.sim)
+    return _execute(req, route)
 
 
-def _execute(req: Request, rest_url: str | None, key: str, use_sim: bool) -> int:
+# --------------------------------------------------------------------------- the hub
+
+
+def _route(hub: str, settings: Settings) -> Route:
+    """Through the hub named or running here, else directly with the key.
+
+    A running hub is used only when it relays the REST server these settings name
+    (the bars must be the ones asked for). No hub is started: a one-shot command
+    leaving a detached process behind would surprise a script or a cron job, and
+    the hub's cache outlives any hub anyway (docs/hub-rest.md).
+    """
+    if hub not in ("auto", "off"):
+        return _named_hub(hub)
+    if hub == "auto" and (found := discovery.find_hub()) is not None:
+        if found.relays_rest_of(settings.rest_url):
+            return Route(found.rest_url, found.token, via_hub=True)
+        if settings.has_key:
+            print(
+                f"ticktape bars: the running hub relays {found.upstream_rest}, not"
+                f" {settings.rest_url}; going directly",
+                file=sys.stderr,
+            )
+    if not settings.has_key:
+        raise CliError(
+            "no API key: set POLYGON_API_KEY (or MASSIVE_API_KEY) in the environment or"
+            " .env, or add --sim to try it on simulated data",
+            EXIT_AUTH,
+        )
+    return Route(settings.rest_url, settings.api_key.reveal())
+
+
+def _named_hub(url: str) -> Route:
+    """``--hub URL``: the hub's REST is on the same port as its WebSocket."""
+    parts = urlsplit(url)
+    scheme = {"ws": "http", "wss": "https", "http": "http", "https": "https"}.get(parts.scheme)
+    if scheme is None or not parts.netloc:
+        raise CliError(f"--hub must be auto, off or a hub's URL, not {url!r}", EXIT_USAGE)
+    token = os.environ.get(discovery.TOKEN_ENV, "").strip()
+    if not token:
+        raise CliError(f"--hub URL needs the hub's token in ${discovery.TOKEN_ENV}", EXIT_USAGE)
+    return Route(f"{scheme}://{parts.netloc}", token, via_hub=True)
+
+
+def _hub_hint(err: RestError, route: Route) -> str:
+    """A failure through a hub, said as one: the hub, not the data server, may be the cause."""
+    if not route.via_hub:
+        return str(err)
+    if isinstance(err, AuthError) and "hub's API key" not in str(err):
+        return (
+            f"the hub at {route.rest_url} refused its token (it restarted, or"
+            f" ${discovery.TOKEN_ENV} is not its token)"
+        )
+    return f"{err} (through the hub at {route.rest_url}; --hub off goes directly)"
+
+
+# --------------------------------------------------------------------------- run
+
+
+def _execute(req: Request, route: Route | None) -> int:
     outcome = Outcome()
     plot_stream = _plot_stream(req)
     reducer = CandleReducer(cap=max(10, plot_size(plot_stream)[0] // 2 - 8)) if req.plot else None
-    view = ProgressView(req.symbol, *_range_ms(req)) if sys.stderr.isatty() else None
+    label = f"{req.symbol} via hub" if route is not None and route.via_hub else req.symbol
+    view = ProgressView(label, *_range_ms(req)) if sys.stderr.isatty() else None
     try:
         if view is not None:
             with view:
-                asyncio.run(_run(req, rest_url, key, use_sim, outcome, reducer, view))
+                asyncio.run(_run(req, route, outcome, reducer, view))
                 view.finish()
         else:
-            asyncio.run(_run(req, rest_url, key, use_sim, outcome, reducer, view))
+            asyncio.run(_run(req, route, outcome, reducer, view))
     except KeyboardInterrupt:
         where = _settle(outcome)
         return _fail(
@@ -418,7 +547,8 @@ def _execute(req: Request, rest_url: str | None, key: str, use_sim: bool) -> int
             EXIT_INTERRUPTED,
         )
     except RestError as err:
-        return _fail(f"{err}{_partial(outcome)}", _error_code(err))
+        said = _hub_hint(err, route) if route is not None else str(err)
+        return _fail(f"{said}{_partial(outcome)}", _error_code(err))
     except CliError as err:
         return _fail(f"{err}{_partial(outcome)}", err.code)
     except BrokenPipeError:

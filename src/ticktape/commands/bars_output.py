@@ -269,12 +269,20 @@ def plot(candles: Sequence[Candle], title: str, tz: str, stream: IO[str]) -> Non
 # --------------------------------------------------------------------------- progress
 
 
+#: A request a hub holds for the rate limit (the hub retries it, not bars).
+HUB_WAIT_TEXT = "the hub is waiting for the rate limit"
+
 _WAIT_TEXT = {
-    "rate_limited": "waiting {s} s for the rate limit",
+    "rate_limited": "waiting for the rate limit, retrying in {s} s",
     "server_error": "server error, retrying in {s} s",
     "timeout": "timed out, retrying in {s} s",
     "connection": "cannot connect, retrying in {s} s",
 }
+
+
+def wait_text(reason: str, seconds: float) -> str:
+    """What a pause before a retry is said as (the progress bar's note, or a stderr line)."""
+    return _WAIT_TEXT.get(reason, "retrying in {s} s").format(s=math.ceil(seconds))
 
 
 class ProgressView:
@@ -289,17 +297,20 @@ class ProgressView:
         self._total = max(1, hi_ms - lo_ms)
         self._wait_until = 0.0
         self._wait_reason = ""
+        self._hub_held_at: float | None = None  # when the hub began holding our request
         self._progress = Progress(
             TextColumn("{task.description}", style="bold", markup=False),
             BarColumn(),
             TaskProgressColumn(),
-            TextColumn("{task.fields[pages]} pages · {task.fields[bars]:,} bars"),
+            TextColumn("{task.fields[pages]} · {task.fields[bars]:,} bars"),
             TextColumn("{task.fields[note]}", style="yellow"),
             console=Console(stderr=True),
             transient=False,
         )
-        self._task = self._progress.add_task(symbol, total=self._total, pages=0, bars=0, note="")
-        self._pages = self._bars = 0
+        self._task = self._progress.add_task(
+            symbol, total=self._total, pages="0 pages", bars=0, note=""
+        )
+        self._pages = self._bars = self._cached = 0
 
     def __enter__(self) -> ProgressView:
         self._progress.start()
@@ -308,26 +319,45 @@ class ProgressView:
     def __exit__(self, *exc: object) -> None:
         self._progress.stop()
 
-    def page(self, bars: Sequence[Agg]) -> None:
+    def page(self, bars: Sequence[Agg], *, cached: bool = False) -> None:
+        """One more page; ``cached``: a hub answered it from its cache (no request made)."""
         self._pages += 1
         self._bars += len(bars)
+        self._cached += cached
         self._wait_until = 0.0
+        self._hub_held_at = None
         done = max(0, bars[-1].timestamp - self._lo) if bars else 0
-        self._progress.update(
-            self._task, completed=done, pages=self._pages, bars=self._bars, note=""
-        )
+        pages = f"{self._pages} page{'s' if self._pages != 1 else ''}"
+        self._progress.update(self._task, completed=done, pages=pages, bars=self._bars)
+        self.tick()
+
+    def _cache_note(self) -> str:
+        if not self._cached:
+            return ""
+        if self._cached == self._pages:
+            return "from the hub's cache"
+        return f"{self._cached} from the hub's cache"
 
     def wait(self, w: RetryWait) -> None:
         self._wait_until = time.monotonic() + w.seconds
         self._wait_reason = w.reason
         self.tick()
 
+    def hub_waits(self, seconds: float) -> None:
+        """The hub has held our request ``seconds`` so far for the plan's rate limit (it
+        retries, not us); 0: it holds none."""
+        self._hub_held_at = time.monotonic() - seconds if seconds > 0 else None
+        self.tick()
+
     def tick(self) -> None:
         """Refresh the countdown of a wait (called a few times a second)."""
         left = self._wait_until - time.monotonic()
-        note = ""
+        note = self._cache_note()
         if left > 0:
-            note = _WAIT_TEXT.get(self._wait_reason, "retrying in {s} s").format(s=math.ceil(left))
+            note = wait_text(self._wait_reason, left)
+        elif self._hub_held_at is not None:
+            held = math.ceil(time.monotonic() - self._hub_held_at)
+            note = f"{HUB_WAIT_TEXT} ({held} s so far)"
         self._progress.update(self._task, note=note)
 
     def finish(self) -> None:

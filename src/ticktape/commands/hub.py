@@ -115,7 +115,10 @@ async def _serve(args: argparse.Namespace, directory: Path, token_file: Path) ->
                 hub.tap = link
                 await stack.enter_async_context(link)
                 print(f"origin: publishing on NATS at {linked[1].where}", flush=True)
-            await _announce_and_wait(args, directory, token_file, hub, settings.feed, stop)
+            upstreams = (settings.rest_url, settings.ws_base)
+            await _announce_and_wait(
+                args, directory, token_file, hub, settings.feed, stop, upstreams
+            )
     return 0
 
 
@@ -163,7 +166,11 @@ async def _announce_and_wait(
     hub: Hub,
     feed: str,
     stop: asyncio.Event,
+    upstreams: tuple[str, str] | None = None,
 ) -> None:
+    """Write hub.json (``upstreams``: the REST and WebSocket servers relayed, None for an
+    edge) and serve until stopped or idle; hub.json goes first when the hub stops."""
+    upstream_rest, upstream_ws = upstreams or (None, None)
     info = discovery.HubInfo(
         host=args.host,
         port=hub.server.port,
@@ -171,6 +178,8 @@ async def _announce_and_wait(
         token_file=str(token_file),
         rest=hub.rest is not None,
         feed=feed,
+        upstream_rest=upstream_rest,
+        upstream_ws=upstream_ws,
     )
     info_path = discovery.write_info(directory, info)
     try:
@@ -245,7 +254,7 @@ def _fmt_status(data: dict[str, Any]) -> str:
     ]
     for cluster, up in sorted(data["upstreams"].items()):
         params = ",".join(up["params"][:8]) + (" …" if len(up["params"]) > 8 else "")
-        lines.append(f"upstream {cluster}: {up['message']} [{params or 'nothing'}]")
+        lines.append(f"{cluster}: {up['message']} [{params or 'nothing'}]")
     if not data["upstreams"]:
         lines.append("upstream: not connected (no client has asked yet)")
     lines.append(f"clients: {len(data['clients'])}")
@@ -256,11 +265,24 @@ def _fmt_status(data: dict[str, Any]) -> str:
             f"  {c['address']:<22} {c['cluster']:<7} {c['events_per_s']:>9,.0f} ev/s"
             f"  queue {c['queue_bytes']:>8,} B  {shown or '-'}"
         )
-    rest = data.get("rest") or {}
-    lines.append(
-        "REST: " + (", ".join(f"{k} {v}" for k, v in rest.items()) or "not relayed by this hub")
-    )
+    lines += _fmt_rest(data.get("rest") or {})
     return "\n".join(lines)
+
+
+def _fmt_rest(rest: dict[str, Any]) -> list[str]:
+    """The REST relay's counters in words; an edge's (or an unknown relay's) as they come."""
+    if "upstream_requests" not in rest:
+        return ["REST: " + (", ".join(f"{k} {v}" for k, v in rest.items()) or "not relayed")]
+    return [
+        f"REST: {rest['requests']} requests, {rest['upstream_requests']} sent upstream,"
+        f" {rest['cache_hits']} answered from the cache ({rest['cache_entries']} kept),"
+        f" {rest['coalesced']} joined an identical request, {rest['inflight']} in flight",
+        f"  rate limit: waited {rest['rate_limit_waits']} times ({rest['rate_limit_wait_s']} s),"
+        f" {rest.get('rate_limit_holding', 0)} requests held now,"
+        f" {rest['rate_limited_replies']} clients told to come back;"
+        f" upstream errors {rest['upstream_errors']}, refused {rest['refused']}"
+        + (f", cache errors {rest['cache_errors']}" if rest.get("cache_errors") else ""),
+    ]
 
 
 def status_main() -> int:
@@ -280,6 +302,9 @@ def status_main() -> int:
         print(f"ticktape hub: the hub (pid {found.pid}) did not answer: {err}", file=sys.stderr)
         return 1
     print(f"hub pid {found.pid} at {found.ws_url}, up {data['uptime_s']:,.0f} s")
+    info = discovery.read_info()
+    if info is not None:  # what a script needs to connect (the token, never the key)
+        print(f"token file: {info.token_file}")
     print(_fmt_status(data))
     return 0
 

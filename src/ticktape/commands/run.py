@@ -179,8 +179,11 @@ def _quiet_logging() -> None:
     logging.basicConfig(level=logging.INFO if path else logging.WARNING, handlers=[handler])
 
 
-def _hub(args: argparse.Namespace, settings: Settings) -> discovery.HubAddress | None:
-    """The hub to connect through: named, running, or started now (None: go direct)."""
+def _hub(
+    args: argparse.Namespace, settings: Settings, notes: list[str] | None = None
+) -> discovery.HubAddress | None:
+    """The hub to connect through: named, running, or started now (None: go direct, and
+    ``notes`` says why)."""
     if args.hub != "auto":
         if not args.hub.startswith(("ws://", "wss://")):
             raise SystemExit(f"ticktape: --hub must be auto, off or a ws:// URL, not {args.hub!r}")
@@ -191,10 +194,18 @@ def _hub(args: argparse.Namespace, settings: Settings) -> discovery.HubAddress |
         return discovery.HubAddress(url, url.replace("ws", "http", 1), token)
     found = discovery.find_hub()
     if found is not None and found.feed not in (None, settings.feed):
-        print(
-            f"ticktape: the running hub serves the {found.feed} feed; connecting directly"
+        _say(
+            notes,
+            f"the running hub serves the {found.feed} feed; connecting directly"
             f" for {settings.feed}",
-            file=sys.stderr,
+        )
+        return None
+    if found is not None and not found.relays_ws_of(settings.ws_base):
+        # The feed label would say LIVE over another server's data.
+        _say(
+            notes,
+            f"the running hub relays {found.upstream_ws}, not {settings.ws_base};"
+            " connecting directly",
         )
         return None
     if found is not None:
@@ -209,20 +220,26 @@ def _hub(args: argparse.Namespace, settings: Settings) -> discovery.HubAddress |
     found = discovery.wait_for_hub(HUB_START_TIMEOUT_S, child=child)
     if found is None:
         log_path = discovery.runtime_dir() / discovery.LOG_NAME
-        print(
-            f"ticktape: the hub did not start (see {log_path}); connecting directly",
-            file=sys.stderr,
-        )
+        _say(notes, f"the hub did not start (see {log_path}); connecting directly")
     return found
 
 
-def _keyless_hub(args: argparse.Namespace, settings: Settings) -> discovery.HubAddress | None:
+def _say(notes: list[str] | None, text: str) -> None:
+    """Said on stderr (seen after the app quits) and kept to be said in the app too."""
+    print(f"ticktape: {text}", file=sys.stderr)
+    if notes is not None:
+        notes.append(text)
+
+
+def _keyless_hub(
+    args: argparse.Namespace, settings: Settings, notes: list[str]
+) -> discovery.HubAddress | None:
     """Without a key: a hub already running here (an edge hub holds none: the origin on
     another machine does) or one named with ``--hub URL``; never one started now."""
     if args.sim or args.shared_sim or args.hub == "off":
         return None
     if args.hub != "auto":
-        return _hub(args, settings)
+        return _hub(args, settings, notes)
     return discovery.find_hub()
 
 
@@ -279,7 +296,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     label = "DELAYED 15 min" if settings.feed == "delayed" else "LIVE"
     if args.shared_sim:
         label = "SIMULATED"
-    keyless = None if settings.has_key else _keyless_hub(args, settings)
+    notes: list[str] = []
+    keyless = None if settings.has_key else _keyless_hub(args, settings, notes)
     if keyless is not None:
         settings = settings.with_(
             ws_url=keyless.ws_url, rest_url=keyless.rest_url, api_key=keyless.token
@@ -290,7 +308,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sim = SimProcess(*sim_args, wait=False)  # boots while Textual is imported below
         settings, label = settings.with_(api_key=SIM_KEY), "SIMULATED"
     elif args.hub != "off" and not args.shared_sim:
-        hub = _hub(args, settings)
+        hub = _hub(args, settings, notes)
         if hub is not None:
             settings = settings.with_(ws_url=hub.ws_url, rest_url=hub.rest_url, api_key=hub.token)
             label += " via hub"
@@ -308,6 +326,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             ascii_only=args.ascii if args.ascii is not None else auto_ascii,
             record_path=record,
         )
+        for note in notes:
+            app.notice(note)
         if args.sim and named:  # a saved URL gives way to the flag typed now: say so
             app.notice("--sim: on the built-in simulator; the configured server URL is not used")
         try:

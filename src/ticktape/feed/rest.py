@@ -39,6 +39,8 @@ TIMESPANS: Final = frozenset(
 MAX_LIMIT: Final = 50_000
 #: A server asking for a longer pause than this is waited on for this long, then retried.
 MAX_RETRY_AFTER: Final = 120.0
+#: A ticktape hub says how it answered (hit, miss, coalesced, pass): docs/hub-rest.md.
+CACHE_HEADER: Final = "X-Ticktape-Cache"
 
 RetryReason = Literal["rate_limited", "server_error", "timeout", "connection"]
 
@@ -139,6 +141,8 @@ class RestClient:
         self._backoff_cap = backoff_cap
         self._sleep = sleep
         self._rand = rand
+        #: Answers a hub gave from its cache of finished history (grows; never for the API).
+        self.cache_hits = 0
 
     async def __aenter__(self) -> RestClient:
         return self
@@ -274,6 +278,8 @@ class RestClient:
                 reason, failure = "connection", f"the connection failed ({type(err).__name__})"
             else:
                 if resp.status_code == 200:
+                    if resp.headers.get(CACHE_HEADER) == "hit":
+                        self.cache_hits += 1
                     return self._decode(resp, decoder)
                 if resp.status_code == 429:
                     reason, hint = "rate_limited", retry_after(resp)
@@ -383,6 +389,7 @@ def _date_param(value: DateLike) -> str:
 
 
 __all__ = [
+    "CACHE_HEADER",
     "MAX_LIMIT",
     "TIMESPANS",
     "AuthError",

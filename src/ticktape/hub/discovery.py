@@ -39,6 +39,10 @@ class HubInfo(msgspec.Struct, forbid_unknown_fields=False):
     token_file: str
     rest: bool = False  # whether the hub relays REST (else clients go direct)
     feed: str = "realtime"
+    #: The servers the hub relays (None: an edge, whose upstream is its origin), so a
+    #: client whose settings name other servers goes there rather than to the hub's.
+    upstream_rest: str | None = None
+    upstream_ws: str | None = None
 
     @property
     def ws_url(self) -> str:
@@ -155,6 +159,19 @@ class HubAddress:
     token: str
     pid: int | None = None
     feed: str | None = None  # the upstream feed, when known
+    rest: bool = True  # whether it relays REST
+    upstream_rest: str | None = None  # the REST server it relays, when known
+    upstream_ws: str | None = None  # the WebSocket base it relays, when known
+
+    def relays_rest_of(self, rest_url: str) -> bool:
+        """Whether REST through this hub reaches ``rest_url`` (or a server it cannot name)."""
+        if not self.rest:
+            return False
+        return self.upstream_rest is None or self.upstream_rest == rest_url.rstrip("/")
+
+    def relays_ws_of(self, ws_base: str) -> bool:
+        """Whether the hub's upstream is ``ws_base`` (or one it cannot name)."""
+        return self.upstream_ws is None or self.upstream_ws == ws_base.rstrip("/")
 
 
 def find_hub(directory: Path | None = None) -> HubAddress | None:
@@ -166,7 +183,16 @@ def find_hub(directory: Path | None = None) -> HubAddress | None:
         token = read_token(Path(info.token_file))
     except ValueError:
         return None
-    return HubAddress(info.ws_url, info.rest_url, token, info.pid, info.feed)
+    return HubAddress(
+        info.ws_url,
+        info.rest_url,
+        token,
+        info.pid,
+        info.feed,
+        info.rest,
+        info.upstream_rest.rstrip("/") if info.upstream_rest else None,
+        info.upstream_ws.rstrip("/") if info.upstream_ws else None,
+    )
 
 
 def start_detached(args: Sequence[str], directory: Path | None = None) -> subprocess.Popen[bytes]:

@@ -43,7 +43,9 @@ _RATE_EVERY: Final = 1.0  # seconds between samples of the event rates
 class RestBackend(Protocol):
     """What the hub needs from its REST relay (``hub/rest.py``)."""
 
-    async def handle(self, path_and_query: str) -> tuple[int, list[tuple[str, str]], bytes]: ...
+    async def handle(
+        self, path_and_query: str, *, public_base_url: str | None = None
+    ) -> tuple[int, list[tuple[str, str]], bytes]: ...
     def stats(self) -> dict[str, Any]: ...
 
 
@@ -284,7 +286,8 @@ class Hub(Listener):
             return json_response(200, self.snapshot())
         if self.rest is None:
             return json_response(404, {"status": "NOT_FOUND", "message": "no REST relay"})
-        status, headers, body = await self.rest.handle(request.path)
+        # next_url must lead back to the address this client used (Host), not the upstream.
+        status, headers, body = await self.rest.handle(request.path, public_base_url=base_url)
         have = {name.lower() for name, _ in headers}
         extra = [("Content-Length", str(len(body)))] if "content-length" not in have else []
         if "connection" not in have:

@@ -24,7 +24,7 @@ import httpx
 import msgspec
 
 from ticktape.feed.backoff import Backoff
-from ticktape.feed.rest import retry_after
+from ticktape.feed.rest import CACHE_HEADER, retry_after
 from ticktape.feed.wire import TIMESPAN_MS
 from ticktape.hub.cache import CachedPage, RestCache, default_path
 from ticktape.timeutil import EXCHANGE_TZ, zone
@@ -217,6 +217,8 @@ class RestRelay:
         self._resume_at = 0.0  # monotonic time before which nothing goes upstream
         self._next_slot = 0.0  # monotonic time of the next paced request
         self._inflight: dict[str, asyncio.Task[_Answer]] = {}
+        #: Exchanges waiting for the rate limit, and since when (monotonic).
+        self._held_since: dict[asyncio.Task[object] | None, float] = {}
         self._closed = False
         self._counts = dict.fromkeys(
             (
@@ -272,10 +274,15 @@ class RestRelay:
     def stats(self) -> dict[str, int | float]:
         """Counters for ``ticktape hub status`` (they only grow, except ``inflight``)."""
         cache = self._cache
+        held = self._held_since.values()
         return {
             **self._counts,
             "inflight": len(self._inflight),
             "rate_limit_wait_s": round(self._waited, 3),
+            # A held request is only a slow answer: a client may ask here why (ticktape
+            # bars says "the hub is waiting for the rate limit").
+            "rate_limit_holding": len(self._held_since),
+            "rate_limit_held_s": round(self._monotonic() - min(held), 1) if held else 0.0,
             "cache_entries": cache.entries() if cache is not None else 0,
             "cache_recovered": cache.recovered if cache is not None else 0,
             "cache_errors": cache.errors if cache is not None else 0,
@@ -300,6 +307,8 @@ class RestRelay:
             log.exception("REST relay failed on %s", target.path)
             self._counts["upstream_errors"] += 1
             return _Answer(502, "application/json", _error_body("ERROR", "the hub failed"))
+        finally:  # held from its first wait for the rate limit until answered
+            self._held_since.pop(asyncio.current_task(), None)
         if cacheable and self._cache is not None and _complete(answer):
             page = CachedPage(answer.status, answer.content_type, answer.body)
             expiry = expires_at(target.query, self._clock())
@@ -336,6 +345,7 @@ class RestRelay:
         while (delay := self._resume_at - self._monotonic()) > 0:
             if not waited:
                 self._counts["rate_limit_waits"] += 1
+                self._held_since.setdefault(asyncio.current_task(), self._monotonic())
                 waited = True
             self._waited += delay
             await self._sleep(delay)
@@ -398,7 +408,7 @@ class RestRelay:
             if url is not None and url[1].startswith("/"):
                 public = base.rstrip("/") if base else self._public
                 body = _replace_next_url(url[0], public + url[1])
-        headers = [("Content-Type", answer.content_type), ("X-Ticktape-Cache", how)]
+        headers = [("Content-Type", answer.content_type), (CACHE_HEADER, how)]
         if answer.retry_after is not None:
             headers.append(("Retry-After", str(max(1, math.ceil(answer.retry_after)))))
         return answer.status, headers, body

@@ -7,6 +7,7 @@ and REST client. See docs/architecture.md (history from REST).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from datetime import date, timedelta
 from typing import Final, Protocol
 
 from ticktape.feed.clusters import cluster_of, rest_ticker
@@ -26,8 +27,19 @@ class AggSource(Protocol):
     """What history needs of a REST client (``feed.rest.RestClient`` is one)."""
 
     def iter_aggs(
-        self, ticker: str, multiplier: int, timespan: str, from_: int, to: int
+        self, ticker: str, multiplier: int, timespan: str, from_: int | date, to: int | date
     ) -> AsyncIterator[Agg]: ...
+
+
+def daily_window(now_ms: int) -> tuple[date, date]:
+    """The daily bars to load: :data:`DAILY_DAYS` New York dates up to yesterday.
+
+    Today's daily bar is never drawn (the minutes draw the days they cover), and a window
+    that moves only at midnight is the same request from every app all day, which a hub
+    answers from its cache of finished history: a restart costs no daily request.
+    """
+    today = ms_to_zone(now_ms, EXCHANGE_TZ).date()
+    return today - timedelta(days=DAILY_DAYS), today - timedelta(days=1)
 
 
 def previous_close(bars: list[Bar], now_ms: int, market: str = "stocks") -> float | None:
@@ -170,7 +182,7 @@ class History:
         now = self.clock()
         ticker = rest_ticker(symbol)
         try:
-            aggs = self._client().iter_aggs(ticker, 1, "day", now - DAILY_DAYS * DAY_MS, now)
+            aggs = self._client().iter_aggs(ticker, 1, "day", *daily_window(now))
             bars = [a async for a in aggs]
         except Exception as err:
             self.on_error(err, f"{symbol} daily")
