@@ -73,3 +73,20 @@ def test_a_bad_phrase_is_one_line_and_exit_2(
         " use above, below, move, volume, spread, halt, stale\n"
     )
     assert not config.exists()
+
+
+def test_headless_alerts_watch_a_mixed_list_on_each_cluster(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text("")
+    env = {k: v for k, v in os.environ.items() if k not in ("POLYGON_API_KEY", "MASSIVE_API_KEY")}
+    env["XDG_DATA_HOME"] = str(tmp_path / "data")
+    argv = ["alerts", "--config", str(config), "--add", "BTC-USD above 0.01", "AAPL", "BTC-USD"]
+    argv += ["--exit-after", "1", "--duration", "60"]
+    done = subprocess.run(
+        [sys.executable, "-c", RUN, *argv], capture_output=True, text=True, timeout=90, env=env
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert "crossed above 0.01" in lines[1] and " BTC-USD " in lines[1]
+    # one feed per market, each said by name
+    assert "stocks feed: live" in done.stderr and "crypto feed: live" in done.stderr

@@ -93,6 +93,6 @@ async def test_nothing_is_requested_before_rest_is_open() -> None:
 
 
 def test_rest_tickers_per_market() -> None:
-    assert rest_ticker("EUR/USD", "forex") == "C:EURUSD"
-    assert rest_ticker("BTC-USD", "crypto") == "X:BTCUSD"
-    assert rest_ticker("BRK.B", "stocks") == "BRK.B"
+    assert rest_ticker("EUR/USD") == "C:EURUSD"
+    assert rest_ticker("BTC-USD") == "X:BTCUSD"
+    assert rest_ticker("BRK.B") == "BRK.B"

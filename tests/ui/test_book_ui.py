@@ -68,6 +68,9 @@ class Subscriptions:
     def set_extra_params(self, params: Iterable[str]) -> None:
         self.calls.append(tuple(params))
 
+    def set_symbols(self, symbols: Iterable[str]) -> None:
+        """The watchlist's share of this session: not what this stand-in records."""
+
     async def stop(self) -> None:
         """The app stops its session on the way out."""
 

@@ -120,7 +120,7 @@ async def test_add_validates_and_persists(make_app: MakeApp, settings: Settings)
         await until(pilot, lambda: isinstance(app.screen, SymbolPrompt))
         await pilot.press("1", "x", "enter")  # not a stock symbol: the prompt stays
         assert isinstance(app.screen, SymbolPrompt)
-        assert "not a stocks symbol" in str(app.screen.query_one("#prompt-error").render())
+        assert "not a symbol" in str(app.screen.query_one("#prompt-error").render())
         await pilot.press("backspace", "backspace", "i", "b", "m", "enter")
         await until(pilot, lambda: app.screen is app.main)
         assert wl.symbols[-1] == "IBM"

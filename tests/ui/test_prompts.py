@@ -17,7 +17,7 @@ from .test_keys import SIZE
         ("ÄPL", "'Ä' is not allowed in a symbol"),
         ("A B", "a space is not allowed in a symbol"),
         ("BRK_B", "'_' is not allowed in a symbol"),
-        ("TOOLONGSYM", "not a stocks symbol"),
+        ("TOOLONGSYM", "not a symbol (e.g. AAPL, BTC-USD, EUR/USD)"),
     ],
 )
 async def test_a_character_no_symbol_holds_is_named_and_nothing_is_added(

@@ -6,12 +6,14 @@ from dataclasses import replace
 
 import pytest
 
+from ticktape.feed.clockwatch import PhaseLine
 from ticktape.feed.rest import AuthError, NotEntitledError, RateLimitedError, RetryWait
 from ticktape.feed.session import ConnState, SessionStatus
 from ticktape.ui.statusbar import (
     KEY_IN_USE,
     KEY_REJECTED,
     REPLAY_LABEL,
+    describe_cluster,
     describe_rest_error,
     describe_retry,
     describe_server_status,
@@ -111,3 +113,40 @@ async def test_a_replay_shows_no_lag_figure(make_app: MakeApp) -> None:
         await pilot.pause()
         assert "REPLAY" in app.main.status.plain
         assert "lag" not in app.main.status.plain
+
+
+UP = SessionStatus(ConnState.LIVE, "", since_ms=NOW)
+
+
+@pytest.mark.parametrize(
+    ("status", "quiet_ms", "phase_closed", "upstream", "word", "severity"),
+    [
+        (UP, 1_000, False, None, "live", "ok"),
+        (UP, 12_400, False, None, "quiet 12s", "warning"),
+        (UP, 12_400, True, None, "closed", "information"),  # silence while closed: expected
+        (UP, 1_000, True, None, "live", "ok"),  # the simulator trades while the market is shut
+        (UP, 0, False, "upstream offline", "upstream down", "warning"),
+        (SessionStatus(ConnState.RECONNECTING, "lost", 2, 4.0, NOW - 500), None, False, None,
+         "retry 4s", "warning"),
+        (SessionStatus(ConnState.OFFLINE, "refused", 3, 9.0, NOW), None, False, None,
+         "offline 9s", "error"),
+        (SessionStatus(ConnState.KICKED, "", 1, 80.0, NOW), None, False, None,
+         "key in use 80s", "error"),
+        (SessionStatus(ConnState.AUTH_FAILED, "x", since_ms=NOW), None, False, None,
+         "key rejected", "error"),
+        (SessionStatus(ConnState.CONNECTING, "", since_ms=NOW), None, False, None,
+         "connecting", "information"),
+        (None, None, False, None, "no feed", "warning"),
+    ],
+)  # fmt: skip
+def test_each_cluster_of_a_mixed_list_in_a_word(
+    status: SessionStatus | None,
+    quiet_ms: int | None,
+    phase_closed: bool,
+    upstream: str | None,
+    word: str,
+    severity: str,
+) -> None:
+    phase = PhaseLine("closed" if phase_closed else "open", phase_closed)
+    said = describe_cluster("forex", status, NOW, phase=phase, quiet_ms=quiet_ms, upstream=upstream)
+    assert (said.cluster, said.text, said.severity) == ("forex", word, severity)

@@ -1,4 +1,5 @@
-"""Symbol rules: what each market accepts as a symbol, and its canonical spelling."""
+"""Symbol rules as the prompts and the command line apply them: a list may mix markets, and
+the chosen market reads bare words first (the rule itself: tests/feed/test_clusters.py)."""
 
 from __future__ import annotations
 
@@ -16,10 +17,12 @@ from ticktape.ui.symbols import normalize_symbol
         ("TOOLONGNAME", "stocks", None),
         ("eurusd", "forex", "EUR/USD"),
         ("C:EURUSD", "forex", "EUR/USD"),
-        ("AAPL", "forex", None),
+        ("AAPL", "forex", "AAPL"),  # not a pair: a stock, whatever the default market
         ("btc-usd", "crypto", "BTC-USD"),
         ("X:BTC-USD", "crypto", "BTC-USD"),
-        ("BTCUSD", "crypto", None),
+        ("BTCUSD", "crypto", "BTC-USD"),
+        ("btc-usd", "stocks", "BTC-USD"),  # the spelling says crypto under any market
+        ("eur/usd", "crypto", "EUR/USD"),
     ],
 )
 def test_symbol_rules(text: str, market: str, expected: str | None) -> None:

@@ -206,20 +206,22 @@ def test_a_named_list_title_80x24(
     assert snap_compare(app, terminal_size=(80, 24), run_before=settled())
 
 
-async def test_symbols_of_another_market_stay_in_the_file(
+async def test_a_list_mixing_markets_shows_every_symbol_and_keeps_hand_edits(
     make_app: MakeApp, tmp_path: Path
 ) -> None:
     path = tmp_path / "config.toml"
     path.write_text(
         'market = "crypto"\nactive_watchlist = "mixed"\n\n'
-        '[watchlists.mixed]\nsymbols = ["AAPL", "BTC-USD", "EUR/USD", "ETH-USD"]\n'
+        '[watchlists.mixed]\nsymbols = ["AAPL", "BTC-USD", "NO SUCH", "EUR/USD", "ETH-USD"]\n'
     )
     app = make_app(settings=load(path))
     async with app.run_test(size=SIZE) as pilot:
         await settled()(pilot)
-        assert app.main.watchlist.symbols == ("BTC-USD", "ETH-USD")  # crypto's, this run
-        assert set(app.watched()) == {"BTC-USD", "ETH-USD"}
+        # each pair goes to its own market; a bare word saved is a ticker whatever --market says
+        assert app.main.watchlist.symbols == ("AAPL", "BTC-USD", "EUR/USD", "ETH-USD")
         app.main.add_symbol("SOL-USD")
         await until(pilot, lambda: "SOL-USD" in path.read_text())
-    # kept where they stood, each after the symbol it followed
-    assert load(path).lists()[0].symbols == ("AAPL", "BTC-USD", "EUR/USD", "ETH-USD", "SOL-USD")
+    # an entry no market takes as written (a hand edit) is not shown, and stays where it stood
+    assert load(path).lists()[0].symbols == (
+        *("AAPL", "BTC-USD", "NO SUCH", "EUR/USD", "ETH-USD", "SOL-USD"),
+    )

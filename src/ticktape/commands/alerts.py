@@ -11,11 +11,13 @@ import contextlib
 import sys
 import time
 from collections.abc import Sequence
+from functools import partial
 from typing import TextIO
 
 from ticktape.alerting import AlertService
 from ticktape.commands.run import SIM_KEY, checked_settings
 from ticktape.config import MARKETS, Settings
+from ticktape.feed.clusters import by_cluster
 from ticktape.feed.events import Event
 from ticktape.feed.session import ConnState, Session, SessionStatus
 from ticktape.feed.wire import MONITOR_CHANNELS
@@ -97,6 +99,7 @@ class Watcher:
         self.fired = 0
         self.done = asyncio.Event()
         self.status: ConnState | None = None
+        self.states: dict[str, ConnState] = {}  # per cluster ("" with one): said on change
 
     def _write(self, text: str) -> None:
         self.out.write(text)
@@ -132,20 +135,13 @@ class Watcher:
         if self.sim is not None:
             ws_url, rest_url = await self.sim.started()
             self.settings = self.settings.with_(ws_url=ws_url, rest_url=rest_url)
-        session = Session(
-            self.settings.ws_market_url,
-            self.settings.api_key.reveal(),
-            channels=MONITOR_CHANNELS[self.settings.market],
-            on_events=self._on_events,
-            on_status=self._on_status,
-            symbols=self.settings.watchlist,
-        )
+        sessions = self._sessions()
         count = len(service.book.alerts)
         _problem(
             f"watching {count} alert{'s' * (count != 1)} on {', '.join(self.settings.watchlist)}"
         )
         tasks = [
-            asyncio.create_task(session.run()),
+            *(asyncio.create_task(session.run()) for session in sessions),
             asyncio.create_task(self._seed()),
             asyncio.create_task(self._check(service)),
         ]
@@ -155,7 +151,7 @@ class Watcher:
             pass
         finally:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(session.stop(), 3.0)
+                await asyncio.wait_for(asyncio.gather(*(s.stop() for s in sessions)), 3.0)
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
@@ -163,13 +159,29 @@ class Watcher:
             await service.delivery.drain()
         return 0
 
+    def _sessions(self) -> list[Session]:
+        """One session per cluster of the watchlist (it may mix markets; see feed/clusters)."""
+        groups = by_cluster(self.settings.watchlist) or {self.settings.market: []}
+        return [
+            Session(
+                f"{self.settings.ws_base}/{cluster}",
+                self.settings.api_key.reveal(),
+                channels=MONITOR_CHANNELS[cluster],
+                on_events=self._on_events,
+                on_status=partial(self._on_status, cluster if len(groups) > 1 else ""),
+                symbols=symbols,
+            )
+            for cluster, symbols in groups.items()
+        ]
+
     def _on_events(self, events: list[Event], recv_ms: int) -> None:
         self.state.apply(events, recv_ms)
 
-    def _on_status(self, status: SessionStatus) -> None:
-        if status.state is not self.status:
-            self.status = status.state
-            _problem(f"feed: {status.state.name.lower().replace('_', ' ')} — {status.reason}")
+    def _on_status(self, cluster: str, status: SessionStatus) -> None:
+        if status.state is not self.states.get(cluster):
+            self.states[cluster] = self.status = status.state
+            feed = f"{cluster} feed" if cluster else "feed"
+            _problem(f"{feed}: {status.state.name.lower().replace('_', ' ')} — {status.reason}")
 
     async def _check(self, service: AlertService) -> None:
         while True:

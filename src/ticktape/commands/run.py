@@ -14,12 +14,13 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from ticktape.config import DEFAULT_REST_URL, DEFAULT_WATCHLIST, MARKETS, Settings, load_settings
+from ticktape.feed.clusters import cluster_of
 from ticktape.feed.record import check_appendable
 from ticktape.hub import discovery
 from ticktape.hub.discovery import TOKEN_ENV
 from ticktape.sim.process import SimProcess, app_sim_args
 from ticktape.ui.bandwidth import colour_system
-from ticktape.ui.symbols import normalize_symbol
+from ticktape.ui.symbols import normalize_symbol, symbol_hint
 from ticktape.watchlists import DEFAULT_NAME
 
 #: Starting lists when the saved one does not suit the chosen market.
@@ -66,7 +67,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("symbols", nargs="*", metavar="SYMBOL", help="watchlist (default: saved)")
     p.add_argument("--symbols", dest="symbols_csv", metavar="A,B,C", help="watchlist, comma list")
-    p.add_argument("--market", choices=MARKETS, help="stocks (default), forex or crypto")
+    p.add_argument(
+        "--market",
+        choices=MARKETS,
+        help="the market of bare symbols: stocks (default), forex or crypto (a list may mix:"
+        " AAPL BTC-USD EUR/USD)",
+    )
     p.add_argument("--feed", choices=("realtime", "delayed"), help="real-time or 15-min delayed")
     p.add_argument("--sim", action="store_true", help="use the built-in simulator even with a key")
     p.add_argument("--seed", type=int, default=0, help="simulator random seed (with --sim)")
@@ -116,9 +122,20 @@ def _watchlist(args: argparse.Namespace, market: str) -> tuple[str, ...] | None:
     for text in raw:
         symbol = normalize_symbol(text, market)
         if symbol is None:
-            raise SystemExit(f"ticktape: {text!r} is not a valid {market} symbol")
+            raise SystemExit(f"ticktape: {text!r} is not a symbol (e.g. {symbol_hint()})")
         out.append(symbol)
     return tuple(dict.fromkeys(out))
+
+
+def _saved_watchlist(settings: Settings, *, explicit: bool) -> tuple[str, ...]:
+    """The saved list, whatever markets it mixes; ``--market M`` typed with no symbols and a
+    list holding none of M's starts from M's defaults (``ticktape --market crypto`` shows
+    crypto). A list with no valid symbol at all starts from the market's defaults too."""
+    # Saved symbols are canonical: a bare word there is a ticker, whatever --market says.
+    valid = tuple(s for s in settings.watchlist if normalize_symbol(s) == s)
+    if explicit and not any(cluster_of(s) == settings.market for s in valid):
+        valid = ()
+    return valid or MARKET_DEFAULTS[settings.market]
 
 
 def settings_for(args: argparse.Namespace) -> Settings:
@@ -139,8 +156,7 @@ def settings_for(args: argparse.Namespace) -> Settings:
     if symbols is not None:  # the command line's symbols are the default list, shown this run
         lists = {"watchlist": symbols, "active_watchlist": DEFAULT_NAME, "default_list": True}
     elif settings.default_list:
-        valid = tuple(s for s in settings.watchlist if normalize_symbol(s, settings.market) == s)
-        lists = {"watchlist": valid or MARKET_DEFAULTS[settings.market]}
+        lists = {"watchlist": _saved_watchlist(settings, explicit=args.market is not None)}
     fps = settings.fps
     env_fps = os.environ.get("TEXTUAL_FPS")
     if args.fps is None and env_fps:  # respect a lower global Textual frame cap

@@ -59,6 +59,8 @@ class ClockWatch:
         poll_ms: int = POLL_MS,
     ) -> None:
         self.clock = MarketClock(cluster)
+        #: Every cluster's clock, fed by the same requests (the status answers for all).
+        self.clocks: dict[str, MarketClock] = {cluster: self.clock}
         self.source = source
         self._now = clock
         self._simulated = simulated
@@ -71,10 +73,20 @@ class ClockWatch:
     def reading(self, now_ms: int | None = None) -> Reading:
         return self.clock.reading(self._now() if now_ms is None else now_ms)
 
-    def line(self, now_ms: int | None = None) -> PhaseLine:
-        """``open · closes in 2h05m``; ``open session`` where the simulator runs one off-hours."""
+    def clock_for(self, cluster: str) -> MarketClock:
+        """``cluster``'s clock (a mixed watchlist's other markets), made on first use."""
+        clock = self.clocks.get(cluster)
+        if clock is None:
+            clock = self.clocks[cluster] = MarketClock(cluster)
+            clock.calendar = self.clock.calendar  # the holidays already fetched
+        return clock
+
+    def line(self, now_ms: int | None = None, cluster: str | None = None) -> PhaseLine:
+        """``open · closes in 2h05m``; ``open session`` where the simulator runs one off-hours.
+        ``cluster``: another market's phase than the watch's own."""
         now = self._now() if now_ms is None else now_ms
-        r = self.clock.reading(now)
+        clock = self.clock if cluster is None else self.clock_for(cluster)
+        r = clock.reading(now)
         text = describe(r, now)
         if self._simulated and r.next_ms is None and r.cluster != "crypto":
             text = f"{r.phase} session"
@@ -96,7 +108,8 @@ class ClockWatch:
             self.last_error = str(err) or type(err).__name__
             return False
         self.last_error = None
-        self.clock.server_said(status, upcoming, now)
+        for clock in self.clocks.values():
+            clock.server_said(status, upcoming, now)
         return True
 
     def next_poll_ms(self, now_ms: int, ok: bool = True) -> int:

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Callable
 from datetime import date, timedelta
 from typing import Final, Protocol
 
+from ticktape.feed.clusters import cluster_of, rest_ticker
 from ticktape.feed.conditions import regular_close
 from ticktape.feed.events import Agg
 from ticktape.market.bars import MINUTE_MS, Bar, day_bounds
@@ -42,15 +43,6 @@ def daily_window(now_ms: int) -> tuple[date, date]:
     return today - timedelta(days=DAILY_DAYS), today - timedelta(days=1)
 
 
-def rest_ticker(symbol: str, market: str) -> str:
-    """The REST ticker for a symbol: ``EUR/USD`` → ``C:EURUSD``, ``BTC-USD`` → ``X:BTCUSD``."""
-    if market == "forex":
-        return "C:" + symbol.replace("/", "")
-    if market == "crypto":
-        return "X:" + symbol.replace("-", "")
-    return symbol
-
-
 def previous_close(bars: list[Bar], now_ms: int, market: str = "stocks") -> float | None:
     """The previous session's close, from the minute bars already fetched.
 
@@ -78,7 +70,8 @@ class History:
 
     Args:
         state: the market state the bars go into.
-        market: "stocks", "forex" or "crypto" (how tickers and the previous close are read).
+        market: the default market (each symbol's own cluster decides its ticker and how its
+            previous close is read: a watchlist may mix markets).
         clock: Unix ms now; every request and stamp uses it.
         watched: the symbols watched now (bars for a symbol dropped meanwhile are discarded).
         rest: the REST client once it is open, else None (requests wait for it).
@@ -170,7 +163,7 @@ class History:
 
     async def minutes(self, symbol: str, start: int, end: int) -> list[Bar]:
         """REST minute bars of ``symbol`` from ``start`` to ``end``."""
-        ticker = rest_ticker(symbol, self.market)
+        ticker = rest_ticker(symbol)
         aggs = self._client().iter_aggs(ticker, 1, "minute", start, end)
         return [Bar.from_agg(a) async for a in aggs]
 
@@ -179,13 +172,13 @@ class History:
         now = self.clock()
         bars = await self.minutes(symbol, now - SEED_DAYS * DAY_MS, now)
         if symbol in self.watched():
-            prev = previous_close(bars, now, self.market)
+            prev = previous_close(bars, now, cluster_of(symbol))
             self.state.seed_bars(symbol, bars, prev_close=prev)
 
     async def _seed_daily(self, symbol: str) -> None:
         """Daily bars for the "1D" chart; a failure costs only the older candles (a notice)."""
         now = self.clock()
-        ticker = rest_ticker(symbol, self.market)
+        ticker = rest_ticker(symbol)
         try:
             aggs = self._client().iter_aggs(ticker, 1, "day", *daily_window(now))
             bars = [a async for a in aggs]

@@ -153,7 +153,7 @@ class BookPane(Widget):
             return Text(
                 "order book: select a crypto pair (BTC-USD …)"
                 if self.market == "crypto"
-                else "order book: crypto pairs only (run with --market crypto)"
+                else "order book: crypto pairs only (add one with a, e.g. BTC-USD)"
             )
         if book is None or not (book.bids or book.asks):
             return Text(f"waiting for {symbol}'s book (XL2)…")

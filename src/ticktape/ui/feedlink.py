@@ -1,5 +1,6 @@
-"""The app's link to the feed: the session's lifecycle and status, the REST client,
-history loading and backfill, refused subscriptions and the market clock.
+"""The app's link to the feed: one session per cluster the watchlist needs (see
+ui/sessions.py) and their status, the REST client, history loading and backfill, refused
+subscriptions and the market clock.
 
 Owned by :class:`~ticktape.ui.app.TicktapeApp`; see docs/architecture.md.
 """
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING, Final
 from textual.css.query import NoMatches
 from textual.worker import Worker
 
+from ticktape.feed.clusters import by_cluster, cluster_of, needed_clusters
 from ticktape.feed.events import Event, Status
 from ticktape.feed.session import (
     REPLAY_FINISHED,
@@ -28,9 +30,12 @@ from ticktape.feed.upstream import client_count, is_upstream, upstream_ok
 from ticktape.feed.wire import MONITOR_CHANNELS, TAPE_CHANNELS
 from ticktape.market.history import History
 from ticktape.ui import gcpolicy
+from ticktape.ui.sessions import ClusterSessions
 from ticktape.ui.statusbar import (
     REPLAY_LABEL,
+    ClusterWord,
     StatusBar,
+    describe_cluster,
     describe_rest_error,
     describe_retry,
     describe_server_status,
@@ -74,26 +79,35 @@ class FeedLink:
     ) -> None:
         """Args:
         app: the app whose state the feed fills and whose panes show its status.
-        connect: open a session at all (False: the state was handed in whole).
-        status: the connection status to show before any session says one.
+        connect: open sessions at all (False: the state was handed in whole).
+        status: the default market's connection status to show before any session says one.
         stats: the feed figures to show before any session has some.
         feed_urls: awaited before connecting for ``(ws_url, rest_url)``.
         clock_watch: the market clock (else made with the REST client).
         """
         self.app = app
         self.connect = connect
+        #: The default market (``--market``): the cluster of bare symbols.
+        self.home = home = app.settings.market
         if status is None and connect:
             status = SessionStatus(ConnState.CONNECTING, "starting the feed")
-        #: The connection status the status bar shows.
-        self.status: SessionStatus | None = status
+        #: Each cluster's connection status, as the status bar shows it.
+        first = needed_clusters(app.watched(), home)
+        self.statuses: dict[str, SessionStatus] = {c: status for c in first if status}
+        self.clusters = ClusterSessions(
+            app,
+            home,
+            on_events=self.on_events,
+            on_status=self.session_status,
+            on_server_status=self._server_status,
+        )
         #: The feed figures the status bar shows (refreshed every :data:`STATS_EVERY_MS`).
         self.stats: FeedSnapshot | None = stats
         self._stats_at = -STATS_EVERY_MS
         self._feed_urls = feed_urls
-        self.session: Session | None = None
         self.rest: RestClient | None = None
-        #: What a hub says is wrong with its upstream connection (None: nothing, or no hub).
-        self.upstream: str | None = None
+        #: What a hub says is wrong with its upstream connection, per cluster (absent: nothing).
+        self.upstreams: dict[str, str] = {}
         #: How many clients share the hub (None: not through a hub).
         self.hub_clients: int | None = None
         #: Subscriptions the server refused (the plan lacks them), e.g. "Q.TSLA".
@@ -101,13 +115,13 @@ class FeedLink:
         #: Until prices show, every decoded frame is painted at once.
         self.awaiting_prices = connect
         self._rest_started = False
-        self._lost_ms: int | None = None  # wall time the feed was lost, until it is back
-        #: The alarming connection state last toasted, until the feed is live again.
-        self._toasted: ConnState | None = None
-        self._params_used = False
+        self._lost_ms: dict[str, int] = {}  # per cluster: wall time it was lost, until back
+        #: Per cluster, the alarming connection state last toasted, until it is live again.
+        self._toasted: dict[str, ConnState] = {}
+        self._last_data: dict[str, int] = {}  # per cluster: receive time of its last frame
         self.history = History(
             app.state,
-            app.settings.market,
+            home,
             clock=app.clock,
             watched=app.watched,
             rest=lambda: self.rest,
@@ -117,12 +131,35 @@ class FeedLink:
         #: The market's phase for the status bar; made with the REST client when connecting
         #: (the calendar library costs ~40 ms to import: not before the first prices).
         self.clock_watch = clock_watch
-        self._phase: tuple[int, PhaseLine | None] = (-1, None)
+        self._phase: dict[str | None, tuple[int, PhaseLine | None]] = {}
 
-    # -- the session ---------------------------------------------------------------------------
+    # -- the sessions ----------------------------------------------------------------------------
+
+    @property
+    def status(self) -> SessionStatus | None:
+        """The status of the first cluster shown (the only one, for a one-market list)."""
+        shown = self.shown_clusters()
+        return self.statuses.get(shown[0]) if shown else None
+
+    @property
+    def session(self) -> Session | None:
+        """The default market's session, else the first open one (None before connecting)."""
+        sessions = self.clusters.sessions
+        return sessions.get(self.home) or next(iter(sessions.values()), None)
+
+    @session.setter
+    def session(self, session: Session) -> None:  # tests hand in a stand-in
+        self.clusters.sessions[self.home] = session
+
+    def shown_clusters(self) -> tuple[str, ...]:
+        """The clusters the status bar speaks of: those with a session, or that the list
+        needs (with no sessions, the statuses handed in)."""
+        if self.clusters.sessions:
+            return tuple(c for c in MONITOR_CHANNELS if c in self.clusters.sessions)
+        return self.clusters.needed()
 
     async def run(self) -> None:
-        """Learn the feed's URLs if it is still starting, then connect and stay connected."""
+        """Learn the feed's URLs if it is still starting, then open the sessions needed."""
         app = self.app
         if self._feed_urls is not None:
             try:
@@ -133,42 +170,47 @@ class FeedLink:
                 app.call_after_refresh(app.exit, None, 1, message)
                 return
             app.settings = app.settings.with_(ws_url=ws_url, rest_url=rest_url)
-        settings = app.settings
-        self.session = Session(
-            settings.ws_market_url,
-            settings.api_key.reveal(),
-            channels=MONITOR_CHANNELS[settings.market],
-            on_events=self.on_events,
-            on_status=self.session_status,
-            on_server_status=self._server_status,
-            on_frame=app.recorder.write,
-            symbols=app.watched(),
-        )
-        self.status = self.session.status
         app.set_timer(REST_AFTER_S, self.start_rest)
-        await self.session.run()
+        self.clusters.start(app.watched())
 
     def ready(self) -> None:
         """The first screen is up: mark the rows and queue the history it shows."""
         main = self.app.main
         main.tape.refusal = self.refused_param
-        # Prices shown while the feed is down are not current: the rows say so (no status
-        # yet means nobody claimed a feed: tests and benchmarks hand the state in whole).
-        main.watchlist.set_feed_live(self.status is None or self.status.state is ConnState.LIVE)
+        self.clusters.set_symbols(main.watchlist.symbols)  # what the rows need, before connecting
+        self._mark_rows()
         self.queue_seed(main.watchlist.symbols)  # "loading" now, fetched after prices
 
-    def on_events(self, events: Sequence[Event], recv_ms: int) -> None:
-        """One decoded frame into the state; until prices show, paint it at once."""
+    def _mark_rows(self) -> None:
+        """Prices shown while their feed is down are not current: the rows say so (no status
+        means nobody claimed a feed: tests and benchmarks hand the state in whole)."""
+        down = frozenset(
+            c
+            for c in self.shown_clusters()
+            if (st := self.statuses.get(c)) is not None and st.state is not ConnState.LIVE
+        )
+        if not down or down >= set(self.shown_clusters()):
+            self.app.main.watchlist.set_feed_live(not down)
+        else:  # one market of a mixed list is down: only its rows
+            self.app.main.watchlist.set_feed_live(lambda symbol: cluster_of(symbol) not in down)
+
+    def on_events(self, events: Sequence[Event], recv_ms: int, cluster: str | None = None) -> None:
+        """One decoded frame of ``cluster`` (the default market's unless said) into the
+        state; until prices show, paint it at once."""
         app = self.app
-        app.state.apply(app.market_view.route(events), recv_ms)
+        cluster = cluster or self.home
+        self._last_data[cluster] = recv_ms
+        if cluster == "stocks":  # the market view's boards are the stock market's
+            events = app.market_view.route(events)
+        app.state.apply(events, recv_ms)
         if self.awaiting_prices:
             app.frames.soon()
 
     def refresh_stats(self, now: int) -> None:
         """Before each frame: the status bar's figures, at most every :data:`STATS_EVERY_MS`."""
-        if self.session is not None and now - self._stats_at >= STATS_EVERY_MS:
+        if self.clusters.sessions and now - self._stats_at >= STATS_EVERY_MS:
             self._stats_at = now
-            self.stats = self.session.stats.snapshot()
+            self.stats = self.clusters.stats.snapshot()
 
     def frame_done(self, symbols: tuple[str, ...]) -> None:
         """After each frame: once prices are painted, open REST."""
@@ -181,93 +223,145 @@ class FeedLink:
         return any((st := state.get(s)) is not None and st.last is not None for s in symbols)
 
     def show_status(self, bar: StatusBar, now: int, *, empty: bool = False) -> None:
-        """The feed's status, figures and market phase on ``bar`` (and REC while recording)."""
-        recording = self.app.recorder.active
-        phase = self.phase_line(now)
+        """The feed's status, figures and market phase on ``bar`` (and REC while recording):
+        one cluster as it always was, several as one compact word each."""
+        shown = self.shown_clusters()
+        one = shown[0] if len(shown) == 1 else None
+        if one is not None:
+            bar.market = one
         bar.show(
-            self.status,
+            self.statuses.get(one or self.home),
             self.stats,
             now,
-            recording=recording,
-            phase=phase,
+            recording=self.app.recorder.active,
+            phase=self.phase_line(now, one),
             empty=empty,
-            upstream=self.upstream,
-            hub_clients=self.hub_clients,
+            upstream=self.upstreams.get(one or self.home),
+            hub_clients=self._hub_clients(),
+            clusters=None if one is not None else self.cluster_words(shown, now),
         )
 
-    def phase_line(self, now: int) -> PhaseLine | None:
-        """The market clock's words, worked out at most once a second."""
+    def _hub_clients(self) -> int | None:
+        """How many programs share the hub: it counts connections, and a mixed list holds
+        one per cluster (this app is one client, not three)."""
+        if self.hub_clients is None:
+            return None
+        return max(1, self.hub_clients - max(0, len(self.clusters.sessions) - 1))
+
+    def cluster_words(self, clusters: tuple[str, ...], now: int) -> tuple[ClusterWord, ...]:
+        """Each cluster's state in a word or two, for the bar of a mixed list."""
+        return tuple(
+            describe_cluster(
+                c,
+                self.statuses.get(c),
+                now,
+                phase=self.phase_line(now, c),
+                quiet_ms=now - self._last_data[c] if c in self._last_data else None,
+                upstream=self.upstreams.get(c),
+            )
+            for c in clusters
+        )
+
+    def phase_line(self, now: int, cluster: str | None = None) -> PhaseLine | None:
+        """A market's clock in words (the default market's unless ``cluster``), worked out
+        at most once a second."""
         if self.clock_watch is None:
             return None
-        if now // 1000 != self._phase[0]:
-            self._phase = (now // 1000, self.clock_watch.line(now))
-        return self._phase[1]
+        if cluster == self.clock_watch.clock.cluster:
+            cluster = None
+        second, line = self._phase.get(cluster, (-1, None))
+        if now // 1000 != second:
+            line = self.clock_watch.line(now, cluster)
+            self._phase[cluster] = (now // 1000, line)
+        return line
 
     def symbols_changed(self, symbols: tuple[str, ...]) -> None:
-        """The watchlist changed: subscribe to it and load the history of what is new."""
-        if self.session is not None:
-            self.session.set_symbols(symbols)
+        """The watchlist changed: subscribe to it on each cluster it needs (opening and
+        closing sessions) and load the history of what is new."""
+        self.clusters.set_symbols(symbols)
+        shown = self.shown_clusters()
+        for cluster in [c for c in self.statuses if c not in shown]:
+            del self.statuses[cluster]  # its session is closed: nothing to say of it
+            for per_cluster in (self._lost_ms, self._toasted, self._last_data, self.upstreams):
+                per_cluster.pop(cluster, None)
+        if self.app.frames.screen_up:
+            self._mark_rows()
         if self._params_used:
             self.resubscribe()
         self.queue_seed(symbols)
 
+    @property
+    def _params_used(self) -> bool:
+        return self.clusters.uses_params
+
     def resubscribe(self) -> None:
         """The watchlist's channels, plus the market-wide ones while the view is shown."""
-        if self.session is None:
-            return
-        self._params_used = True
         watched = self.app.watched()
-        channels = MONITOR_CHANNELS[self.app.settings.market]
-        params = {f"{ch}.{s}" for s in watched for ch in channels}
-        self.session.set_params(params | self.app.market_view.params(watched))
+        params = {
+            f"{ch}.{s}"
+            for cluster, symbols in by_cluster(watched).items()
+            for s in symbols
+            for ch in MONITOR_CHANNELS[cluster]
+        }
+        self.clusters.set_params(params | self.app.market_view.params(watched))
 
     def set_book_params(self, params: Iterable[str]) -> bool:
-        """The book pane's extra subscriptions (one pair's XL2); False until there is a session."""
-        if self.session is None:
+        """The book pane's extra subscriptions (one pair's XL2); False until there is a feed."""
+        if not self.clusters.started and not self.clusters.sessions:
             return False
-        self.session.set_extra_params(params)
+        self.clusters.set_extra(params)
         return True
 
     # -- status ----------------------------------------------------------------------------------
 
-    def session_status(self, status: SessionStatus) -> None:
-        """From the session (any thread of control): applied on the app's next turn."""
-        self.app.call_later(self.apply_status, status)
+    def session_status(self, status: SessionStatus, cluster: str | None = None) -> None:
+        """From ``cluster``'s session (any thread of control): applied on the app's next
+        turn."""
+        self.app.call_later(self.apply_status, status, cluster)
 
-    def apply_status(self, status: SessionStatus) -> None:
-        """A new connection status: stale marks, backfill after an outage, one toast."""
+    def apply_status(self, status: SessionStatus, cluster: str | None = None) -> None:
+        """A cluster's new connection status (the default market's unless said): stale marks,
+        backfill after an outage, one toast."""
         app = self.app
-        before = self.status
-        self.status = status
+        cluster = cluster or self.home
+        if cluster not in self.shown_clusters():
+            return  # closed meanwhile
+        before = self.statuses.get(cluster)
+        self.statuses[cluster] = status
         state = status.state
         if before is not None and before.state is state:
             return
-        if app.frames.screen_up:  # else ready() takes it from self.status
-            app.main.watchlist.set_feed_live(state is ConnState.LIVE)
+        if app.frames.screen_up:  # else ready() takes it from self.statuses
+            self._mark_rows()
         if state is ConnState.LIVE:
-            self._toasted = None
-            if self._lost_ms is not None:  # back after an outage: fill the minutes it cost
-                self._backfill(self._lost_ms)
-                self._lost_ms = None
+            self._toasted.pop(cluster, None)
+            lost = self._lost_ms.pop(cluster, None)
+            if lost is not None:  # back after an outage: fill the minutes it cost
+                self._backfill(lost, cluster)
         elif before is not None and before.state is ConnState.LIVE:
-            self._lost_ms = app.clock()
+            self._lost_ms[cluster] = app.clock()
+        who = f"{cluster}: " if len(self.shown_clusters()) > 1 else ""
         if state in _ALARMING:
             # A toast only: the bar's state line already says it (and keeps it current,
             # countdown included); a bar notice would repeat it, then outlive it. Once per
             # state until the feed is live again: every retry passes through "connecting"
             # and back, and a toast each time piled up over the chart.
-            if state is not self._toasted:
-                self._toasted = state
-                text, severity = describe_state(status, app.clock())
-                app.notice(text, severity, bar=False)
+            # A server gone for every cluster at once is one toast, not three: a state
+            # another cluster is already toasted for (and still in) is the bar's to show.
+            if state is not self._toasted.get(cluster):
+                told = state in self._toasted.values()
+                self._toasted[cluster] = state
+                if not told:
+                    text, severity = describe_state(status, app.clock())
+                    app.notice(who + text, severity, bar=False)
         elif (
             state is ConnState.LIVE
             and before is not None
             and before.state is ConnState.RECONNECTING
         ):
-            app.notify("reconnected", timeout=3, markup=False)
+            app.notify(f"{who}reconnected", timeout=3, markup=False)
 
-    def _server_status(self, status: Status) -> None:
+    def _server_status(self, status: Status, cluster: str) -> None:
         app = self.app
         count = client_count(status)
         if count is not None:
@@ -275,7 +369,10 @@ class FeedLink:
             return
         if is_upstream(status.status):
             # Through a hub: its upstream's state, said until it is well again.
-            self.upstream = None if upstream_ok(status.status) else status.message
+            if upstream_ok(status.status):
+                self.upstreams.pop(cluster, None)
+            else:
+                self.upstreams[cluster] = status.message
             return
         if status.status == REPLAY_FINISHED:
             app.call_later(self._feed_ended, "replay finished")
@@ -303,7 +400,7 @@ class FeedLink:
 
     def refused_param(self, mode: str, symbol: str) -> str | None:
         """The subscription the server refused for this tape ``mode`` and ``symbol``, if any."""
-        channel = TAPE_CHANNELS[self.app.settings.market].get(mode)
+        channel = TAPE_CHANNELS[cluster_of(symbol)].get(mode)
         if channel is None:
             return None
         for param in (f"{channel}.{symbol}", f"{channel}.*"):
@@ -373,9 +470,9 @@ class FeedLink:
         await self.history.run()
         gcpolicy.settle()  # the history just loaded lives as long as its symbol
 
-    def _backfill(self, lost_ms: int) -> None:
-        """Ask REST for the minutes since the feed was lost, for every watched symbol."""
-        symbols = self.app.watched()
+    def _backfill(self, lost_ms: int, cluster: str) -> None:
+        """Ask REST for the minutes since ``cluster``'s feed was lost, for its watched symbols."""
+        symbols = tuple(by_cluster(self.app.watched()).get(cluster, ()))
         if self.rest is None or not symbols:
             return
         work = self.history.backfill(symbols, self.history.backfill_since(lost_ms))
@@ -384,18 +481,18 @@ class FeedLink:
     # -- closing ---------------------------------------------------------------------------------
 
     async def close(self, after_session: Callable[[], None]) -> None:
-        """Stop the session, then ``after_session`` (the recording), then the HTTP client.
+        """Stop the sessions, then ``after_session`` (the recording), then the HTTP client.
 
-        Idempotent: both handles are taken before the first ``await``, so a second (or
+        Idempotent: the handles are taken before the first ``await``, so a second (or
         overlapping) call closes nothing twice.
         """
         app = self.app
         app.workers.cancel_group(app, "rest")  # no download outlives its client
-        session, self.session = self.session, None
+        sessions = self.clusters.take_all()
         rest, self.rest = self.rest, None
-        if session is not None:
+        if sessions:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(session.stop(), 3.0)
+                await asyncio.wait_for(asyncio.gather(*(s.stop() for s in sessions)), 3.0)
         app.workers.cancel_group(app, "feed")  # in case it is still waiting for the URLs
         after_session()  # after the session: its last frames are in the file
         if rest is not None:

@@ -521,11 +521,9 @@ class MarketViewLink:
         self._snapshot_at: int | None = None
 
     def open(self) -> None:
-        """Push the screen and subscribe to the market-wide channels while it is shown."""
+        """Push the screen and subscribe to the market-wide channels while it is shown (on
+        the stocks cluster, whatever the default market: its session opens if need be)."""
         app = self.app
-        if app.settings.market != "stocks":
-            app.notify("the market view covers stocks", timeout=3, markup=False)
-            return
         if self.screen is not None:
             return
         if self.boards is None:

@@ -22,15 +22,15 @@ SYMBOL_CHARS: Final = frozenset(string.ascii_letters + string.digits + ".:/-")
 
 
 def symbol_problem(value: str, market: str) -> str | None:
-    """Why ``value`` is not a symbol of ``market`` (a character it cannot hold is named),
-    or None if it is one."""
+    """Why ``value`` is not a symbol (a character it cannot hold is named), or None if it is
+    one; ``market`` reads bare words first (see ticktape.feed.clusters)."""
     text = value.strip()
     bad = next((c for c in text if c not in SYMBOL_CHARS), None)
     if bad is not None:
         shown = "a space" if bad.isspace() else repr(bad)
         return f"{shown} is not allowed in a symbol"  # fits the prompt: 44 cells
     if normalize_symbol(text, market) is None:
-        return f"not a {market} symbol (e.g. {symbol_hint(market)})"
+        return f"not a symbol (e.g. {symbol_hint(market)})"
     return None
 
 

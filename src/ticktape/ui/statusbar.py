@@ -89,6 +89,66 @@ def describe_state(status: SessionStatus, now_ms: int) -> tuple[str, Severity]:
     return (f"{state.value}: {reason}" if reason else state.value), "information"
 
 
+@dataclass(frozen=True, slots=True)
+class ClusterWord:
+    """One cluster's state in a word or two, for the bar of a mixed watchlist."""
+
+    cluster: str
+    text: str
+    severity: str  # "ok", or a Severity
+
+
+def _short_countdown(status: SessionStatus, now_ms: int) -> str:
+    if status.retry_in is None:
+        return ""
+    left = status.since_ms + status.retry_in * 1000 - now_ms
+    return f" {max(0, math.ceil(left / 1000))}s"
+
+
+_CLUSTER_WORDS: Final[dict[ConnState, tuple[str, Severity]]] = {
+    ConnState.CONNECTING: ("connecting", "information"),
+    ConnState.AUTHENTICATING: ("signing in", "information"),
+    ConnState.SUBSCRIBING: ("subscribing", "information"),
+    ConnState.RECONNECTING: ("reconnecting", "warning"),
+    ConnState.SLOW_CONSUMER: ("too slow", "warning"),
+    ConnState.OFFLINE: ("offline", "error"),
+    ConnState.KICKED: ("key in use", "error"),
+    ConnState.AUTH_FAILED: ("key rejected", "error"),
+    ConnState.STOPPED: ("stopped", "information"),
+}
+
+
+def describe_cluster(
+    cluster: str,
+    status: SessionStatus | None,
+    now_ms: int,
+    *,
+    phase: PhaseLine | None = None,
+    quiet_ms: int | None = None,
+    upstream: str | None = None,
+) -> ClusterWord:
+    """``cluster``'s state as the bar of a mixed list says it, short enough for three in 80
+    columns: ``live``, ``closed`` (quiet while its market is closed), ``quiet 12s``,
+    ``retry 4s`` (reconnecting), ``offline 9s``, ``key rejected``, ``upstream down`` (a hub's)…
+    The toasts and the one-market bar keep the long sentences (:func:`describe_state`)."""
+    if status is None:
+        return ClusterWord(cluster, "no feed", "warning")
+    if status.state is ConnState.LIVE:
+        quiet = quiet_ms is not None and quiet_ms >= QUIET_S * 1000
+        if upstream:
+            return ClusterWord(cluster, "upstream down", "warning")
+        if quiet and phase is not None and phase.closed:
+            return ClusterWord(cluster, "closed", "information")
+        if quiet and quiet_ms is not None:
+            return ClusterWord(cluster, f"quiet {quiet_ms // 1000}s", "warning")
+        return ClusterWord(cluster, "live", "ok")
+    text, severity = _CLUSTER_WORDS.get(status.state, (status.state.value, "information"))
+    countdown = _short_countdown(status, now_ms)
+    if countdown and status.state in (ConnState.RECONNECTING, ConnState.SLOW_CONSUMER):
+        text = "retry" if status.state is ConnState.RECONNECTING else f"{text}, retry"
+    return ClusterWord(cluster, text + countdown, severity)
+
+
 def describe_server_status(status: str, message: str) -> tuple[str, Severity] | None:
     """A server ``status`` event worth telling the user about, or None for routine ones.
 
@@ -216,6 +276,7 @@ class StatusBar(Widget):
         self.ended: str | None = None
         # state marks (ok / bad / info) and the separator, plain ASCII with --ascii
         self._marks = ("*", "!", "o", " | ") if ascii_only else ("●", "▲", "○", " │ ")
+        self._dot = " - " if ascii_only else " · "  # between the clusters of a mixed list
         self._key: tuple[object, ...] = ()
         self._left = Text()
         self._right = Text()
@@ -236,14 +297,19 @@ class StatusBar(Widget):
         empty: bool = False,
         upstream: str | None = None,
         hub_clients: int | None = None,
+        clusters: tuple[ClusterWord, ...] | None = None,
     ) -> None:
         """Rebuild the bar if anything it says changed; ``recording`` shows the REC mark;
         ``phase`` is the market clock's word (and whether silence is expected); ``empty``: the
         watchlist is, so silence is expected (see :data:`EMPTY_WATCHLIST`); ``upstream`` is
         what a hub says is wrong with its own upstream, if anything; ``hub_clients`` how many
-        clients share that hub."""
+        clients share that hub. ``clusters``: a mixed list's word per cluster, said instead
+        of the one state, market and phase."""
         if self.notice is not None and self.notice.until_ms <= now_ms:
             self.notice = None
+        if clusters is not None:
+            self._show_clusters(clusters, stats, now_ms, recording, hub_clients)
+            return
         state, severity = describe_state(status, now_ms) if status else ("no feed", "warning")
         live = status is not None and status.state is ConnState.LIVE
         if live and upstream:
@@ -284,11 +350,35 @@ class StatusBar(Widget):
         self._key = key
         sev = "ok" if live else severity
         words = None if phase is None else phase.text
+        label = self._label(hub_clients)
+        self._left, self._right = self._build(state, sev, figures, clock, recording, label, words)
+        self.refresh()
+
+    def _show_clusters(
+        self,
+        clusters: tuple[ClusterWord, ...],
+        stats: FeedSnapshot | None,
+        now_ms: int,
+        recording: bool,
+        hub_clients: int | None,
+    ) -> None:
+        figures = self._figures(stats)
+        clock = fmt_clock(now_ms, self.tz)
+        label = self._label(hub_clients)
+        key = (clusters, figures, self.notice, clock, label, self.profile, recording)
+        if key == self._key:
+            return
+        self._key = key
+        self._left, self._right = self._build(
+            "", "ok", figures, clock, recording, label, clusters=clusters
+        )
+        self.refresh()
+
+    def _label(self, hub_clients: int | None) -> str:
         label = self.feed_label
         if hub_clients is not None:
             label += f" ({hub_clients} client{'s' if hub_clients != 1 else ''})"
-        self._left, self._right = self._build(state, sev, figures, clock, recording, label, words)
-        self.refresh()
+        return label
 
     @property
     def plain(self) -> str:
@@ -321,17 +411,18 @@ class StatusBar(Widget):
         recording: bool,
         label: str,
         phase: str | None = None,
+        clusters: tuple[ClusterWord, ...] | None = None,
     ) -> tuple[Text, Text]:
-        sev = {"information": "info"}.get(severity, severity)
-        ok, bad, info, bar = self._marks
-        sep = (bar, self._style("muted"))
+        sep = (self._marks[3], self._style("muted"))
         left = Text(no_wrap=True, overflow="ellipsis")
-        mark = ok if sev == "ok" else info if sev == "info" else bad
-        left.append(f" {mark} ", self._style(sev))
-        left.append(state, self._style(sev))
+        if clusters is None:
+            self._state(left, state, severity)
+        else:
+            self._clusters(left, clusters)
         left.append(*sep)
         left.append(f" {label} ", self._style("feed"))
-        left.append(f" {self.market}", self._style("muted"))
+        if clusters is None:
+            left.append(f" {self.market}", self._style("muted"))
         if phase:
             left.append(f" · {phase}", self._style("muted"))
         if self.profile:
@@ -346,9 +437,28 @@ class StatusBar(Widget):
             left.append(self.notice.text, self._style(notice_sev))
         right = Text(no_wrap=True)
         if recording:  # beside the clock: the right end is never truncated
-            right.append(f" {ok} REC ", self._style("rec"))
+            right.append(f" {self._marks[0]} REC ", self._style("rec"))
         right.append(f" {clock} ", self._style("clock"))
         return left, right
+
+    def _mark(self, severity: str) -> tuple[str, str]:
+        """The mark and style name for a severity ("ok", "information", …)."""
+        sev = {"information": "info"}.get(severity, severity)
+        ok, bad, info, _ = self._marks
+        return (ok if sev == "ok" else info if sev == "info" else bad), sev
+
+    def _state(self, left: Text, state: str, severity: str) -> None:
+        mark, sev = self._mark(severity)
+        left.append(f" {mark} ", self._style(sev))
+        left.append(state, self._style(sev))
+
+    def _clusters(self, left: Text, clusters: tuple[ClusterWord, ...]) -> None:
+        """``stocks ● live · crypto ● live · forex ○ reconnecting 4s``."""
+        for i, word in enumerate(clusters):
+            mark, sev = self._mark(word.severity)
+            left.append(self._dot if i else " ", self._style("muted"))
+            left.append(f"{word.cluster} ", self._style("muted"))
+            left.append(f"{mark} {word.text}", self._style(sev))
 
     def render(self) -> Text:
         left = self._left.copy()

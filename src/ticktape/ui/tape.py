@@ -562,6 +562,8 @@ class TapeView(ScrollView, can_focus=True):
         refused = self.refusal(self.mode, symbol) if self.refusal and symbol else None
         if refused:
             return f"{self.mode} are not in your plan: the server refused {refused}"
+        if self.mode == "trades" and symbol and is_forex(symbol):
+            return "forex has no trades: t shows its quotes"  # a mixed list meets this often
         return "no quotes yet" if self.mode == "quotes" else "no trades yet"
 
     @property

@@ -199,7 +199,7 @@ class Watchlist(ScrollView, can_focus=True, inherit_bindings=False):
         self._styles: dict[str, Style] = {}
         self._header: Strip | None = None
         self._selected_sent: str | None = None
-        self._feed_live = True
+        self._feed_live: bool | Callable[[str], bool] = True
         #: Changed cells flash for :data:`FLASH_MS` (off in the low-bandwidth profile).
         self.flashes = True
         #: P&L cells per row (symbol, state → values by column key), or None: P&L hidden.
@@ -338,12 +338,13 @@ class Watchlist(ScrollView, can_focus=True, inherit_bindings=False):
         if start >= 0:
             self.refresh(Region(start, y, end - start, 1))
 
-    def set_feed_live(self, live: bool) -> None:
+    def set_feed_live(self, live: bool | Callable[[str], bool]) -> None:
         """While the feed is down every row looks stale at once, not after :data:`STALE_MS`.
 
         Prices stop moving when the connection drops, and a bright row would claim they are
         current. Called on status changes only, so repainting every row here is cheap;
-        once live again each row shows its own staleness.
+        once live again each row shows its own staleness. ``live`` may say it per symbol
+        (one market of a mixed list is down).
         """
         if live == self._feed_live:
             return
@@ -662,7 +663,8 @@ class Watchlist(ScrollView, can_focus=True, inherit_bindings=False):
     def _build_row(self, symbol: str, row: _Row, width: int) -> None:
         """Set ``row.strip`` and ``row.cells`` (one segment a cell, so a cell can repaint alone)."""
         base = self.rich_style
-        stale = row.stale or not self._feed_live
+        live = self._feed_live
+        stale = row.stale or not (live(symbol) if callable(live) else live)
         if stale:
             base = base + self._style("stale")
         direction = {1: "up", -1: "down", 0: "neutral"}

@@ -54,12 +54,11 @@ class Watchlists:
         """
         self.app = app
         self.path = settings.config_path
-        self.market = settings.market
         self.lists = list(settings.lists())
         found = find(self.lists, settings.active_watchlist or "")
         self.index = self.lists.index(found) if found is not None else 0
-        #: A list as the file holds it, where it has symbols of another market (``--market``):
-        #: those are not shown this run, and saving puts them back where they were.
+        #: A list as the file holds it, where it has entries no market takes (a hand edit):
+        #: those are not shown, and saving puts them back where they were.
         self.foreign: dict[str, tuple[str, ...]] = {}
         self.selected: dict[str, str | None] = {}
         self.undo: dict[str, list[tuple[str, int]]] = {}
@@ -69,8 +68,11 @@ class Watchlists:
                 self.foreign[lst.name] = lst.symbols or ()
             self.lists[i] = replace(lst, symbols=shown)
 
-    def _ours(self, symbol: str) -> bool:
-        return normalize_symbol(symbol, self.market) == symbol
+    @staticmethod
+    def _ours(symbol: str) -> bool:
+        """A saved symbol is canonical: a bare word is a ticker whatever ``--market`` says,
+        and a pair goes to its own market's session (see docs/protocol.md)."""
+        return normalize_symbol(symbol) == symbol
 
     @property
     def active(self) -> NamedList:
@@ -155,7 +157,7 @@ class Watchlists:
         self._write(partial(save_list, self.path, stored))
 
     def _stored(self, name: str, shown: tuple[str, ...]) -> tuple[str, ...]:
-        """``shown`` with the list's symbols of other markets back in place, each after the
+        """``shown`` with the list's entries no market takes back in place, each after the
         symbol it followed in the file."""
         out = list(shown)
         full = self.foreign.get(name, ())
