@@ -227,6 +227,7 @@ class Hub(Listener):
             on_status=lambda st: self._on_status(holder[0], st),
             on_server_status=lambda st: self._on_server_status(holder[0], st),
             on_frame=lambda raw, _ms: self._on_frame(holder[0], raw),
+            take_frame=lambda raw: self._take_frame(holder[0], raw),
             **self._session_options,
         )
         up = _Upstream(self, cluster, session)
@@ -242,6 +243,14 @@ class Hub(Listener):
         up.raw = raw
         decoded = up.session.stats.decode
         up.decoded_before = decoded.events + decoded.error_total
+
+    def _take_frame(self, up: _Upstream, raw: bytes) -> int:
+        # When every client holds every channel, a frame of data events goes on as it
+        # came, undecoded (the engine decides; 0 means decode it). The NATS tap needs
+        # the events, so an origin always decodes.
+        if self.tap is not None:
+            return 0
+        return self.server.publish_frame(up.cluster, raw)
 
     def _on_events(self, up: _Upstream, events: list[Event]) -> None:
         # The bytes are exactly ``events`` only if the session took nothing out of the
