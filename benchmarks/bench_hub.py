@@ -33,6 +33,7 @@ import socket
 import struct
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any, Final
 
@@ -47,8 +48,6 @@ EVERYTHING: Final = "T.*,Q.*,A.*,AM.*,LULD.*,NOI.*"
 KEEP_UP: Final = 0.95
 BACKOFF: Final = 0.75
 LATENCY_RATE: Final = 50_000.0
-_MARK: Final = b'{"ev":'
-_STATUS: Final = b'{"ev":"status"'
 
 # -- the upstream (child process) ----------------------------------------------------------
 
@@ -143,36 +142,33 @@ def _open(port: int, params: str) -> socket.socket:
 
 
 def _reader_main(conn: Connection, port: int, params: str) -> None:
-    """Count events in the raw stream until told to stop; report counts on request."""
+    """Count events in the raw stream until told to stop; report counts on request.
+
+    An event is an object and no event nests one, so the count is the number of
+    ``{`` in the bytes: one C pass over the receive buffer, no copy. Statuses are
+    objects too, but they come at connect time (acks, the hub's words), before the
+    measured window, whose figure is a difference of counts.
+    """
     sock = _open(port, params)
     sock.settimeout(0.05)
     buf = bytearray(1 << 20)
-    view = memoryview(buf)
-    events = statuses = 0
-    tail = b""
+    events = 0
     conn.send("ready")
     while True:
         if conn.poll():
             order = conn.recv()
             if order is None:
                 break
-            conn.send(events - statuses)
+            conn.send(events)
         try:
             n = sock.recv_into(buf)
         except TimeoutError:
             continue
         if n == 0:
             break
-        chunk = tail + bytes(view[:n])
-        events += chunk.count(_MARK)
-        statuses += chunk.count(_STATUS)
-        # A mark split across reads is counted once: keep fewer bytes than a mark.
-        cut = chunk.rfind(b"{", max(0, len(chunk) - len(_STATUS)))
-        tail = chunk[cut:] if cut >= 0 else b""
-        events -= tail.count(_MARK)
-        statuses -= tail.count(_STATUS)
+        events += buf.count(b"{", 0, n)
     sock.close()
-    conn.send(events - statuses)
+    conn.send(events)
 
 
 # -- orchestration ------------------------------------------------------------------------------
@@ -215,23 +211,47 @@ def _wait(cond: Any, within: float = 20.0) -> None:
         time.sleep(0.02)
 
 
+@dataclass(frozen=True)
+class Run:
+    """One paced run: events/s in, whether it held, and CPU µs per event in, by process."""
+
+    rate: float
+    held: bool
+    why: str
+    hub_us: float
+    upstream_us: float
+    readers_us: float
+
+    @property
+    def rig_us(self) -> float:
+        """Every process of the rig: 2 cores / this is what the machine could carry."""
+        return self.hub_us + self.upstream_us + self.readers_us
+
+
+def _cpu(procs: Sequence[Any]) -> float:
+    """User + system seconds of these processes so far."""
+    return sum(sum(p.cpu_times()[:2]) for p in procs)
+
+
 def fanout_run(
     rig: Rig, params: Sequence[str], rate: float, seconds: float, warmup: float = 1.0
-) -> tuple[float, bool, str, float]:
-    """One paced run: (events/s in, held?, why not, hub CPU µs per event in).
+) -> Run:
+    """One paced run with ``params`` as the readers' subscriptions.
 
-    The CPU figure is the hub process's own user+system time over the window:
-    what the hub costs, whatever else the machine is doing.
+    The CPU figures are each process's own user+system time over the window:
+    what the hub costs whatever else the machine is doing, and what the feeder
+    and the readers (on the same 2 cores) take from it.
     """
     import psutil
 
-    hub_proc = psutil.Process(rig.hub.pid)
     readers = []
     for p in params:
         mine, theirs = rig.ctx.Pipe()
         proc = rig.ctx.Process(target=_reader_main, args=(theirs, rig.port, p))
         proc.start()
         readers.append((mine, proc))
+    hub_proc, up_proc = psutil.Process(rig.hub.pid), psutil.Process(rig.upstream.pid)
+    reader_procs = [psutil.Process(proc.pid) for _, proc in readers]
     try:
         for conn, _ in readers:
             conn.recv()
@@ -241,12 +261,12 @@ def fanout_run(
         rig.up_conn.send((warmup + seconds + 0.5, rate, 1))
         time.sleep(warmup)
         in0 = rig.hub_stats()["events_in"]
-        cpu0 = sum(hub_proc.cpu_times()[:2])
+        cpu0 = (_cpu([hub_proc]), _cpu([up_proc]), _cpu(reader_procs))
         got0 = _counts(readers)
         t0 = time.perf_counter()
         time.sleep(seconds)
         in1 = rig.hub_stats()["events_in"]
-        cpu1 = sum(hub_proc.cpu_times()[:2])
+        cpu1 = (_cpu([hub_proc]), _cpu([up_proc]), _cpu(reader_procs))
         elapsed = time.perf_counter() - t0
         time.sleep(0.3)  # what was in flight at the end lands
         got1 = _counts(readers)
@@ -263,7 +283,8 @@ def fanout_run(
     wanted = sum(p == EVERYTHING for p in params) or 1  # readers each event goes to
     held = cuts == 0 and share >= KEEP_UP * wanted
     why = "" if held else f"cuts={cuts} share={share:.2f}/{wanted}"
-    return came / elapsed, held, why, (cpu1 - cpu0) * 1e6 / max(1, came)
+    us = [(b - a) * 1e6 / max(1, came) for a, b in zip(cpu0, cpu1, strict=True)]
+    return Run(came / elapsed, held, why, *us)
 
 
 def _counts(readers: list[tuple[Connection, Any]]) -> list[int]:
@@ -274,24 +295,32 @@ def _counts(readers: list[tuple[Connection, Any]]) -> list[int]:
 
 def sustained(
     rig: Rig, params: Sequence[str], start: float, seconds: float, probe: float, probes: int
-) -> tuple[float | None, str, float | None]:
+) -> tuple[Run | None, str]:
     """Step the rate down from ``start`` until a probe holds; confirm over ``seconds``.
-    Returns (events/s in, notes on runs that did not hold, hub CPU µs per event)."""
+    Returns (the confirming run, notes on runs that did not hold)."""
     rate, notes = start, []
     for _ in range(probes):
-        got, held, why, _cpu = fanout_run(rig, params, rate, probe)
-        if held:
-            rate = min(rate, got * 1.05)
+        run = fanout_run(rig, params, rate, probe)
+        if run.held:
+            rate = min(rate, run.rate * 1.05)
             break
-        notes.append(f"{rate:,.0f}/s: {why}")
+        notes.append(f"{rate:,.0f}/s: {run.why}")
         rate *= BACKOFF
     for _ in range(2):
-        got, held, why, cpu = fanout_run(rig, params, rate, seconds)
-        if held:
-            return got, "; ".join(notes), cpu
-        notes.append(f"{rate:,.0f}/s: {why}")
+        run = fanout_run(rig, params, rate, seconds)
+        if run.held:
+            return run, "; ".join(notes)
+        notes.append(f"{rate:,.0f}/s: {run.why}")
         rate *= BACKOFF
-    return None, "; ".join(notes), None
+    return None, "; ".join(notes)
+
+
+def _record(result: Result, name: str, run: Run | None) -> None:
+    """``hub_<name>`` figures of a confirming run (None when no rate held)."""
+    result[f"hub_{name.format('events_per_s')}"] = run.rate if run else None
+    result[f"hub_{name.format('cpu_us_per_event')}"] = run.hub_us if run else None
+    result[f"hub_{name.format('upstream_us_per_event')}"] = run.upstream_us if run else None
+    result[f"hub_{name.format('readers_us_per_event')}"] = run.readers_us if run else None
 
 
 def quarter_params(symbols: Sequence[str], readers: int = 4) -> list[str]:
@@ -365,23 +394,22 @@ def run(
     notes: list[str] = []
     try:
         for n in fanouts:
-            rate, why, cpu = sustained(rig, [EVERYTHING] * n, start_rate, seconds, probe, probes)
-            result[f"hub_fanout_events_per_s_{n}"] = rate
-            result[f"hub_fanout_cpu_us_per_event_{n}"] = cpu
+            run, why = sustained(rig, [EVERYTHING] * n, start_rate, seconds, probe, probes)
+            _record(result, f"fanout_{{}}_{n}", run)
             if why:
                 notes.append(f"fanout {n}: {why}")
         quarters = quarter_params(symbol_names(corpus.symbols))
         # The first subscription to each symbol makes the upstream simulator generate
         # its day so far (seconds for 2,000 symbols): a throwaway run pays for that.
         fanout_run(rig, quarters, start_rate / 2, probe)
-        rate, why, cpu = sustained(rig, quarters, start_rate / 2, seconds, probe, probes)
-        result["hub_subset_events_per_s_4"] = rate
-        result["hub_subset_cpu_us_per_event_4"] = cpu
+        run, why = sustained(rig, quarters, start_rate / 2, seconds, probe, probes)
+        _record(result, "subset_{}_4", run)
         if why:
             notes.append(f"subset 4: {why}")
         result["hub_added_latency_p99_ms"] = asyncio.run(_latency(rig, min(seconds, 10.0)))
     finally:
         rig.close()
     result["hub_seconds"] = seconds
+    result["hub_cores"] = os.cpu_count()
     result["hub_notes"] = "; ".join(notes) or None
     return result
