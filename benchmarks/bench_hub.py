@@ -32,10 +32,10 @@ import os
 import socket
 import struct
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
-from typing import Any, Final
+from typing import Any, Final, overload
 
 from benchmarks import Result, percentile, require
 from benchmarks.bench_e2e import LoopedStream
@@ -56,10 +56,50 @@ def _upstream_main(conn: Connection, frames: list[bytes]) -> None:
     asyncio.run(_upstream(conn, frames))
 
 
+class PacedLaps(Sequence[bytes]):
+    """The corpus lap after lap, as it is, paced to ``rate`` events/s for ``seconds``.
+
+    For the fan-out runs: the hub relays bytes and never reads a time, and the
+    readers only count, so the laps are not shifted in time and no frame is
+    stamped (both ``bytes`` work per frame that made the feeder cost as much CPU
+    as the hub on the same 2 cores). The latency run uses the stamped stream.
+    """
+
+    def __init__(self, frames: list[bytes], counts: list[int], seconds: float, rate: float) -> None:
+        self._frames, self._counts = frames, counts
+        self._seconds, self._rate = seconds, rate
+
+    def __len__(self) -> int:
+        return len(self._frames)
+
+    @overload
+    def __getitem__(self, i: int) -> bytes: ...
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[bytes]: ...
+    def __getitem__(self, i: int | slice) -> bytes | Sequence[bytes]:
+        return self._frames[i]
+
+    def __iter__(self) -> Iterator[bytes]:
+        start = time.perf_counter()
+        deadline, rate, sent = start + self._seconds, self._rate, 0
+        clock, sleep = time.perf_counter, time.sleep
+        while True:
+            for frame, count in zip(self._frames, self._counts, strict=True):
+                now = clock()
+                if now >= deadline:
+                    return
+                ahead = start + sent / rate - now
+                if ahead > 0.002:
+                    sleep(ahead)  # blocking is fine: this process only sends
+                sent += count
+                yield frame
+
+
 async def _upstream(conn: Connection, frames: list[bytes]) -> None:
     from ticktape.sim.server import Simulator
 
     shifter = LapShifter(frames)
+    counts = [f.count(b"{") for f in frames]
     # Any key: the direct reader of the latency run must not take the hub's key's slot.
     async with Simulator(rate=1.0, ping_interval=None) as sim:
         conn.send(sim.ws_url)
@@ -68,10 +108,13 @@ async def _upstream(conn: Connection, frames: list[bytes]) -> None:
             order = await loop.run_in_executor(None, conn.recv)
             if order is None:
                 return
-            seconds, rate, clients = order
+            seconds, rate, clients, stamped = order
             while sim.connections < clients:  # noqa: ASYNC110 - no event for this
                 await asyncio.sleep(0.005)
-            await sim.blast(LoopedStream(frames, seconds, rate, shifter))
+            if stamped:
+                await sim.blast(LoopedStream(frames, seconds, rate, shifter))
+            else:
+                await sim.blast(PacedLaps(frames, counts, seconds, rate))
             conn.send("sent")
 
 
@@ -258,7 +301,7 @@ def fanout_run(
         _wait(lambda: rig.hub_stats()["clients"] == len(params))
         _wait(lambda: rig.hub_stats()["live"] and rig.hub_stats()["subscribed"] > 0)
         cuts0 = rig.hub_stats()["slow_consumers"]
-        rig.up_conn.send((warmup + seconds + 0.5, rate, 1))
+        rig.up_conn.send((warmup + seconds + 0.5, rate, 1, False))
         time.sleep(warmup)
         in0 = rig.hub_stats()["events_in"]
         cpu0 = (_cpu([hub_proc]), _cpu([up_proc]), _cpu(reader_procs))
@@ -367,7 +410,7 @@ async def _latency(rig: Rig, seconds: float) -> float | None:
     try:
         await loop.run_in_executor(None, _wait, lambda: rig.hub_stats()["clients"] == 1)
         await loop.run_in_executor(None, _wait, lambda: rig.hub_stats()["subscribed"] > 0)
-        rig.up_conn.send((seconds, LATENCY_RATE, 2))
+        rig.up_conn.send((seconds, LATENCY_RATE, 2, True))
         await loop.run_in_executor(None, rig.up_conn.recv)
         await asyncio.sleep(0.5)
     finally:
