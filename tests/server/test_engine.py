@@ -173,3 +173,25 @@ async def test_frames_passed_through_in_one_loop_turn_go_out_as_one_message_in_o
         after = c.decoder.decode(await c.ws.recv(decode=False))
         assert after == [Status(status="x", message="after the first two"), trade("AAPL", 3.0)]
         assert server.stats.events_sent == 3
+
+
+async def test_symbol_clients_sharing_topics_each_get_exactly_their_own() -> None:
+    aapl, msft, ibm = trade("AAPL", 1.0), trade("MSFT", 2.0), trade("IBM", 3.0)
+    async with (
+        engine(coalesce=True) as server,
+        client(server) as both,
+        client(server) as one,
+        client(server) as mixed,
+    ):
+        await subscribe(both, "T.AAPL,T.MSFT")
+        await subscribe(one, "T.MSFT")
+        await subscribe(mixed, "Q.*,T.IBM")  # a channel and a topic: selects for itself
+        server.publish("stocks", [aapl, msft, ibm])
+        assert both.decoder.decode(await both.ws.recv(decode=False)) == [aapl, msft]
+        assert one.decoder.decode(await one.ws.recv(decode=False)) == [msft]
+        assert mixed.decoder.decode(await mixed.ws.recv(decode=False)) == [ibm]
+        await one.send("unsubscribe", "T.MSFT")
+        await one.send("subscribe", "T.IBM")
+        await one.statuses(2)
+        server.publish("stocks", [aapl, msft, ibm])  # the routes follow the change
+        assert one.decoder.decode(await one.ws.recv(decode=False)) == [ibm]

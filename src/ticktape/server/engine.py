@@ -218,6 +218,7 @@ class ProtocolServer:
         # cluster, and go out joined, one message shared by every connection.
         self._batches: dict[str, list[tuple[bytes, int]]] = {c: [] for c in clusters}
         self._takes_all: dict[str, bool] = {}  # cluster → every client holds every channel
+        self._owners: dict[str, dict[str, list[Connection]]] = {}  # cluster → topic → clients
         self._ready: dict[Connection, None] = {}  # coalescing: queued this loop turn, in order
         self.ws_url = ""
         self.rest_url = ""
@@ -301,9 +302,15 @@ class ProtocolServer:
         present = frozenset(tags)
         needs_topics = any(c.subs.topics for c in clients)
         topics = proto.topics_of(events, tags) if needs_topics else []
+        # A status from the source (a replay's end) is for everyone: select() knows that.
+        routed = {}
+        if topics and proto.STATUS_TAG not in present:
+            routed = self._route(cluster, events, topics)
         whole, corrupt, count = raw, self._corrupt, len(events)
         for client in list(clients):  # _push may evict, which edits ``clients``
-            chosen = client.subs.select(events, tags, present, topics)
+            chosen = routed.get(client)
+            if chosen is None:
+                chosen = client.subs.select(events, tags, present, topics)
             if not chosen:
                 continue
             if len(chosen) == count:
@@ -313,6 +320,30 @@ class ProtocolServer:
             else:
                 data = encode(chosen)
             self._push(client, data if corrupt is None else corrupt(data), len(chosen))
+
+    def _route(
+        self, cluster: str, events: list[Event], topics: list[str]
+    ) -> dict[Connection, list[Event]]:
+        """The selections of the clients holding single topics only, made in one pass over
+        the events for all of them (rather than one pass each): the re-encode path with
+        many symbol clients. The others select for themselves."""
+        owners = self._owners.get(cluster)
+        if owners is None:
+            owners = self._owners[cluster] = {}
+            for client in self._clients[cluster]:
+                if client.subs.topics and not client.subs.wild:
+                    for topic in client.subs.topics:
+                        owners.setdefault(topic, []).append(client)
+        if not owners:
+            return {}
+        out: dict[Connection, list[Event]] = {
+            c: [] for c in self._clients[cluster] if c.subs.topics and not c.subs.wild
+        }
+        get, none = owners.get, ()
+        for event, topic in zip(events, topics, strict=True):
+            for client in get(topic, none):
+                out[client].append(event)
+        return out
 
     def publish_frame(self, cluster: str, frame: bytes) -> int:
         """Pass an upstream frame on whole, undecoded, if every connection of ``cluster``
@@ -378,6 +409,7 @@ class ProtocolServer:
         change, which is synchronous: nothing reads the cache until it is done)."""
         self._flush_all()
         self._takes_all.clear()
+        self._owners.clear()
 
     def send_statuses(
         self, cluster: str, statuses: Sequence[Status], only: Iterable[Connection] | None = None
