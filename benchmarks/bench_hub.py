@@ -2,7 +2,7 @@
 
 * ``hub_fanout_events_per_s_{1,4,16}``: the corpus, paced, into the hub's one
   upstream session; N readers subscribe to everything (the pass-through path:
-  upstream bytes relayed unchanged). The figure is the highest input rate that
+  upstream bytes relayed undecoded). The figure is the highest input rate that
   held for the whole window with no reader cut and every reader keeping up
   (received ≥ 95 % of what came in).
 * ``hub_subset_events_per_s_4``: the same with 4 readers, each subscribed to a
@@ -10,15 +10,19 @@
 * ``hub_*_cpu_us_per_event_*``: the hub process's CPU time per event in over
   the confirming run; on a shared machine the rates say what the machine
   allowed, this says what the hub costs (1 / it is the rate one idle core
-  would carry).
+  would carry). ``hub_*_upstream_us_per_event_*`` and ``..._readers_...`` are
+  the feeder's and the readers' (all of them): every process of the rig runs on
+  the same cores (``hub_cores``, 2 here), so what they take, the hub lacks.
 * ``hub_added_latency_p99_ms``: at 50,000 events/s, a reader on the hub and a
   reader on the upstream directly take the same frames; p99 of (via hub −
   direct) receive time of the same frame, both clocks in one process.
 
-Readers do not decode: they count ``{"ev":`` in the raw byte stream (after a
-hand-made WebSocket handshake), which costs a fraction of what the hub does,
-so the hub, not the readers, is measured. Rates step down from a start rate
-until one holds (short probes), then a full-length run confirms it.
+The feeder replays the pre-encoded corpus unchanged, lap after lap, paced (the
+hub never reads a time; only the latency run shifts laps and stamps frames).
+Readers do not decode: they count ``{`` in the raw byte stream in place (after
+a hand-made WebSocket handshake), which costs a fraction of what the hub does.
+Rates step down from a start rate until one holds (short probes), then a
+full-length run confirms it. See docs/hub.md, "What it costs".
 """
 
 from __future__ import annotations

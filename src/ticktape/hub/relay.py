@@ -1,9 +1,9 @@
 """The relay: one upstream session per cluster, fanned out to every local client.
 
 Clients speak the Polygon protocol to a :class:`ProtocolServer`; the upstream
-subscription is the reference-counted union of theirs; each upstream frame is
-decoded once and published to the engine with its bytes, which filters per
-client. See docs/hub.md.
+subscription is the reference-counted union of theirs; each upstream frame goes
+on undecoded while every client takes every channel, else it is decoded once and
+published to the engine with its bytes, which filters per client. See docs/hub.md.
 """
 
 from __future__ import annotations

@@ -10,10 +10,15 @@ optionally the wire bytes they came in. Shape of the hot path, and why:
   set lookup per event). A connection that wants them all gets the source's
   bytes as they came (or one encoding shared by every such connection); the
   others get their selection encoded with the wire Structs of
-  ``feed/events.py``. The frame goes on the connection's own queue and one
-  writer task per connection drains it into the socket, so the source never
-  waits on a socket and one slow reader cannot hold up the others.
-* A connection's queue is bounded in bytes (``max_queue``, not counting the
+  ``feed/events.py``. A source holding only bytes offers them to
+  :meth:`ProtocolServer.publish_frame` first: while every connection takes
+  every channel, a frame of data events goes on undecoded, joined with the
+  rest of its loop turn into one message built once for all connections.
+* Messages are framed here and written straight into each transport while
+  its socket has room; a full socket's messages wait in the connection's own
+  queue for its writer task, so the source never waits on a socket and one
+  slow reader cannot hold up the others.
+* A full socket's queue is bounded in bytes (``max_queue``, not counting the
   newest frame, so one huge batch from a source running late is not blamed
   on the client). A backlog past the bound is a slow consumer: the server
   sends ``slow_consumer`` and closes with code 1008 (reading fast enough is
