@@ -200,22 +200,24 @@ def _reader_main(conn: Connection, port: int, params: str) -> None:
     sock.settimeout(0.05)
     buf = bytearray(1 << 20)
     events = 0
+    cut = False  # once the hub closes the socket, only answer (the run did not hold)
     conn.send("ready")
     while True:
-        if conn.poll():
+        if cut or conn.poll():
             order = conn.recv()
             if order is None:
                 break
             conn.send(events)
+            continue
         try:
             n = sock.recv_into(buf)
         except TimeoutError:
             continue
         if n == 0:
-            break
+            cut = True
+            continue
         events += buf.count(b"{", 0, n)
     sock.close()
-    conn.send(events)
 
 
 # -- orchestration ------------------------------------------------------------------------------
