@@ -64,7 +64,7 @@ from websockets.http11 import Request, Response
 from websockets.protocol import State
 
 from ticktape.feed import wire
-from ticktape.feed.events import Event, Status, encode
+from ticktape.feed.events import BY_TAG, Event, Status, encode
 from ticktape.server import protocol as proto
 
 log = logging.getLogger(__name__)
@@ -223,7 +223,10 @@ class ProtocolServer:
         # cluster, and go out joined, one message shared by every connection.
         self._batches: dict[str, list[tuple[bytes, int]]] = {c: [] for c in clusters}
         self._takes_all: dict[str, bool] = {}  # cluster → every client holds every channel
-        self._owners: dict[str, dict[str, list[Connection]]] = {}  # cluster → topic → clients
+        # cluster → event type → (key getter, symbol → clients): see _route
+        self._routes: dict[
+            str, dict[type, tuple[Callable[[Any], str], dict[str, list[Connection]]]]
+        ] = {}
         self._ready: dict[Connection, None] = {}  # coalescing: queued this loop turn, in order
         self.ws_url = ""
         self.rest_url = ""
@@ -305,12 +308,13 @@ class ProtocolServer:
             return
         tags = proto.tags_of(events)
         present = frozenset(tags)
-        needs_topics = any(c.subs.topics for c in clients)
+        # Clients holding single topics only are routed in one pass for all of them;
+        # topic strings are made only for the others that hold topics. A status from
+        # the source (a replay's end) is for everyone: select() knows that.
+        status = proto.STATUS_TAG in present
+        routed = {} if status else self._route(cluster, events)
+        needs_topics = any(c.subs.topics and (status or c.subs.wild) for c in clients)
         topics = proto.topics_of(events, tags) if needs_topics else []
-        # A status from the source (a replay's end) is for everyone: select() knows that.
-        routed = {}
-        if topics and proto.STATUS_TAG not in present:
-            routed = self._route(cluster, events, topics)
         whole, corrupt, count = raw, self._corrupt, len(events)
         for client in list(clients):  # _push may evict, which edits ``clients``
             chosen = routed.get(client)
@@ -326,29 +330,43 @@ class ProtocolServer:
                 data = encode(chosen)
             self._push(client, data if corrupt is None else corrupt(data), len(chosen))
 
-    def _route(
-        self, cluster: str, events: list[Event], topics: list[str]
-    ) -> dict[Connection, list[Event]]:
+    def _route(self, cluster: str, events: list[Event]) -> dict[Connection, list[Event]]:
         """The selections of the clients holding single topics only, made in one pass over
-        the events for all of them (rather than one pass each): the re-encode path with
-        many symbol clients. The others select for themselves."""
-        owners = self._owners.get(cluster)
-        if owners is None:
-            owners = self._owners[cluster] = {}
-            for client in self._clients[cluster]:
-                if client.subs.topics and not client.subs.wild:
-                    for topic in client.subs.topics:
-                        owners.setdefault(topic, []).append(client)
-        if not owners:
+        the events for all of them (rather than one pass each, and with no topic string
+        per event): the re-encode path with symbol clients. The others select for
+        themselves."""
+        routes = self._routes.get(cluster)
+        if routes is None:
+            routes = self._routes[cluster] = self._route_table(cluster)
+        if not routes:
             return {}
         out: dict[Connection, list[Event]] = {
             c: [] for c in self._clients[cluster] if c.subs.topics and not c.subs.wild
         }
-        get, none = owners.get, ()
-        for event, topic in zip(events, topics, strict=True):
-            for client in get(topic, none):
-                out[client].append(event)
+        get_route = routes.get
+        for event in events:
+            route = get_route(type(event))
+            if route is not None:
+                for client in route[1].get(route[0](event), ()):
+                    out[client].append(event)
         return out
+
+    def _route_table(
+        self, cluster: str
+    ) -> dict[type, tuple[Callable[[Any], str], dict[str, list[Connection]]]]:
+        """Event type → (its key getter, symbol → the topic-only clients holding it)."""
+        table: dict[type, tuple[Callable[[Any], str], dict[str, list[Connection]]]] = {}
+        for client in self._clients[cluster]:
+            if not client.subs.topics or client.subs.wild:
+                continue
+            for topic in client.subs.topics:
+                tag, _, key = topic.partition(".")
+                cls = BY_TAG.get(tag)
+                key_of = proto.KEY_OF.get(cls) if cls is not None else None
+                if cls is None or key_of is None:
+                    continue
+                table.setdefault(cls, (key_of, {}))[1].setdefault(key, []).append(client)
+        return table
 
     def publish_frame(self, cluster: str, frame: bytes) -> int:
         """Pass an upstream frame on whole, undecoded, if every connection of ``cluster``
@@ -414,7 +432,7 @@ class ProtocolServer:
         change, which is synchronous: nothing reads the cache until it is done)."""
         self._flush_all()
         self._takes_all.clear()
-        self._owners.clear()
+        self._routes.clear()
 
     def send_statuses(
         self, cluster: str, statuses: Sequence[Status], only: Iterable[Connection] | None = None
