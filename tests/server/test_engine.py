@@ -13,7 +13,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from tests.sim.conftest import WireClient, client, subscribe, wait_for
-from ticktape.feed.events import Status, Trade, encode
+from ticktape.feed.events import ForexQuote, Status, Trade, encode
 from ticktape.server.engine import POLICY_CLOSE, ProtocolServer, json_response, key_checker
 
 
@@ -195,3 +195,15 @@ async def test_symbol_clients_sharing_topics_each_get_exactly_their_own() -> Non
         await one.statuses(2)
         server.publish("stocks", [aapl, msft, ibm])  # the routes follow the change
         assert one.decoder.decode(await one.ws.recv(decode=False)) == [ibm]
+
+
+async def test_a_pair_client_gets_its_pair_and_the_end_of_a_replay() -> None:
+    eur = ForexQuote(pair="EUR/USD", ask=1.1, bid=1.0, timestamp=1_700_000_000_000)
+    jpy = ForexQuote(pair="USD/JPY", ask=150.1, bid=150.0, timestamp=1_700_000_000_000)
+    end = Status(status="replay_finished", message="end of the recording")
+    async with engine(coalesce=True) as server, client(server, cluster="forex") as c:
+        await subscribe(c, "C.EUR/USD")
+        server.publish("forex", [jpy, eur])
+        assert c.decoder.decode(await c.ws.recv(decode=False)) == [eur]
+        server.publish("forex", [jpy, end])  # a status from the source is for everyone
+        assert c.decoder.decode(await c.ws.recv(decode=False)) == [end]
