@@ -2,7 +2,7 @@
 
 * ``hub_fanout_events_per_s_{1,4,16}``: the corpus, paced, into the hub's one
   upstream session; N readers subscribe to everything (the pass-through path:
-  upstream bytes relayed unchanged). The figure is the highest input rate that
+  upstream bytes relayed undecoded). The figure is the highest input rate that
   held for the whole window with no reader cut and every reader keeping up
   (received ≥ 95 % of what came in).
 * ``hub_subset_events_per_s_4``: the same with 4 readers, each subscribed to a
@@ -10,15 +10,19 @@
 * ``hub_*_cpu_us_per_event_*``: the hub process's CPU time per event in over
   the confirming run; on a shared machine the rates say what the machine
   allowed, this says what the hub costs (1 / it is the rate one idle core
-  would carry).
+  would carry). ``hub_*_upstream_us_per_event_*`` and ``..._readers_...`` are
+  the feeder's and the readers' (all of them): every process of the rig runs on
+  the same cores (``hub_cores``, 2 here), so what they take, the hub lacks.
 * ``hub_added_latency_p99_ms``: at 50,000 events/s, a reader on the hub and a
   reader on the upstream directly take the same frames; p99 of (via hub −
   direct) receive time of the same frame, both clocks in one process.
 
-Readers do not decode: they count ``{"ev":`` in the raw byte stream (after a
-hand-made WebSocket handshake), which costs a fraction of what the hub does,
-so the hub, not the readers, is measured. Rates step down from a start rate
-until one holds (short probes), then a full-length run confirms it.
+The feeder replays the pre-encoded corpus unchanged, lap after lap, paced (the
+hub never reads a time; only the latency run shifts laps and stamps frames).
+Readers do not decode: they count ``{`` in the raw byte stream in place (after
+a hand-made WebSocket handshake), which costs a fraction of what the hub does.
+Rates step down from a start rate until one holds (short probes), then a
+full-length run confirms it. See docs/hub.md, "What it costs".
 """
 
 from __future__ import annotations
@@ -32,9 +36,10 @@ import os
 import socket
 import struct
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
-from typing import Any, Final
+from typing import Any, Final, overload
 
 from benchmarks import Result, percentile, require
 from benchmarks.bench_e2e import LoopedStream
@@ -47,8 +52,6 @@ EVERYTHING: Final = "T.*,Q.*,A.*,AM.*,LULD.*,NOI.*"
 KEEP_UP: Final = 0.95
 BACKOFF: Final = 0.75
 LATENCY_RATE: Final = 50_000.0
-_MARK: Final = b'{"ev":'
-_STATUS: Final = b'{"ev":"status"'
 
 # -- the upstream (child process) ----------------------------------------------------------
 
@@ -57,10 +60,50 @@ def _upstream_main(conn: Connection, frames: list[bytes]) -> None:
     asyncio.run(_upstream(conn, frames))
 
 
+class PacedLaps(Sequence[bytes]):
+    """The corpus lap after lap, as it is, paced to ``rate`` events/s for ``seconds``.
+
+    For the fan-out runs: the hub relays bytes and never reads a time, and the
+    readers only count, so the laps are not shifted in time and no frame is
+    stamped (both ``bytes`` work per frame that made the feeder cost as much CPU
+    as the hub on the same 2 cores). The latency run uses the stamped stream.
+    """
+
+    def __init__(self, frames: list[bytes], counts: list[int], seconds: float, rate: float) -> None:
+        self._frames, self._counts = frames, counts
+        self._seconds, self._rate = seconds, rate
+
+    def __len__(self) -> int:
+        return len(self._frames)
+
+    @overload
+    def __getitem__(self, i: int) -> bytes: ...
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[bytes]: ...
+    def __getitem__(self, i: int | slice) -> bytes | Sequence[bytes]:
+        return self._frames[i]
+
+    def __iter__(self) -> Iterator[bytes]:
+        start = time.perf_counter()
+        deadline, rate, sent = start + self._seconds, self._rate, 0
+        clock, sleep = time.perf_counter, time.sleep
+        while True:
+            for frame, count in zip(self._frames, self._counts, strict=True):
+                now = clock()
+                if now >= deadline:
+                    return
+                ahead = start + sent / rate - now
+                if ahead > 0.002:
+                    sleep(ahead)  # blocking is fine: this process only sends
+                sent += count
+                yield frame
+
+
 async def _upstream(conn: Connection, frames: list[bytes]) -> None:
     from ticktape.sim.server import Simulator
 
     shifter = LapShifter(frames)
+    counts = [f.count(b"{") for f in frames]
     # Any key: the direct reader of the latency run must not take the hub's key's slot.
     async with Simulator(rate=1.0, ping_interval=None) as sim:
         conn.send(sim.ws_url)
@@ -69,10 +112,13 @@ async def _upstream(conn: Connection, frames: list[bytes]) -> None:
             order = await loop.run_in_executor(None, conn.recv)
             if order is None:
                 return
-            seconds, rate, clients = order
+            seconds, rate, clients, stamped = order
             while sim.connections < clients:  # noqa: ASYNC110 - no event for this
                 await asyncio.sleep(0.005)
-            await sim.blast(LoopedStream(frames, seconds, rate, shifter))
+            if stamped:
+                await sim.blast(LoopedStream(frames, seconds, rate, shifter))
+            else:
+                await sim.blast(PacedLaps(frames, counts, seconds, rate))
             conn.send("sent")
 
 
@@ -143,36 +189,35 @@ def _open(port: int, params: str) -> socket.socket:
 
 
 def _reader_main(conn: Connection, port: int, params: str) -> None:
-    """Count events in the raw stream until told to stop; report counts on request."""
+    """Count events in the raw stream until told to stop; report counts on request.
+
+    An event is an object and no event nests one, so the count is the number of
+    ``{`` in the bytes: one C pass over the receive buffer, no copy. Statuses are
+    objects too, but they come at connect time (acks, the hub's words), before the
+    measured window, whose figure is a difference of counts.
+    """
     sock = _open(port, params)
     sock.settimeout(0.05)
     buf = bytearray(1 << 20)
-    view = memoryview(buf)
-    events = statuses = 0
-    tail = b""
+    events = 0
+    cut = False  # once the hub closes the socket, only answer (the run did not hold)
     conn.send("ready")
     while True:
-        if conn.poll():
+        if cut or conn.poll():
             order = conn.recv()
             if order is None:
                 break
-            conn.send(events - statuses)
+            conn.send(events)
+            continue
         try:
             n = sock.recv_into(buf)
         except TimeoutError:
             continue
         if n == 0:
-            break
-        chunk = tail + bytes(view[:n])
-        events += chunk.count(_MARK)
-        statuses += chunk.count(_STATUS)
-        # A mark split across reads is counted once: keep fewer bytes than a mark.
-        cut = chunk.rfind(b"{", max(0, len(chunk) - len(_STATUS)))
-        tail = chunk[cut:] if cut >= 0 else b""
-        events -= tail.count(_MARK)
-        statuses -= tail.count(_STATUS)
+            cut = True
+            continue
+        events += buf.count(b"{", 0, n)
     sock.close()
-    conn.send(events - statuses)
 
 
 # -- orchestration ------------------------------------------------------------------------------
@@ -215,38 +260,62 @@ def _wait(cond: Any, within: float = 20.0) -> None:
         time.sleep(0.02)
 
 
+@dataclass(frozen=True)
+class Run:
+    """One paced run: events/s in, whether it held, and CPU µs per event in, by process."""
+
+    rate: float
+    held: bool
+    why: str
+    hub_us: float
+    upstream_us: float
+    readers_us: float
+
+    @property
+    def rig_us(self) -> float:
+        """Every process of the rig: 2 cores / this is what the machine could carry."""
+        return self.hub_us + self.upstream_us + self.readers_us
+
+
+def _cpu(procs: Sequence[Any]) -> float:
+    """User + system seconds of these processes so far."""
+    return sum(sum(p.cpu_times()[:2]) for p in procs)
+
+
 def fanout_run(
     rig: Rig, params: Sequence[str], rate: float, seconds: float, warmup: float = 1.0
-) -> tuple[float, bool, str, float]:
-    """One paced run: (events/s in, held?, why not, hub CPU µs per event in).
+) -> Run:
+    """One paced run with ``params`` as the readers' subscriptions.
 
-    The CPU figure is the hub process's own user+system time over the window:
-    what the hub costs, whatever else the machine is doing.
+    The CPU figures are each process's own user+system time over the window:
+    what the hub costs whatever else the machine is doing, and what the feeder
+    and the readers (on the same 2 cores) take from it.
     """
     import psutil
 
-    hub_proc = psutil.Process(rig.hub.pid)
     readers = []
     for p in params:
         mine, theirs = rig.ctx.Pipe()
         proc = rig.ctx.Process(target=_reader_main, args=(theirs, rig.port, p))
         proc.start()
         readers.append((mine, proc))
+    hub_proc, up_proc = psutil.Process(rig.hub.pid), psutil.Process(rig.upstream.pid)
+    reader_procs = [psutil.Process(proc.pid) for _, proc in readers]
     try:
         for conn, _ in readers:
             conn.recv()
         _wait(lambda: rig.hub_stats()["clients"] == len(params))
         _wait(lambda: rig.hub_stats()["live"] and rig.hub_stats()["subscribed"] > 0)
         cuts0 = rig.hub_stats()["slow_consumers"]
-        rig.up_conn.send((warmup + seconds + 0.5, rate, 1))
+        rig.up_conn.send((warmup + seconds + 0.5, rate, 1, False))
         time.sleep(warmup)
         in0 = rig.hub_stats()["events_in"]
-        cpu0 = sum(hub_proc.cpu_times()[:2])
+        cpu0 = (_cpu([hub_proc]), _cpu([up_proc]), _cpu(reader_procs))
         got0 = _counts(readers)
         t0 = time.perf_counter()
         time.sleep(seconds)
         in1 = rig.hub_stats()["events_in"]
-        cpu1 = sum(hub_proc.cpu_times()[:2])
+        cpu1 = (_cpu([hub_proc]), _cpu([up_proc]), _cpu(reader_procs))
         elapsed = time.perf_counter() - t0
         time.sleep(0.3)  # what was in flight at the end lands
         got1 = _counts(readers)
@@ -263,7 +332,8 @@ def fanout_run(
     wanted = sum(p == EVERYTHING for p in params) or 1  # readers each event goes to
     held = cuts == 0 and share >= KEEP_UP * wanted
     why = "" if held else f"cuts={cuts} share={share:.2f}/{wanted}"
-    return came / elapsed, held, why, (cpu1 - cpu0) * 1e6 / max(1, came)
+    us = [(b - a) * 1e6 / max(1, came) for a, b in zip(cpu0, cpu1, strict=True)]
+    return Run(came / elapsed, held, why, *us)
 
 
 def _counts(readers: list[tuple[Connection, Any]]) -> list[int]:
@@ -274,24 +344,32 @@ def _counts(readers: list[tuple[Connection, Any]]) -> list[int]:
 
 def sustained(
     rig: Rig, params: Sequence[str], start: float, seconds: float, probe: float, probes: int
-) -> tuple[float | None, str, float | None]:
+) -> tuple[Run | None, str]:
     """Step the rate down from ``start`` until a probe holds; confirm over ``seconds``.
-    Returns (events/s in, notes on runs that did not hold, hub CPU µs per event)."""
+    Returns (the confirming run, notes on runs that did not hold)."""
     rate, notes = start, []
     for _ in range(probes):
-        got, held, why, _cpu = fanout_run(rig, params, rate, probe)
-        if held:
-            rate = min(rate, got * 1.05)
+        run = fanout_run(rig, params, rate, probe)
+        if run.held:
+            rate = min(rate, run.rate * 1.05)
             break
-        notes.append(f"{rate:,.0f}/s: {why}")
+        notes.append(f"{rate:,.0f}/s: {run.why}")
         rate *= BACKOFF
     for _ in range(2):
-        got, held, why, cpu = fanout_run(rig, params, rate, seconds)
-        if held:
-            return got, "; ".join(notes), cpu
-        notes.append(f"{rate:,.0f}/s: {why}")
+        run = fanout_run(rig, params, rate, seconds)
+        if run.held:
+            return run, "; ".join(notes)
+        notes.append(f"{rate:,.0f}/s: {run.why}")
         rate *= BACKOFF
-    return None, "; ".join(notes), None
+    return None, "; ".join(notes)
+
+
+def _record(result: Result, name: str, run: Run | None) -> None:
+    """``hub_<name>`` figures of a confirming run (None when no rate held)."""
+    result[f"hub_{name.format('events_per_s')}"] = run.rate if run else None
+    result[f"hub_{name.format('cpu_us_per_event')}"] = run.hub_us if run else None
+    result[f"hub_{name.format('upstream_us_per_event')}"] = run.upstream_us if run else None
+    result[f"hub_{name.format('readers_us_per_event')}"] = run.readers_us if run else None
 
 
 def quarter_params(symbols: Sequence[str], readers: int = 4) -> list[str]:
@@ -338,7 +416,7 @@ async def _latency(rig: Rig, seconds: float) -> float | None:
     try:
         await loop.run_in_executor(None, _wait, lambda: rig.hub_stats()["clients"] == 1)
         await loop.run_in_executor(None, _wait, lambda: rig.hub_stats()["subscribed"] > 0)
-        rig.up_conn.send((seconds, LATENCY_RATE, 2))
+        rig.up_conn.send((seconds, LATENCY_RATE, 2, True))
         await loop.run_in_executor(None, rig.up_conn.recv)
         await asyncio.sleep(0.5)
     finally:
@@ -365,23 +443,22 @@ def run(
     notes: list[str] = []
     try:
         for n in fanouts:
-            rate, why, cpu = sustained(rig, [EVERYTHING] * n, start_rate, seconds, probe, probes)
-            result[f"hub_fanout_events_per_s_{n}"] = rate
-            result[f"hub_fanout_cpu_us_per_event_{n}"] = cpu
+            run, why = sustained(rig, [EVERYTHING] * n, start_rate, seconds, probe, probes)
+            _record(result, f"fanout_{{}}_{n}", run)
             if why:
                 notes.append(f"fanout {n}: {why}")
         quarters = quarter_params(symbol_names(corpus.symbols))
         # The first subscription to each symbol makes the upstream simulator generate
         # its day so far (seconds for 2,000 symbols): a throwaway run pays for that.
         fanout_run(rig, quarters, start_rate / 2, probe)
-        rate, why, cpu = sustained(rig, quarters, start_rate / 2, seconds, probe, probes)
-        result["hub_subset_events_per_s_4"] = rate
-        result["hub_subset_cpu_us_per_event_4"] = cpu
+        run, why = sustained(rig, quarters, start_rate / 2, seconds, probe, probes)
+        _record(result, "subset_{}_4", run)
         if why:
             notes.append(f"subset 4: {why}")
         result["hub_added_latency_p99_ms"] = asyncio.run(_latency(rig, min(seconds, 10.0)))
     finally:
         rig.close()
     result["hub_seconds"] = seconds
+    result["hub_cores"] = os.cpu_count()
     result["hub_notes"] = "; ".join(notes) or None
     return result

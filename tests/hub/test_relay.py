@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
@@ -13,13 +15,13 @@ from massive.websocket.models import EquityTrade
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from tests.hub.conftest import REAL_KEY, TOKEN, hub_on_sim
+from tests.hub.conftest import REAL_KEY, TOKEN, fast_sessions, hub_on_sim
 from tests.sim.conftest import DEADLINE, WireClient, client, wait_for
 from tests.sim.test_official_client import run_until
 from ticktape.feed import upstream as words
-from ticktape.feed.events import Event, Status, Trade
+from ticktape.feed.events import Event, Status, Trade, encode
 from ticktape.hub.relay import Hub
-from ticktape.server.engine import POLICY_CLOSE
+from ticktape.server.engine import POLICY_CLOSE, ProtocolServer, key_checker
 
 
 def ok(param: str) -> Status:
@@ -260,3 +262,92 @@ async def test_rest_needs_the_token_and_reaches_the_relay() -> None:
         assert relay.bases == [hub.rest_url]  # where this client reached the hub
         status = await http.get("/hub/status", headers={"Authorization": f"Bearer {TOKEN}"})
         assert status.json()["rest"] == {"cache_hits": 0}
+
+
+# --- the fan-out's paths, with an upstream whose every byte the test decides ---------------
+
+EVERY_CHANNEL = "T.*,Q.*,A.*,AM.*,LULD.*,NOI.*"
+
+
+@asynccontextmanager
+async def hub_on_engine() -> AsyncIterator[tuple[ProtocolServer, Hub]]:
+    """A hub whose upstream is a bare protocol engine: frames go up only by ``blast``."""
+    upstream = ProtocolServer(accept_key=key_checker(REAL_KEY))
+    await upstream.start()
+    try:
+        async with Hub(
+            upstream_url=upstream.ws_url,
+            api_key=REAL_KEY,
+            token=TOKEN,
+            session_options=fast_sessions(),
+        ) as hub:
+            yield upstream, hub
+    finally:
+        await upstream.close()
+
+
+async def upstream_holds(hub: Hub, params: set[str]) -> None:
+    up = hub.upstreams["stocks"]
+    await wait_for(lambda: up.session.status.state.value == "live")
+    await wait_for(lambda: up.session.subscribed == params)
+
+
+async def data_bytes(c: WireClient) -> bytes:
+    """The next message that is not a status, as the bytes that came."""
+    while True:
+        data = await asyncio.wait_for(c.ws.recv(decode=False), DEADLINE)
+        if b'"ev":"status"' not in data:
+            return data
+
+
+AAPL = Trade(symbol="AAPL", price=1.5, size=100, timestamp=1_700_000_000_000)
+MSFT = Trade(symbol="MSFT", price=2.5, size=100, timestamp=1_700_000_000_000)
+
+
+async def test_a_wildcard_client_gets_the_upstream_bytes_and_a_symbol_client_its_part() -> None:
+    raw = encode([AAPL, MSFT])
+    async with (
+        hub_on_engine() as (upstream, hub),
+        client(hub, key=TOKEN) as wild,
+        client(hub, key=TOKEN) as one,
+    ):
+        await subscribe(wild, EVERY_CHANNEL)
+        await subscribe(one, "T.MSFT")
+        await upstream_holds(hub, set(EVERY_CHANNEL.split(",")))
+        await upstream.blast([raw])
+        assert await data_bytes(wild) == raw
+        assert await data_bytes(one) == encode([MSFT])
+
+
+async def test_a_malformed_upstream_frame_is_counted_and_skipped_on_the_pass_through() -> None:
+    good = encode([AAPL, MSFT])
+    async with (
+        hub_on_engine() as (upstream, hub),
+        client(hub, key=TOKEN) as a,
+        client(hub, key=TOKEN) as b,
+    ):
+        await subscribe(a, EVERY_CHANNEL)
+        await subscribe(b, EVERY_CHANNEL)
+        await upstream_holds(hub, set(EVERY_CHANNEL.split(",")))
+        await upstream.blast([good[:-9], good])  # cut short: starts like an array, is not one
+        assert await data_bytes(a) == good  # the bad frame never reached a client
+        assert await data_bytes(b) == good
+        decoded = hub.upstreams["stocks"].session.stats.decode
+        assert decoded.errors == {"not_json": 1}
+        assert hub.server.stats.events_in == 2
+
+
+async def test_a_status_inside_a_data_frame_reaches_the_session_and_the_data_still_flows() -> None:
+    refusal = Status(status="error", message="You are not authorized to subscribe to: Q.*")
+    frame = encode([AAPL, refusal, MSFT])  # compact, but a status: not passed through
+    async with hub_on_engine() as (upstream, hub), client(hub, key=TOKEN) as c:
+        await subscribe(c, EVERY_CHANNEL)
+        await upstream_holds(hub, set(EVERY_CHANNEL.split(",")))
+        await upstream.blast([frame])
+        got: list[Event] = []
+        while AAPL not in got or MSFT not in got or refusal not in got:
+            got += await c.frame()
+        # The session took the status (the client hears it as the hub's word) and the
+        # data around it came on, the status taken out.
+        assert [e for e in got if isinstance(e, Trade)] == [AAPL, MSFT]
+        assert "Q.*" in hub.upstreams["stocks"].refused

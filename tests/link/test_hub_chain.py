@@ -101,3 +101,28 @@ async def test_official_client_and_raw_client_on_two_edges_over_one_upstream_con
         assert via.json()["results"] == direct.json()["results"]
         assert via.json()["next_url"].startswith(edge1.rest_url)
         assert all(KEY.encode() not in data for data in [*seen, via.content])
+
+
+async def test_an_edge_whose_clients_take_everything_passes_frames_on_undecoded(
+    sim: Simulator, nats_options: NatsOptions
+) -> None:
+    async with chain(sim, nats_options) as (_, edge, _other):
+        taken: list[int] = []
+        offer = edge.server.publish_frame
+
+        def counting(cluster: str, frame: bytes) -> int:
+            taken.append(offer(cluster, frame))
+            return taken[-1]
+
+        edge.server.publish_frame = counting  # type: ignore[method-assign]
+        got: list[dict[str, Any]] = []
+        async with connect(edge.ws_url + "/stocks") as ws:
+            await ws.send(json.dumps({"action": "auth", "params": "edge-token-0"}))
+            every = "T.*,Q.*,A.*,AM.*,LULD.*,NOI.*"
+            await ws.send(json.dumps({"action": "subscribe", "params": every}))
+            async with asyncio.timeout(30):
+                while len({e["ev"] for e in got} & {"T", "Q"}) < 2 or not any(taken):
+                    got.extend(json.loads(await ws.recv(decode=False)))
+        passed = sum(taken)
+        assert passed > 0  # frames from the bus went on as they came, counted, not decoded
+        assert edge.server.stats.events_in >= passed

@@ -13,7 +13,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from tests.sim.conftest import WireClient, client, subscribe, wait_for
-from ticktape.feed.events import Status, Trade, encode
+from ticktape.feed.events import ForexQuote, Status, Trade, encode
 from ticktape.server.engine import POLICY_CLOSE, ProtocolServer, json_response, key_checker
 
 
@@ -100,3 +100,110 @@ async def test_frames_waiting_for_a_reader_are_joined_when_coalescing() -> None:
         assert joined == b"[" + b",".join(f[1:-1] for f in frames) + b"]"
         assert [e.price for e in c.decoder.decode(joined)] == [1.0, 2.0, 3.0]
         assert server.stats.events_sent == 3
+
+
+EVERY_CHANNEL = "T.*,Q.*,A.*,AM.*,LULD.*,NOI.*"
+
+
+def compact(*events: Trade) -> bytes:
+    """A frame as the service sends it (compact JSON): the pass-through's input."""
+    return encode(list(events))
+
+
+async def test_a_frame_passes_through_undecoded_when_every_client_takes_every_channel() -> None:
+    raw = compact(trade("AAPL", 1.5), trade("MSFT", 2.5))
+    async with engine(coalesce=True) as server, client(server) as a, client(server) as b:
+        await subscribe(a, EVERY_CHANNEL)
+        await subscribe(b, EVERY_CHANNEL)
+        await wait_for(lambda: all(len(c.subs) == 6 for c in server.clients("stocks")))
+        assert server.publish_frame("stocks", raw) == 2
+        assert await a.ws.recv(decode=False) == raw
+        assert await b.ws.recv(decode=False) == raw
+        assert server.stats.events_in == 2
+        assert server.stats.events_sent == 4
+
+
+async def test_a_frame_is_left_to_the_decoder_while_any_client_takes_a_subset() -> None:
+    raw = compact(trade("AAPL", 1.5), trade("MSFT", 2.5))
+    async with engine(coalesce=True) as server, client(server) as wild, client(server) as one:
+        await subscribe(wild, EVERY_CHANNEL)
+        await subscribe(one, "T.MSFT")
+        await wait_for(lambda: all(c.subs for c in server.clients("stocks")))
+        assert server.publish_frame("stocks", raw) == 0  # a wildcard and a symbol client
+        await subscribe(one, EVERY_CHANNEL)  # now both take everything: the cache follows
+        assert server.publish_frame("stocks", raw) == 2
+        await one.send("unsubscribe", "Q.*")
+        await one.statuses(1)
+        assert server.publish_frame("stocks", raw) == 0
+        assert server.stats.events_in == 2  # a frame declined is not counted here
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        b'[{"ev":"status","status":"error","message":"x"}]',
+        compact(trade("AAPL", 1.0))[:-1] + b',{"ev":"status","status":"success","message":"y"}]',
+        b"not json",
+        b'{"ev":"T","sym":"AAPL","p":1.0,"s":1,"t":1}',  # an object, not an array
+        b'[ {"ev": "T", "sym": "AAPL", "p": 1.0, "s": 1, "t": 1} ]',  # not compact: decode it
+        b"[]",
+    ],
+)
+async def test_frames_the_decoder_must_see_are_declined(frame: bytes) -> None:
+    async with engine(coalesce=True) as server, client(server) as a:
+        await subscribe(a, EVERY_CHANNEL)
+        await wait_for(lambda: len(server.clients("stocks")[0].subs) == 6)
+        assert server.publish_frame("stocks", frame) == 0
+        assert server.stats.events_in == 0
+
+
+async def test_frames_passed_through_in_one_loop_turn_go_out_as_one_message_in_order() -> None:
+    frames = [compact(trade("AAPL", p)) for p in (1.0, 2.0, 3.0)]
+    async with engine(coalesce=True) as server, client(server) as c:
+        await subscribe(c, EVERY_CHANNEL)
+        await wait_for(lambda: len(server.clients("stocks")[0].subs) == 6)
+        for data in frames[:2]:
+            assert server.publish_frame("stocks", data) == 1  # no await: one loop turn
+        server.send_statuses("stocks", [Status(status="x", message="after the first two")])
+        assert server.publish_frame("stocks", frames[2]) == 1
+        joined = await c.ws.recv(decode=False)
+        assert joined == b"[" + b",".join(f[1:-1] for f in frames[:2]) + b"]"
+        assert [e.price for e in c.decoder.decode(joined)] == [1.0, 2.0]
+        # The status kept its place: after the first two, before the third.
+        after = c.decoder.decode(await c.ws.recv(decode=False))
+        assert after == [Status(status="x", message="after the first two"), trade("AAPL", 3.0)]
+        assert server.stats.events_sent == 3
+
+
+async def test_symbol_clients_sharing_topics_each_get_exactly_their_own() -> None:
+    aapl, msft, ibm = trade("AAPL", 1.0), trade("MSFT", 2.0), trade("IBM", 3.0)
+    async with (
+        engine(coalesce=True) as server,
+        client(server) as both,
+        client(server) as one,
+        client(server) as mixed,
+    ):
+        await subscribe(both, "T.AAPL,T.MSFT")
+        await subscribe(one, "T.MSFT")
+        await subscribe(mixed, "Q.*,T.IBM")  # a channel and a topic: selects for itself
+        server.publish("stocks", [aapl, msft, ibm])
+        assert both.decoder.decode(await both.ws.recv(decode=False)) == [aapl, msft]
+        assert one.decoder.decode(await one.ws.recv(decode=False)) == [msft]
+        assert mixed.decoder.decode(await mixed.ws.recv(decode=False)) == [ibm]
+        await one.send("unsubscribe", "T.MSFT")
+        await one.send("subscribe", "T.IBM")
+        await one.statuses(2)
+        server.publish("stocks", [aapl, msft, ibm])  # the routes follow the change
+        assert one.decoder.decode(await one.ws.recv(decode=False)) == [ibm]
+
+
+async def test_a_pair_client_gets_its_pair_and_the_end_of_a_replay() -> None:
+    eur = ForexQuote(pair="EUR/USD", ask=1.1, bid=1.0, timestamp=1_700_000_000_000)
+    jpy = ForexQuote(pair="USD/JPY", ask=150.1, bid=150.0, timestamp=1_700_000_000_000)
+    end = Status(status="replay_finished", message="end of the recording")
+    async with engine(coalesce=True) as server, client(server, cluster="forex") as c:
+        await subscribe(c, "C.EUR/USD")
+        server.publish("forex", [jpy, eur])
+        assert c.decoder.decode(await c.ws.recv(decode=False)) == [eur]
+        server.publish("forex", [jpy, end])  # a status from the source is for everyone
+        assert c.decoder.decode(await c.ws.recv(decode=False)) == [end]

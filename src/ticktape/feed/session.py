@@ -111,6 +111,7 @@ class Session:
         on_status: Callable[[SessionStatus], None] | None = None,
         on_server_status: Callable[[Status], None] | None = None,
         on_frame: Callable[[bytes, int], None] | None = None,
+        take_frame: Callable[[bytes], int] | None = None,
         symbols: Iterable[str] = (),
         backoff: Backoff | None = None,
         kicked_backoff: Backoff | None = None,
@@ -130,6 +131,10 @@ class Session:
         on_status: every change of the connection's state.
         on_server_status: each ``status`` event the server sends.
         on_frame: each raw frame and its receive time, before decoding (recording).
+        take_frame: offered each frame once live, before decoding; returns how many
+            data events it passed on whole (the frame is then not decoded: the hub's
+            pass-through), or 0 to have it decoded as usual. It must take no frame
+            that holds a status, which the protocol has to see.
         symbols: the symbols to subscribe to at first (:meth:`set_symbols` changes them).
         backoff: the wait between reconnects (capped, jittered).
         kicked_backoff: the longer wait after ``max_connections`` (another session
@@ -151,6 +156,7 @@ class Session:
         self._on_status = on_status
         self._on_server_status = on_server_status
         self._on_frame = on_frame  # raw frame + recv_ms before decoding (recording)
+        self._take_frame = take_frame
         self.backoff = backoff if backoff is not None else Backoff()
         self.kicked_backoff = (
             kicked_backoff
@@ -408,6 +414,8 @@ class Session:
             except Exception:
                 self.stats.consumer_errors += 1
                 log.exception("on_frame callback failed")
+        if self._take_frame is not None and self._proto.live and self._taken(frame, t0):
+            return
         events = self._proto.receive_frame(frame)
         lag = None
         if events:
@@ -420,6 +428,25 @@ class Session:
             lag = lag_sample(events, recv_ms)
         t1 = time.perf_counter()
         self.stats.record_frame(len(events), lag, t1 - t0, t1)
+
+    def _taken(self, frame: bytes, t0: float) -> bool:
+        """Offer ``frame`` to ``take_frame``; True if it was passed on whole (counted here)."""
+        assert self._take_frame is not None
+        try:
+            taken = self._take_frame(frame)
+        except Exception:
+            self.stats.consumer_errors += 1
+            log.exception("take_frame callback failed")
+            return False
+        if not taken:
+            return False
+        self._last_data = t0
+        decode = self.stats.decode
+        decode.frames += 1
+        decode.events += taken
+        t1 = time.perf_counter()
+        self.stats.record_frame(taken, None, t1 - t0, t1)
+        return True
 
     async def _sync_forever(self, ws: ClientConnection, live_since: list[float]) -> None:
         """While live, sends what a change of the desired set takes."""

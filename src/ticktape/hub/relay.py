@@ -1,9 +1,9 @@
 """The relay: one upstream session per cluster, fanned out to every local client.
 
 Clients speak the Polygon protocol to a :class:`ProtocolServer`; the upstream
-subscription is the reference-counted union of theirs; each upstream frame is
-decoded once and published to the engine with its bytes, which filters per
-client. See docs/hub.md.
+subscription is the reference-counted union of theirs; each upstream frame goes
+on undecoded while every client takes every channel, else it is decoded once and
+published to the engine with its bytes, which filters per client. See docs/hub.md.
 """
 
 from __future__ import annotations
@@ -229,6 +229,7 @@ class Hub(Listener):
             on_status=lambda st: self._on_status(holder[0], st),
             on_server_status=lambda st: self._on_server_status(holder[0], st),
             on_frame=lambda raw, _ms: self._on_frame(holder[0], raw),
+            take_frame=lambda raw: self._take_frame(holder[0], raw),
             **self._session_options,
         )
         up = _Upstream(self, cluster, session)
@@ -244,6 +245,14 @@ class Hub(Listener):
         up.raw = raw
         decoded = up.session.stats.decode
         up.decoded_before = decoded.events + decoded.error_total
+
+    def _take_frame(self, up: _Upstream, raw: bytes) -> int:
+        # When every client holds every channel, a frame of data events goes on as it
+        # came, undecoded (the engine decides; 0 means decode it). The NATS tap needs
+        # the events, so an origin always decodes.
+        if self.tap is not None:
+            return 0
+        return self.server.publish_frame(up.cluster, raw)
 
     def _on_events(self, up: _Upstream, events: list[Event]) -> None:
         # The bytes are exactly ``events`` only if the session took nothing out of the

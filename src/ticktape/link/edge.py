@@ -103,6 +103,7 @@ class EdgeLink:
         on_status: Callable[[SessionStatus], None] | None = None,
         on_server_status: Callable[[Status], None] | None = None,
         on_frame: Callable[[bytes, int], None] | None = None,
+        take_frame: Callable[[bytes], int] | None = None,
         **_session_options: Any,
     ) -> EdgeUpstream:
         """A session-shaped upstream for the cluster named by ``url``'s last segment.
@@ -111,6 +112,7 @@ class EdgeLink:
         """
         cluster = url.rstrip("/").rsplit("/", 1)[-1]
         up = EdgeUpstream(self, cluster, on_events, on_status, on_server_status, on_frame)
+        up.take_frame = take_frame
         self.upstreams[cluster] = up
         return up
 
@@ -183,6 +185,9 @@ class EdgeUpstream:
         self._on_status = on_status
         self._on_server_status = on_server_status
         self._on_frame = on_frame
+        #: Offered each data message before decoding, as by the hub's ``Session``
+        #: (statuses come on their own subject, so none is in a data message).
+        self.take_frame: Callable[[bytes], int] | None = None
         self.stats = FeedStats()
         self._decoder = Decoder(self.stats.decode)
         self.held: set[str] = set()  # params wanted (wildcard-covered topics left out)
@@ -302,6 +307,20 @@ class EdgeUpstream:
                 self._on_frame(data, recv_ms)
             except Exception:
                 log.exception("on_frame callback failed")
+        taken = 0
+        if self.take_frame is not None:
+            try:
+                taken = self.take_frame(data)
+            except Exception:
+                self.stats.consumer_errors += 1
+                log.exception("take_frame callback failed")
+        if taken:  # passed on undecoded
+            decode = self.stats.decode
+            decode.frames += 1
+            decode.events += taken
+            t1 = time.perf_counter()
+            self.stats.record_frame(taken, None, t1 - t0, t1)
+            return
         events = self._decoder.decode(data)
         lag = None
         if events:

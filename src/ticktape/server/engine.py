@@ -10,10 +10,15 @@ optionally the wire bytes they came in. Shape of the hot path, and why:
   set lookup per event). A connection that wants them all gets the source's
   bytes as they came (or one encoding shared by every such connection); the
   others get their selection encoded with the wire Structs of
-  ``feed/events.py``. The frame goes on the connection's own queue and one
-  writer task per connection drains it into the socket, so the source never
-  waits on a socket and one slow reader cannot hold up the others.
-* A connection's queue is bounded in bytes (``max_queue``, not counting the
+  ``feed/events.py``. A source holding only bytes offers them to
+  :meth:`ProtocolServer.publish_frame` first: while every connection takes
+  every channel, a frame of data events goes on undecoded, joined with the
+  rest of its loop turn into one message built once for all connections.
+* Messages are framed here and written straight into each transport while
+  its socket has room; a full socket's messages wait in the connection's own
+  queue for its writer task, so the source never waits on a socket and one
+  slow reader cannot hold up the others.
+* A full socket's queue is bounded in bytes (``max_queue``, not counting the
   newest frame, so one huge batch from a source running late is not blamed
   on the client). A backlog past the bound is a slow consumer: the server
   sends ``slow_consumer`` and closes with code 1008 (reading fast enough is
@@ -34,9 +39,18 @@ import hmac
 import inspect
 import logging
 import re
+import struct
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Collection, Coroutine, Iterable, Sequence
+from collections.abc import (
+    Awaitable,
+    Callable,
+    Collection,
+    Coroutine,
+    Iterable,
+    Iterator,
+    Sequence,
+)
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any, Final
@@ -47,9 +61,10 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
+from websockets.protocol import State
 
 from ticktape.feed import wire
-from ticktape.feed.events import Event, Status, encode
+from ticktape.feed.events import BY_TAG, Event, Status, encode
 from ticktape.server import protocol as proto
 
 log = logging.getLogger(__name__)
@@ -204,6 +219,15 @@ class ProtocolServer:
         self._by_key: dict[tuple[str, str], Connection] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._server: Server | None = None
+        # Pass-through (publish_frame): frames of the current loop turn wait here, per
+        # cluster, and go out joined, one message shared by every connection.
+        self._batches: dict[str, list[tuple[bytes, int]]] = {c: [] for c in clusters}
+        self._takes_all: dict[str, bool] = {}  # cluster → every client holds every channel
+        # cluster → event type → (key getter, symbol → clients): see _route
+        self._routes: dict[
+            str, dict[type, tuple[Callable[[Any], str], dict[str, list[Connection]]]]
+        ] = {}
+        self._ready: dict[Connection, None] = {}  # coalescing: queued this loop turn, in order
         self.ws_url = ""
         self.rest_url = ""
 
@@ -268,6 +292,7 @@ class ProtocolServer:
         ``raw``, when given, is the wire encoding of exactly ``events``: a
         connection that wants every one of them gets these bytes unchanged.
         """
+        self._flush_all()  # frames passed through earlier go first
         clients = self._clients[cluster]
         self.stats.events_in += len(events)
         if not events or not clients:
@@ -283,11 +308,18 @@ class ProtocolServer:
             return
         tags = proto.tags_of(events)
         present = frozenset(tags)
-        needs_topics = any(c.subs.topics for c in clients)
+        # Clients holding single topics only are routed in one pass for all of them;
+        # topic strings are made only for the others that hold topics. A status from
+        # the source (a replay's end) is for everyone: select() knows that.
+        status = proto.STATUS_TAG in present
+        routed = {} if status else self._route(cluster, events)
+        needs_topics = any(c.subs.topics and (status or c.subs.wild) for c in clients)
         topics = proto.topics_of(events, tags) if needs_topics else []
         whole, corrupt, count = raw, self._corrupt, len(events)
         for client in list(clients):  # _push may evict, which edits ``clients``
-            chosen = client.subs.select(events, tags, present, topics)
+            chosen = routed.get(client)
+            if chosen is None:
+                chosen = client.subs.select(events, tags, present, topics)
             if not chosen:
                 continue
             if len(chosen) == count:
@@ -298,10 +330,115 @@ class ProtocolServer:
                 data = encode(chosen)
             self._push(client, data if corrupt is None else corrupt(data), len(chosen))
 
+    def _route(self, cluster: str, events: list[Event]) -> dict[Connection, list[Event]]:
+        """The selections of the clients holding single topics only, made in one pass over
+        the events for all of them (rather than one pass each, and with no topic string
+        per event): the re-encode path with symbol clients. The others select for
+        themselves."""
+        routes = self._routes.get(cluster)
+        if routes is None:
+            routes = self._routes[cluster] = self._route_table(cluster)
+        if not routes:
+            return {}
+        out: dict[Connection, list[Event]] = {
+            c: [] for c in self._clients[cluster] if c.subs.topics and not c.subs.wild
+        }
+        get_route = routes.get
+        for event in events:
+            route = get_route(type(event))
+            if route is not None:
+                for client in route[1].get(route[0](event), ()):
+                    out[client].append(event)
+        return out
+
+    def _route_table(
+        self, cluster: str
+    ) -> dict[type, tuple[Callable[[Any], str], dict[str, list[Connection]]]]:
+        """Event type → (its key getter, symbol → the topic-only clients holding it)."""
+        table: dict[type, tuple[Callable[[Any], str], dict[str, list[Connection]]]] = {}
+        for client in self._clients[cluster]:
+            if not client.subs.topics or client.subs.wild:
+                continue
+            for topic in client.subs.topics:
+                tag, _, key = topic.partition(".")
+                cls = BY_TAG.get(tag)
+                key_of = proto.KEY_OF.get(cls) if cls is not None else None
+                if cls is None or key_of is None:
+                    continue
+                table.setdefault(cls, (key_of, {}))[1].setdefault(key, []).append(client)
+        return table
+
+    def publish_frame(self, cluster: str, frame: bytes) -> int:
+        """Pass an upstream frame on whole, undecoded, if every connection of ``cluster``
+        holds every channel; returns how many events it carried, or 0 when it cannot go
+        this way (the caller decodes it and calls :meth:`publish`).
+
+        Only a compact JSON array of data events qualifies (:func:`whole_events`):
+        a status, or anything that is not such an array, is left to the decoder,
+        which counts and skips what is malformed. Frames of one loop turn are joined
+        into one message, built once and shared by every connection.
+        """
+        if not self._everyone_takes_all(cluster):
+            return 0
+        count = whole_events(frame)
+        if not count:
+            return 0
+        self.stats.events_in += count
+        if not self._clients[cluster]:
+            return count
+        batch = self._batches[cluster]
+        if not batch:
+            asyncio.get_running_loop().call_soon(self._flush, cluster)
+        batch.append((frame, count))
+        return count
+
+    def _everyone_takes_all(self, cluster: str) -> bool:
+        """Every client of ``cluster`` holds every channel (cached until a client or a
+        subscription changes)."""
+        known = self._takes_all.get(cluster)
+        if known is None:
+            channels = proto.CHANNELS.get(cluster)
+            known = channels is not None and all(
+                channels <= c.subs.wild for c in self._clients[cluster]
+            )
+            self._takes_all[cluster] = known
+        return known
+
+    def _flush(self, cluster: str) -> None:
+        """Send the frames passed through in this loop turn: joined into messages of up
+        to :data:`MERGE_LIMIT` bytes, each built once for every connection."""
+        frames = self._batches[cluster]
+        if not frames:
+            return
+        self._batches[cluster] = []
+        clients = list(self._clients[cluster])  # _push may evict, which edits the list
+        for message, start, count in _messages(frames):
+            for client in clients:
+                if client.frames or client.ws.paused:  # behind: queue (and maybe join) it
+                    self._push(client, message[start:], count)
+                elif not client.closing:
+                    self._send(client, message, len(message) - start, count)
+        self._send_ready()  # what queued goes now, not a loop turn later
+
+    def _flush_all(self) -> None:
+        """Anything else sent to a connection, and any change to who gets what, first
+        sends what was passed through before it, so order and targets stay as published."""
+        for cluster, frames in self._batches.items():
+            if frames:
+                self._flush(cluster)
+
+    def _changed(self) -> None:
+        """A client is about to come, go or change its subscriptions (called before the
+        change, which is synchronous: nothing reads the cache until it is done)."""
+        self._flush_all()
+        self._takes_all.clear()
+        self._routes.clear()
+
     def send_statuses(
         self, cluster: str, statuses: Sequence[Status], only: Iterable[Connection] | None = None
     ) -> None:
         """Send statuses to the connections of ``cluster`` (or to ``only`` those)."""
+        self._flush_all()
         data = proto.frame(*statuses)
         for client in list(self._clients[cluster]) if only is None else list(only):
             self._push(client, data, 0)
@@ -440,6 +577,7 @@ class ProtocolServer:
         if self._max_clients is not None and self.connections >= self._max_clients:
             self.stats.refused += 1
             return False
+        self._changed()
         self._clients[client.cluster].append(client)
         if not self._one_per_key:
             return True
@@ -451,6 +589,7 @@ class ProtocolServer:
         return True
 
     def _forget(self, client: Connection) -> None:
+        self._changed()
         with contextlib.suppress(ValueError):
             self._clients[client.cluster].remove(client)
 
@@ -463,6 +602,7 @@ class ProtocolServer:
         over: list[Status] = []
         if action.action == wire.SUBSCRIBE and self._max_subs is not None:
             action, over = self._within_limit(client, action, self._max_subs)
+        self._changed()
         before = client.subs.params()
         replies, _ = proto.apply_action(action, client.subs, client.cluster, self._refused)
         after = client.subs.params()
@@ -496,35 +636,95 @@ class ProtocolServer:
     def _push(self, client: Connection, data: bytes, events: int) -> None:
         if client.closing:
             return
+        frames = client.frames
+        if not client.ws.paused:  # the socket has room
+            if not self._coalesce:
+                if not frames:
+                    # Straight in: no queue, no writer wake-up (a task switch per frame
+                    # per client was a good part of the fan-out's cost).
+                    self._write(client, data, events)
+                    return
+            else:
+                # What this loop turn pushes goes out joined at its end (or once it
+                # makes a full message). Not a backlog: the socket was not tried yet.
+                frames.append((data, events))
+                client.queued += len(data)
+                if client.queued >= MERGE_LIMIT:
+                    self._send_queued(client)
+                else:
+                    if not self._ready:
+                        asyncio.get_running_loop().call_soon(self._send_ready)
+                    self._ready[client] = None
+                return
         # The bound applies to what waits behind the newest frame: one big batch (the
         # source itself running late) is not the client's fault; a backlog that keeps
         # growing because the socket does not drain is.
         backlog = client.queued
-        client.frames.append((data, events))
+        frames.append((data, events))
         client.queued += len(data)
         if backlog > self._max_queue:
             self.stats.slow_consumers += 1
             self._evict(client, proto.SLOW_CONSUMER, "slow consumer")
         else:
-            client.wake.set()
+            client.wake.set()  # the writer sends it once the socket has room
+
+    def _send_ready(self) -> None:
+        """Write what this loop turn queued for each connection, joined (coalescing)."""
+        ready, self._ready = self._ready, {}
+        for client in ready:
+            if not client.closing:
+                self._send_queued(client)
+
+    def _send_queued(self, client: Connection) -> None:
+        """Write the queue while the socket has room; the writer takes over when it has not."""
+        frames, ws = client.frames, client.ws
+        while frames:
+            if ws.paused:
+                client.wake.set()
+                return
+            data, events = frames.popleft()
+            client.queued -= len(data)
+            if frames and self._coalesce:
+                data, events = self._merge(client, data, events)
+            self._write(client, data, events)
+
+    def _write(self, client: Connection, data: bytes, events: int) -> None:
+        """One text message straight into the transport (see :meth:`_send`)."""
+        self._send(client, _text_header(len(data)) + data, len(data), events)
+
+    def _send(self, client: Connection, message: bytes, size: int, events: int) -> None:
+        """Write one whole WebSocket message (header and ``size`` bytes of payload).
+
+        Messages are framed here rather than by ``ws.send`` (which copies the
+        payload twice and runs a coroutine per message), so a pass-through message
+        is framed once for every connection. websockets still owns everything else
+        on the connection (pings, close) and writes whole frames too, so the two
+        never interleave inside a frame. Once the connection is closing, data is
+        dropped, as ``ws.send`` would refuse it.
+        """
+        ws = client.ws
+        if ws.protocol.state is not State.OPEN:
+            return
+        ws.transport.write(message)
+        client.events_out += events
+        stats = self.stats
+        stats.frames_sent += 1
+        stats.bytes_sent += size
+        stats.events_sent += events
 
     async def _write_loop(self, client: Connection) -> None:
-        ws, stats, frames = client.ws, self.stats, client.frames
-        with contextlib.suppress(ConnectionClosed):
+        """Drains what queued while the socket was full (see :meth:`_push`)."""
+        ws, frames = client.ws, client.frames
+        with contextlib.suppress(ConnectionClosed, OSError):
             while not client.closing:
                 if not frames:
                     client.wake.clear()
                     await client.wake.wait()
                     continue
-                data, events = frames.popleft()
-                client.queued -= len(data)
-                if frames and self._coalesce:
-                    data, events = self._merge(client, data, events)
-                await ws.send(data, text=True)
-                client.events_out += events
-                stats.frames_sent += 1
-                stats.bytes_sent += len(data)
-                stats.events_sent += events
+                if ws.paused:
+                    await ws.drain()  # websockets' flow control: until the buffer drains
+                    continue
+                self._send_queued(client)
 
     @staticmethod
     def _merge(client: Connection, data: bytes, events: int) -> tuple[bytes, int]:
@@ -548,7 +748,7 @@ class ProtocolServer:
             events += count
         if len(parts) == 1:
             return data, events
-        return b"[" + b",".join(p[1:-1] for p in parts) + b"]", events
+        return _join_arrays(parts), events
 
     def _evict(self, client: Connection, status: Status, reason: str) -> None:
         """Stop feeding ``client``; tell it why and close it with 1008."""
@@ -573,6 +773,75 @@ class ProtocolServer:
 def _is_array(frame: bytes) -> bool:
     """A non-empty JSON array, as far as merging needs to know (first and last byte)."""
     return len(frame) > 2 and frame[:1] == b"[" and frame[-1:] == b"]"
+
+
+def _join_arrays(parts: Sequence[bytes]) -> bytes:
+    """``[a,b]`` and ``[c]`` → ``[a,b,c]``, copying each element's bytes once."""
+    inner = b",".join(memoryview(p)[1:-1] for p in parts)
+    return b"".join((b"[", inner, b"]"))
+
+
+def _messages(frames: Sequence[tuple[bytes, int]]) -> Iterator[tuple[bytes, int, int]]:
+    """Pass-through frames (compact arrays, with their event counts) as WebSocket
+    messages: consecutive frames joined into one array of up to :data:`MERGE_LIMIT`
+    bytes (a bigger frame goes alone), header included, each byte copied once.
+    Yields (message, where its payload starts, events)."""
+    group: list[bytes] = []
+    size = events = 0
+    for frame, count in frames:
+        if group and size + len(frame) > MERGE_LIMIT:
+            yield _message(group, size, events)
+            group, size, events = [], 0, 0
+        group.append(frame)
+        size += len(frame)
+        events += count
+    if group:
+        yield _message(group, size, events)
+
+
+def _message(group: list[bytes], size: int, events: int) -> tuple[bytes, int, int]:
+    # Each frame loses its brackets and gains a comma: the payload is size - n + 1 bytes.
+    head = _text_header(size - len(group) + 1)
+    if len(group) == 1:
+        return head + group[0], len(head), events
+    parts: list[bytes | memoryview] = [head + b"["]
+    for frame in group:
+        parts.append(memoryview(frame)[1:-1])
+        parts.append(b",")
+    parts[-1] = b"]"
+    return b"".join(parts), len(head), events
+
+
+_FRAME_START: Final = b'[{"ev":'
+
+
+def whole_events(frame: bytes) -> int:
+    """How many data events a frame holds, if it can be passed on undecoded; else 0.
+
+    It can when it is a compact JSON array of event objects (as the service and
+    the simulator send) with no status in it: statuses are for the session (acks,
+    errors, endings), so those frames go through the decoder. Two C-speed scans, a
+    fraction of a decode: no event nests an object, so its braces count the events.
+    The elements are not validated here: each client's decoder counts and skips a
+    bad one, as it would on a direct connection.
+    """
+    if not frame.startswith(_FRAME_START) or not frame.endswith(b"}]") or b"status" in frame:
+        return 0
+    return frame.count(b"{")
+
+
+def _text_header(n: int) -> bytes:
+    """The header of an unmasked, final text frame of ``n`` bytes (RFC 6455, 5.2)."""
+    if n < 126:
+        return _HEAD_SHORT.pack(0x81, n)
+    if n < 65536:
+        return _HEAD_MEDIUM.pack(0x81, 126, n)
+    return _HEAD_LONG.pack(0x81, 127, n)
+
+
+_HEAD_SHORT: Final = struct.Struct("!BB")
+_HEAD_MEDIUM: Final = struct.Struct("!BBH")
+_HEAD_LONG: Final = struct.Struct("!BBQ")
 
 
 def key_checker(api_key: str | None) -> Callable[[str], bool]:

@@ -8,8 +8,11 @@ simulator, the replay server and the hub all serve through it. See docs/hub.md.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
-from typing import Final
+from collections.abc import Callable, Iterable, Sequence
+from operator import attrgetter
+from typing import Any, Final
+
+import msgspec
 
 from ticktape.feed import wire
 from ticktape.feed.events import BY_TAG, Event, Status
@@ -29,6 +32,19 @@ CHANNELS: Final[dict[str, frozenset[str]]] = {
 #: Event Struct type → wire tag, so fan-out never asks msgspec for a tag per event.
 TAG_OF: Final[dict[type, str]] = {cls: tag for tag, cls in BY_TAG.items()}
 STATUS_TAG: Final = TAG_OF[Status]
+
+
+def _key_getter(cls: type) -> Callable[[Any], str] | None:
+    """A C-level getter of the field behind ``cls.key`` (the property is Python code)."""
+    names = {f.name for f in msgspec.structs.fields(cls)}
+    name = "symbol" if "symbol" in names else "pair" if "pair" in names else None
+    return None if name is None else attrgetter(name)
+
+
+#: Event Struct type → a fast getter of its symbol or pair (no entry: no key, a status).
+KEY_OF: Final[dict[type, Callable[[Any], str]]] = {
+    cls: getter for cls in BY_TAG.values() if (getter := _key_getter(cls)) is not None
+}
 
 # The simulator's wording of the statuses (docs/protocol.md lists the status words).
 CONNECTED: Final = Status(status=wire.CONNECTED, message="Connected Successfully")
