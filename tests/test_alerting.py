@@ -84,6 +84,16 @@ def test_saving_edits_in_place_keeping_comments_and_spelling(tmp_path: Path) -> 
     assert not save_alerts(path, [*alerts, new])  # nothing changed: nothing written
 
 
+def test_a_new_alert_before_another_table_keeps_a_blank_line_between(tmp_path: Path) -> None:
+    # The app writes named watchlists as tables after the alerts: a new alert must not be glued
+    # to the table that follows it.
+    path = tmp_path / "config.toml"
+    path.write_text(HAND_WRITTEN + '\n[watchlists.tech]\nsymbols = ["NVDA"]\n')
+    new = parse_phrase("alert TSLA move 5%", alert_id="3")
+    assert save_alerts(path, [*load_alerts(path).alerts, new])
+    assert 'when = "move 5%"\n\n[watchlists.tech]\nsymbols = ["NVDA"]\n' in path.read_text()
+
+
 def test_deleting_removes_only_that_table(tmp_path: Path) -> None:
     path = tmp_path / "config.toml"
     path.write_text(HAND_WRITTEN)

@@ -122,14 +122,21 @@ def edit_alerts(text: str, alerts: list[Alert], deleted: set[str]) -> str:
         if alert is not None and alert_id not in synced:
             synced.add(alert_id)
             _sync(table, alert)
+    appended = False
     for alert in alerts:
         if alert.id not in synced and alert.id not in ids:
+            appended = True
             table = tomlkit.table()
             for key, value in to_record(alert).items():
                 table[key] = value
             if len(aot) and not aot[-1].as_string().endswith("\n\n"):
                 aot[-1].add(tomlkit.nl())  # a blank line between tables, as a person writes
             aot.append(table)
+    keys = list(doc.keys())
+    if appended and keys[-1] != "alerts":  # a table follows the alerts in the file
+        last = aot[-1]
+        if not last.as_string().endswith("\n\n"):
+            last.add(tomlkit.nl())  # so the next table is not glued to the new alert
     out = tomlkit.dumps(doc)
     if crlf:
         out = out.replace("\n", "\r\n")
