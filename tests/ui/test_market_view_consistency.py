@@ -68,7 +68,7 @@ def movers_shown(app: TicktapeApp) -> dict[str, tuple[str, str]]:
 
 async def check_agree(pilot: Any, app: TicktapeApp, *, after_hours: bool) -> None:
     """Read each symbol's change on the movers board, then on the watchlist (``m`` back)."""
-    boards = app.boards
+    boards = app.market_view.boards
     assert boards is not None
     # what the board holds now, once the view has repainted it
     movers = {r.cells[0][0]: (r.cells[2][0], r.cells[3][0]) for r in mover_rows(boards, "gainers")}
@@ -97,7 +97,7 @@ async def test_movers_and_watchlist_show_one_change_during_and_after_the_session
     async with app.run_test(size=(160, 48)) as pilot:
         await pilot.press("m")
         await until(pilot, lambda: isinstance(app.screen, MarketScreen) and app.screen.ready)
-        boards = app.boards
+        boards = app.market_view.boards
         assert boards is not None
         # the view opens in the session: seeded from the simulator's snapshots, as on opening
         snaps = [ticker_snapshot(sim, s) for s in WATCH]

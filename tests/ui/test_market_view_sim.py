@@ -34,16 +34,16 @@ async def drive(app: TicktapeApp, seen: dict[str, object]) -> None:
     async with app.run_test(size=(160, 48)) as pilot:
         await until(
             pilot,
-            lambda: app.session is not None and app.session.status.state is ConnState.LIVE,
+            lambda: app.feed.session is not None and app.feed.session.status.state is ConnState.LIVE,
             within=60,
         )
-        session = app.session
+        session = app.feed.session
         assert session is not None
         await until(pilot, lambda: app.state.get("AAPL") is not None, within=60)
         seen["before"] = set(session.subscribed)
-        await until(pilot, lambda: app.rest is not None, within=60)
+        await until(pilot, lambda: app.feed.rest is not None, within=60)
         await pilot.press("m")
-        boards = app.boards
+        boards = app.market_view.boards
         assert boards is not None
         # seeded from the simulator's snapshots of the whole market, and blocks from its T.*
         # (deadlines, not waits: a first snapshot of 3,000 names takes seconds under load)

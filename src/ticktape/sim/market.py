@@ -88,6 +88,11 @@ class SimMarket:
         """The live state of an ensured symbol (its quote, its day so far), or None."""
         return self._engine.states.get(self._symbol(symbol))
 
+    def day_figures(self, st: LiveSymbol) -> tuple[Agg | None, Agg | None]:
+        """A live symbol's (today's bar so far, previous trading day's bar), as the daily
+        aggregates give them, kept up to date as it trades (see ``History.day_figures``)."""
+        return self._history.day_figures(st.hist, self._engine.now)
+
     def ensure(self, symbol: str) -> None:
         """Make ``symbol`` trade from now on; any name works (its traits come from the name)."""
         sym = self._symbol(symbol)
