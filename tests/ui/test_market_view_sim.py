@@ -34,7 +34,9 @@ async def drive(app: TicktapeApp, seen: dict[str, object]) -> None:
     async with app.run_test(size=(160, 48)) as pilot:
         await until(
             pilot,
-            lambda: app.feed.session is not None and app.feed.session.status.state is ConnState.LIVE,
+            lambda: (
+                app.feed.session is not None and app.feed.session.status.state is ConnState.LIVE
+            ),
             within=60,
         )
         session = app.feed.session

@@ -24,6 +24,8 @@ from ticktape.sim.market import SimMarket
 from ticktape.sim.model_engine import LiveSymbol
 
 PATH: Final = re.compile(r"/v2/snapshot/locale/us/markets/stocks/(?P<what>tickers|gainers|losers)")
+#: Symbols read between two yields of the server's loop (``RestApi``): about 5 ms of work.
+SLICE: Final = 400
 #: How many tickers the gainers and losers lists hold, and the volume a ticker needs to be one.
 TOP: Final = 20
 MIN_VOLUME: Final = 10_000
@@ -101,13 +103,20 @@ def ticker_snapshot(market: SimMarket, symbol: str) -> TickerSnapshot | None:
     return None if d is None else _snapshot(d, now)
 
 
-def snapshot_body(market: SimMarket, what: str, tickers: Iterable[str] = ()) -> SnapshotResponse:
-    """``tickers`` (all, or the ones asked for), ``gainers`` or ``losers``."""
+def symbols_of(market: SimMarket, what: str, tickers: Iterable[str] = ()) -> list[str]:
+    """The symbols a request reads: those asked for (``tickers`` only), else the universe."""
     wanted = [t.strip().upper() for t in tickers if t.strip()]
-    symbols = wanted if what == "tickers" and wanted else market.universe
-    now = market.now_ms
-    after = _after_close(now)
-    days = [d for d in (_day(market, sym, after) for sym in symbols) if d is not None]
+    return wanted if what == "tickers" and wanted else list(market.universe)
+
+
+def read_days(market: SimMarket, symbols: Iterable[str]) -> list[_Day]:
+    """The day figures of the live ``symbols`` at the market's time."""
+    after = _after_close(market.now_ms)
+    return [d for d in (_day(market, sym, after) for sym in symbols) if d is not None]
+
+
+def body_of(days: list[_Day], what: str, now: int) -> SnapshotResponse:
+    """The response from read figures: all of them, or the top movers."""
     if what != "tickers":
         # Rank on the figures alone and make snapshots of the top only.
         ranked = [
@@ -119,3 +128,9 @@ def snapshot_body(market: SimMarket, what: str, tickers: Iterable[str] = ()) -> 
         days = [d for _, d in ranked[:TOP]]
     snaps = [_snapshot(d, now) for d in days]
     return SnapshotResponse("OK", len(snaps), snaps)
+
+
+def snapshot_body(market: SimMarket, what: str, tickers: Iterable[str] = ()) -> SnapshotResponse:
+    """``tickers`` (all, or the ones asked for), ``gainers`` or ``losers``, in one go."""
+    days = read_days(market, symbols_of(market, what, tickers))
+    return body_of(days, what, market.now_ms)
