@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+import msgspec
 import pytest
 
 from ticktape.sim import snapshots
@@ -78,3 +79,16 @@ def test_a_whole_market_snapshot_walks_no_history(history_walks: list[str]) -> N
     assert every.count == len(market.universe) == 400
     assert gainers.count == snapshots.TOP
     assert history_walks == []
+
+
+def test_a_body_joined_from_slices_is_the_body_made_in_one_go() -> None:
+    market = SimMarket(seed=2, rate=2000, start_ms=START - HOUR, listed=150)
+    t = START - HOUR
+    for _ in range(200):
+        t += 20
+        market.advance(t)
+    names = [*market.universe, "NOTLIVE"]
+    parts = [snapshots.encoded_slice(market, names[i : i + 40]) for i in range(0, len(names), 40)]
+    whole = snapshots.snapshot_body(market, "tickers", names)
+    assert snapshots.joined_body(parts) == msgspec.json.encode(whole)
+    assert whole.count == 150

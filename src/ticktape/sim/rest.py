@@ -194,14 +194,22 @@ class RestApi:
 
     @staticmethod
     async def _snapshot_sliced(market: SimMarket, what: str, tickers: list[str]) -> Response:
-        """Read the figures a slice at a time, yielding to the loop between slices: the tick
-        task that feeds every client runs between them instead of waiting for 3,000 names."""
+        """Read (and for every ticker, encode) a slice at a time, yielding to the loop between
+        slices: the tick task that feeds every client runs between them instead of waiting
+        for 3,000 names."""
         symbols = snapshots.symbols_of(market, what, tickers)
-        days = []
-        for i in range(0, len(symbols), snapshots.SLICE):
-            days.extend(snapshots.read_days(market, symbols[i : i + snapshots.SLICE]))
+        step = snapshots.SLICE
+        if what != "tickers":  # the top 20 of the figures: only those are made and encoded
+            days = []
+            for i in range(0, len(symbols), step):
+                days.extend(snapshots.read_days(market, symbols[i : i + step]))
+                await asyncio.sleep(0)
+            return json_response(200, snapshots.body_of(days, what, market.now_ms))
+        parts = []
+        for i in range(0, len(symbols), step):
+            parts.append(snapshots.encoded_slice(market, symbols[i : i + step]))
             await asyncio.sleep(0)
-        return json_response(200, snapshots.body_of(days, what, market.now_ms))
+        return json_response(200, msgspec.Raw(snapshots.joined_body(parts)))
 
     def _check_key(self, headers: Headers, query: dict[str, list[str]]) -> Response | None:
         auth = headers.get("Authorization", "")

@@ -11,6 +11,8 @@ import re
 from collections.abc import Iterable
 from typing import Final, NamedTuple
 
+import msgspec
+
 from ticktape.feed.conditions import regular_session
 from ticktape.feed.events import Agg
 from ticktape.feed.snapshot import (
@@ -128,6 +130,22 @@ def body_of(days: list[_Day], what: str, now: int) -> SnapshotResponse:
         days = [d for _, d in ranked[:TOP]]
     snaps = [_snapshot(d, now) for d in days]
     return SnapshotResponse("OK", len(snaps), snaps)
+
+
+def encoded_slice(market: SimMarket, symbols: list[str]) -> tuple[int, bytes]:
+    """How many of ``symbols`` are live, and their snapshots as JSON array elements (no
+    brackets): a whole-universe body is made of these a slice at a time, so no single step
+    of it holds the server's loop long."""
+    days = read_days(market, symbols)
+    return len(days), msgspec.json.encode([_snapshot(d, market.now_ms) for d in days])[1:-1]
+
+
+def joined_body(parts: list[tuple[int, bytes]]) -> bytes:
+    """The ``tickers`` body from :func:`encoded_slice` parts, byte for byte as a
+    ``SnapshotResponse`` encodes it (its status "OK" is the default, so omitted)."""
+    count = sum(n for n, _ in parts)
+    items = b",".join(data for n, data in parts if n)
+    return b'{"count":%d,"tickers":[%s]}' % (count, items)
 
 
 def snapshot_body(market: SimMarket, what: str, tickers: Iterable[str] = ()) -> SnapshotResponse:
