@@ -22,9 +22,9 @@ if TYPE_CHECKING:
 #: Made-up names of a whole market that join per ``advance`` (about 20 ms of set-up).
 JOIN_PER_TICK: Final = 50
 #: Symbols whose snapshot day figures are made per ``advance`` once none is joining: about
-#: 0.2 ms each (the previous day's bar), so a whole market's take a few seconds in the
+#: 0.15 ms each (the previous day's bar), so a whole market's take about 6 s in the
 #: background and the first snapshot only reads them.
-WARM_PER_TICK: Final = 25
+WARM_PER_TICK: Final = 10
 
 _ENGINES: Final[dict[str, type[Engine]]] = {
     "stocks": StockEngine,
