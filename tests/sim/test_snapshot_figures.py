@@ -3,16 +3,22 @@ and a snapshot of the whole universe reads them without walking any history."""
 
 from __future__ import annotations
 
+from collections.abc import Coroutine
 from datetime import datetime, timedelta
 from typing import Any
 
 import msgspec
 import pytest
+from websockets.datastructures import Headers
+from websockets.http11 import Request
 
+from ticktape.feed.snapshot import snapshot_decoder
 from ticktape.sim import snapshots
+from ticktape.sim.faults import Faults
 from ticktape.sim.history import History, SymbolHistory
 from ticktape.sim.market import SimMarket
 from ticktape.sim.model_calendar import day_start, et_date
+from ticktape.sim.rest import RestApi
 from ticktape.timeutil import zone
 
 ET = zone("America/New_York")
@@ -92,3 +98,30 @@ def test_a_body_joined_from_slices_is_the_body_made_in_one_go() -> None:
     whole = snapshots.snapshot_body(market, "tickers", names)
     assert snapshots.joined_body(parts) == msgspec.json.encode(whole)
     assert whole.count == 150
+
+
+def test_the_stream_keeps_ticking_while_a_whole_market_snapshot_is_served() -> None:
+    market = SimMarket(seed=2, rate=2000, start_ms=START - HOUR, listed=1000)
+    t = START - HOUR
+    for _ in range(300):
+        t += 20
+        market.advance(t)
+    api = RestApi(lambda cluster: market, api_key="k", faults=Faults())
+    path = "/v2/snapshot/locale/us/markets/stocks/tickers?apiKey=k"
+    answer = api.handle(Request(path, Headers()), "http://127.0.0.1")
+    assert isinstance(answer, Coroutine)
+    # Drive the request as the server's loop would, and let the tick task run at each yield.
+    ticks = events = 0
+    while True:
+        try:
+            answer.send(None)
+        except StopIteration as done:
+            response = done.value
+            break
+        t += 20
+        events += len(market.advance(t))
+        ticks += 1
+    assert ticks >= 1000 // snapshots.SLICE  # the loop was handed back between slices
+    assert events > 0  # and clients got events meanwhile
+    body = snapshot_decoder.decode(response.body)
+    assert body.count == len(body.tickers or []) == 1000
