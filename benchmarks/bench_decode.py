@@ -10,8 +10,8 @@ a burst of load from elsewhere on the machine hits all three alike:
     the creation of all 2,000 symbols to the corpus; (b, warm) also reports
     the steady state: a state that has taken the corpus once takes its next
     lap, moved forward in time (:mod:`benchmarks.laps`).
-(a, blocks) the narrow whole-market decode (``feed.narrow``), then the market view's block
-    filter over every event; and, interleaved, the same filter after the full decode.
+(a, blocks) the app's whole-market path for the market view's block board: the full decode,
+    then the block filter over every event.
 (c) the official ``massive`` client's per-frame work, copied from its
     ``WebSocketClient.connect`` loop: ``self.json.loads(msg)``, the status
     scan, ``_log_server_statuses``, ``parse(msg, logger, market)`` and
@@ -76,15 +76,12 @@ def warm_apply_pass(frames: list[bytes], later: list[bytes]) -> float:
     return _time(partial(decode_apply_pass, later, state))
 
 
-def block_pass(frames: list[bytes], *, narrow: bool = True) -> None:
-    """Decode + the market view's block filter: a whole-market ``T.*`` with no per-symbol state.
-
-    ``narrow``: decoded by ``feed.narrow.MarketDecoder`` (trades as seven-field prints, quotes
-    and second bars skipped); else by the watchlist's full ``Decoder``, for the A/B."""
-    from ticktape.feed.narrow import MarketDecoder
+def block_pass(frames: list[bytes]) -> None:
+    """Decode + the market view's block filter: a whole-market ``T.*`` with no per-symbol state,
+    decoded as the app decodes it (the full ``Decoder``: the frames also carry the watchlist's)."""
     from ticktape.market.wholemarket import BlockFilter
 
-    decode = MarketDecoder().decode if narrow else Decoder().decode
+    decode = Decoder().decode
     feed = BlockFilter().feed
     for frame in frames:
         feed(decode(frame))
@@ -142,14 +139,9 @@ def run(corpus: Corpus, *, rounds: int = 5, symbol_counts: tuple[int, ...] = ())
     shifter = LapShifter(frames)
     lap1 = [shifter.apply(f, shifter.pairs(1)) for f in frames]
     a, b, c, ab, bb, w, blk = [], [], [], [], [], [], []
-    blk_full, blk_gain = [], []
     for _ in range(rounds):
         ta = _time(lambda: decode_pass(frames))
-        t_narrow = _time(lambda: block_pass(frames))
-        t_full = _time(lambda: block_pass(frames, narrow=False))
-        blk.append(n / t_narrow)
-        blk_full.append(n / t_full)
-        blk_gain.append(t_full / t_narrow)
+        blk.append(n / _time(lambda: block_pass(frames)))
         tb = _time(lambda: decode_apply_pass(frames))
         tc = _time(lambda: official_pass(texts))
         a.append(n / ta)
@@ -167,8 +159,6 @@ def run(corpus: Corpus, *, rounds: int = 5, symbol_counts: tuple[int, ...] = ())
         "decode_apply_vs_official_ratio": median(bb),
         "decode_apply_warm_events_per_s": median(w),
         "block_filter_events_per_s": median(blk),
-        "block_filter_full_decode_events_per_s": median(blk_full),
-        "block_filter_narrow_vs_full_ratio": median(blk_gain),
         "decode_corpus_events": n,
         "decode_corpus_frames": len(frames),
         "decode_rounds": rounds,

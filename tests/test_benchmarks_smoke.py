@@ -27,6 +27,7 @@ from benchmarks import (
     bench_ui,
     columns_probe,
     corpus,
+    sim_snapshot,
 )
 from benchmarks import __main__ as runner
 from benchmarks.laps import LapShifter
@@ -190,3 +191,10 @@ def test_nats(tiny: corpus.Corpus) -> None:
         result,
         ("nats_origin_events_per_s", "nats_added_latency_p99_ms", "nats_edge_cpu_us_per_event_1"),
     )
+
+
+def test_the_simulator_snapshot_benchmark_reports_its_times() -> None:
+    got = sim_snapshot.run(seconds=0.5, rounds=1, listed=200)
+    assert got["symbols"] == 200
+    times = ("tickers_first_ms", "gainers_first_ms", "tickers_ms", "gainers_ms")
+    assert all(got[k] > 0 for k in times)

@@ -154,6 +154,22 @@ async def test_known_events_reach_every_board_and_thresholds_filter(make_app: Ma
         assert "losers" in str(board(app, "movers").border_title)
 
 
+async def test_the_movers_ranking_is_kept_when_the_view_reopens(make_app: MakeApp) -> None:
+    app = make_app(state=build_state())
+    async with app.run_test(size=SIZE) as pilot:
+        await open_view(pilot, app)
+        assert app.market_view.boards is not None
+        app.market_view.boards.seed(SNAPSHOTS)
+        await pilot.press("r", "r")  # gainers → losers → most active
+        await until(pilot, lambda: "most active" in str(board(app, "movers").border_title))
+        shown = symbols(app, "movers")
+        await pilot.press("m")
+        await until(pilot, lambda: isinstance(app.screen, MainScreen))
+        await open_view(pilot, app)
+        await until(pilot, lambda: symbols(app, "movers") == shown)
+        assert "most active" in str(board(app, "movers").border_title)
+
+
 async def test_enter_opens_a_watched_symbol_or_offers_to_add_a_new_one(
     make_app: MakeApp,
 ) -> None:

@@ -11,11 +11,10 @@ import math
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Final, Literal
+from typing import Final, Literal
 
 from ticktape.feed.conditions import is_regular_hours
 from ticktape.feed.events import Event, Imbalance, LimitUpLimitDown, MinuteAgg, Trade
-from ticktape.feed.narrow import Print
 from ticktape.market.bars import cached_day_bounds
 from ticktape.market.state import LULD_HALT, LULD_RESUME
 from ticktape.timeutil import normalize_ms
@@ -75,16 +74,13 @@ class BlockFilter:
             raise ValueError("block thresholds must be positive")
         self.min_shares, self.min_notional = min_shares, min_notional
 
-    def feed(self, events: Sequence[Event | Any]) -> int:
-        """Take one frame's events (full, or narrow from ``feed.narrow``); returns how many
-        blocks it added."""
+    def feed(self, events: Sequence[Event]) -> int:
+        """Take one frame's events; returns how many blocks it added."""
         min_shares, min_notional = self.min_shares, self.min_notional
         added = 0
         for ev in events:
             # One type check and one comparison for all but the rare big print.
-            if (type(ev) is Print or type(ev) is Trade) and (
-                ev.size >= min_shares or ev.size * ev.price >= min_notional
-            ):
+            if type(ev) is Trade and (ev.size >= min_shares or ev.size * ev.price >= min_notional):
                 if not (ev.size > 0 and math.isfinite(ev.price) and ev.price > 0):
                     continue  # an impossible print is not a block
                 self.blocks.append(self._block(ev))
@@ -92,7 +88,7 @@ class BlockFilter:
         self.seen += len(events)
         return added
 
-    def _block(self, ev: Trade | Print) -> Block:
+    def _block(self, ev: Trade) -> Block:
         side: Side = ""
         quote = self._nbbo(ev.symbol) if self._nbbo is not None else None
         if quote is not None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Final
 
+from ticktape.feed.conditions import is_regular_hours
 from ticktape.feed.events import Agg
 from ticktape.sim.model_bars import (
     Ohlc,
@@ -48,6 +49,61 @@ LIVE_MINUTES: Final = 6_000
 LIVE_SECONDS: Final = 900
 """Live second bars kept per symbol (15 minutes): second history is rarely asked for."""
 TIMESPANS: Final = ("second", "minute", "hour", "day", "week", "month", "quarter", "year")
+PREV_DAY_BACK: Final = 3
+"""How far back a previous trading day is looked for when a day's figures are first made:
+a weekend (the simulator has no holidays). Not a week: thousands of symbols would take seconds."""
+
+
+class DayFold:
+    """A day's bar merged as its bars arrive, equal to :func:`day_merge` of the same bars.
+
+    The snapshot endpoints read it for thousands of symbols at once; folding each minute as
+    it is recorded makes that a read instead of a merge of the day's minutes per request.
+    """
+
+    __slots__ = ("_bar", "close", "count", "end", "high", "low", "open", "pv", "reg_close",
+                 "start", "trades", "volume")  # fmt: skip
+
+    def __init__(self, start: int, end: int) -> None:
+        self.start, self.end = start, end
+        self.count = self.trades = 0
+        self.open = self.close = 0.0
+        self.high, self.low = -math.inf, math.inf
+        self.volume: float = 0  # int while every bar's is: merge() sums the same way
+        self.pv = 0.0
+        self.reg_close: float | None = None
+        self._bar: Agg | None = None
+
+    def add(self, b: Agg) -> None:
+        """Fold the next bar of the day (ascending, as ``merge`` reads them)."""
+        if not self.count:
+            self.open = b.open
+        self.count += 1
+        self.high = max(self.high, b.high)
+        self.low = min(self.low, b.low)
+        self.close = b.close
+        self.volume += b.volume
+        self.pv += (b.vwap or b.close) * b.volume
+        self.trades += b.transactions or 0
+        if is_regular_hours(b.timestamp):
+            self.reg_close = b.close
+        self._bar = None
+
+    def bar(self, vwap_decimals: int) -> Agg | None:
+        """The day's bar so far (None before its first bar); made once per change."""
+        if self._bar is None and self.count:
+            v = self.volume
+            self._bar = Agg(
+                open=self.open,
+                high=self.high,
+                low=self.low,
+                close=self.close if self.reg_close is None else self.reg_close,
+                volume=round(v, 8) if isinstance(v, float) else v,
+                timestamp=self.start,
+                vwap=round(self.pv / v, vwap_decimals) if v else self.close,
+                transactions=self.trades,
+            )
+        return self._bar
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +128,10 @@ class SymbolHistory:
         self.vwap_decimals = max(4, prof.decimals)
         self.live_minutes: list[Agg] = []
         self.live_seconds: deque[Agg] = deque(maxlen=LIVE_SECONDS)
+        #: Today's bar kept as minutes are recorded, and the previous trading day's: made on
+        #: first use by :meth:`History.day_figures`, None until then (other clusters pay nothing).
+        self.fold: DayFold | None = None
+        self.prev_day: Agg | None = None
         self._segments: list[Segment] = []  # newest first
         self._next_day = et_date(self.lead_start)
         self._next_open = prof.price_ticks  # the lead-in closes at the live start price
@@ -84,8 +144,27 @@ class SymbolHistory:
     def record(self, minute: Agg) -> None:
         """Keep an emitted live minute bar, so REST returns exactly what was sent."""
         self.live_minutes.append(minute)
+        fold = self.fold
+        if fold is not None:
+            if minute.timestamp >= fold.end:
+                fold = self.roll(minute.timestamp)
+            if minute.timestamp >= fold.start:
+                fold.add(minute)
+            else:  # a late bar of an older day: let day_figures make the day again
+                self.fold = None
         if len(self.live_minutes) > LIVE_MINUTES * 3 // 2:  # trim in batches: O(1) amortised
             del self.live_minutes[: len(self.live_minutes) - LIVE_MINUTES]
+
+    def roll(self, t: int) -> DayFold:
+        """Start the day holding ``t`` (after the fold's): a day that traded becomes the
+        previous one, a day that did not (a weekend) leaves the previous one as it was."""
+        if self.fold is not None:
+            done = self.fold.bar(self.vwap_decimals)
+            if done is not None:
+                self.prev_day = done
+        d = et_date(t)
+        self.fold = DayFold(day_start(d), day_start(d + timedelta(days=1)))
+        return self.fold
 
     # --- segments -------------------------------------------------------------------------
 
@@ -117,8 +196,10 @@ class SymbolHistory:
         self._next_open = o
 
     def _extend(self, until_ms: int) -> None:
-        """Generate segments back to (at least) ``until_ms``."""
-        while self._segments[-1].start > until_ms and self._next_day >= OLDEST:
+        """Generate segments back to (at least) ``until_ms``: every day from its day on, and no
+        more (a segment never spans a midnight, so those are all that can overlap it)."""
+        first = et_date(until_ms)
+        while self._segments[-1].start > until_ms and self._next_day >= max(first, OLDEST):
             d = self._next_day
             self._next_day = d - timedelta(days=1)
             hours = session(self.profile.cluster, d)
@@ -271,6 +352,38 @@ class History:
             parts.setdefault(d, []).extend(live[i:j])
             i = j
         return [day_merge(parts[d], day_start(d), h.vwap_decimals) for d in sorted(parts)]
+
+    def day_figures(self, h: SymbolHistory, now_ms: int) -> tuple[Agg | None, Agg | None]:
+        """(today's bar so far, the previous trading day's bar) at ``now_ms``: what
+        :meth:`days` gives for them, read from the fold the live minutes keep; the history is
+        merged only the first time a symbol is asked (or after a late bar of an older day)."""
+        fold = h.fold
+        if fold is None:
+            fold = self._make_fold(h, now_ms)
+        elif now_ms >= fold.end:  # a new day in which this symbol has not traded yet
+            fold = h.roll(now_ms)
+        return fold.bar(h.vwap_decimals), h.prev_day
+
+    def _make_fold(self, h: SymbolHistory, now_ms: int) -> DayFold:
+        d = et_date(now_ms)
+        today, tomorrow = day_start(d), day_start(d + timedelta(days=1))
+        fold = DayFold(today, tomorrow)
+        for seg in h._segments_in(today, min(tomorrow, h.anchor)):
+            if seg.day == d:
+                fold.add(h.seg_bar(seg))
+        live = h.live_minutes
+        for i in range(bisect.bisect_left(live, today, key=_ts), len(live)):
+            if live[i].timestamp < tomorrow:
+                fold.add(live[i])
+        h.prev_day = None
+        for back in range(1, PREV_DAY_BACK + 1):  # a day at a time: most days it is yesterday
+            day = d - timedelta(days=back)
+            before = self.days(h, day_start(day), day_start(day + timedelta(days=1)) - 1)
+            if before:
+                h.prev_day = before[-1]
+                break
+        h.fold = fold
+        return fold
 
     def bars(
         self, h: SymbolHistory, multiplier: int, timespan: str, from_ms: int, to_ms: int

@@ -120,6 +120,8 @@ class Engine:
         self.day_end = 0
         self.dirty_sec: list[LiveSymbol] = []
         self.dirty_min: list[LiveSymbol] = []
+        #: Symbols whose snapshot day figures are not made yet (stocks; see SimMarket.advance).
+        self.cold: list[LiveSymbol] = []
         self._new_day(now_ms)
 
     # --- symbols --------------------------------------------------------------------------

@@ -165,6 +165,7 @@ class StockEngine(Engine):
         """As the engine's, but the official open is the regular session's (none before 09:30)."""
         super()._seed_day(st)
         st.dopen = st.hist.day_so_far(self.reg_open)[2] if self.now > self.reg_open else 0
+        self.cold.append(st)  # its snapshot figures are made later (SimMarket.advance)
 
     def on_second(self, start: int) -> None:
         # Auction imbalances are published in the run-up to the open and the close.

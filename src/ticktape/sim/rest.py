@@ -5,13 +5,14 @@ See docs/simulator.md and docs/protocol.md (REST aggregates).
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hmac
 import re
 import time
 import uuid
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Coroutine
 from datetime import date, datetime, timedelta
 from typing import Final, Protocol
 from urllib.parse import parse_qs, quote, unquote, urlsplit
@@ -149,8 +150,10 @@ class RestApi:
         #: The market plays at every hour (``--clock always``): the status says "open".
         self.always_open = False
 
-    def handle(self, request: Request, base_url: str) -> Response:
-        """Answer one GET; ``base_url`` is where ``next_url`` points (scheme://host:port)."""
+    def handle(self, request: Request, base_url: str) -> Response | Coroutine[None, None, Response]:
+        """Answer one GET; ``base_url`` is where ``next_url`` points (scheme://host:port).
+
+        A snapshot is answered by a coroutine (read in slices); everything else at once."""
         self.requests += 1
         split = urlsplit(request.path)
         query = parse_qs(split.query)
@@ -178,14 +181,35 @@ class RestApi:
         except _BadRequest as err:
             return _error(400, str(err))
 
-    def _snapshot(self, what: str, query: dict[str, list[str]]) -> Response:
+    def _snapshot(
+        self, what: str, query: dict[str, list[str]]
+    ) -> Response | Coroutine[None, None, Response]:
         if "stocks" not in self._entitled:
             return _error(403, _NOT_ENTITLED, key="message")
         market = self._market("stocks")
         tickers = ",".join(query.get("tickers", [])).split(",")
         if not isinstance(market, SimMarket):  # a replay knows only what it recorded
             return json_response(200, SnapshotResponse("OK", 0, []))
-        return json_response(200, snapshots.snapshot_body(market, what, tickers))
+        return self._snapshot_sliced(market, what, tickers)
+
+    @staticmethod
+    async def _snapshot_sliced(market: SimMarket, what: str, tickers: list[str]) -> Response:
+        """Read (and for every ticker, encode) a slice at a time, yielding to the loop between
+        slices: the tick task that feeds every client runs between them instead of waiting
+        for 3,000 names."""
+        symbols = snapshots.symbols_of(market, what, tickers)
+        step = snapshots.SLICE
+        if what != "tickers":  # the top 20 of the figures: only those are made and encoded
+            days = []
+            for i in range(0, len(symbols), step):
+                days.extend(snapshots.read_days(market, symbols[i : i + step]))
+                await asyncio.sleep(0)
+            return json_response(200, snapshots.body_of(days, what, market.now_ms))
+        parts = []
+        for i in range(0, len(symbols), step):
+            parts.append(snapshots.encoded_slice(market, symbols[i : i + step]))
+            await asyncio.sleep(0)
+        return json_response(200, msgspec.Raw(snapshots.joined_body(parts)))
 
     def _check_key(self, headers: Headers, query: dict[str, list[str]]) -> Response | None:
         auth = headers.get("Authorization", "")

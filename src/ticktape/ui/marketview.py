@@ -390,10 +390,11 @@ class MarketScreen(Screen[str | None]):
         tz: str = "America/New_York",
         feed_label: str = "LIVE",
         ascii_only: bool = False,
+        ranking: Ranking = "gainers",
     ) -> None:
         super().__init__()
         self.boards = boards
-        self.ranking: Ranking = "gainers"
+        self.ranking: Ranking = ranking
         self._watched = watched
         self._tz = tz
         self._feed_label = feed_label
@@ -518,6 +519,9 @@ class MarketViewLink:
         self.boards: MarketBoards | None = None
         self.screen: MarketScreen | None = None
         self._wide: frozenset[str] | None = None  # the watched set, while it is shown
+        #: The movers ranking last shown: the view reopens on it (for the run; view choices
+        #: are not written to the config, as the block thresholds are not).
+        self.ranking: Ranking = "gainers"
         self._snapshot_at: int | None = None
 
     def open(self) -> None:
@@ -534,6 +538,7 @@ class MarketViewLink:
             tz=app.settings.tz,
             feed_label=app.feed_label,
             ascii_only=app.ascii_only,
+            ranking=self.ranking,
         )
         app.push_screen(self.screen, self._closed)
         self._wide = frozenset(app.watched())
@@ -543,6 +548,8 @@ class MarketViewLink:
     def _closed(self, symbol: str | None) -> None:
         """Back from the market view; Enter on a row brought ``symbol`` (added if new)."""
         app = self.app
+        if self.screen is not None:
+            self.ranking = self.screen.ranking
         self.screen = None
         self._wide = None
         app.feed.resubscribe()
