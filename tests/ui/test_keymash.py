@@ -586,9 +586,10 @@ CI_RUNS = [
     (50, "stocks", {"lot made", "book", "market view left with escape"}),
     (31, "crypto", {"alert made", "alerts pane", "book"}),
 ]
+CI_IDS = [f"{seed}-{market}" for seed, market, _ in CI_RUNS]
 
 
-@pytest.mark.parametrize(("seed", "market", "paths"), CI_RUNS)
+@pytest.mark.parametrize(("seed", "market", "paths"), CI_RUNS, ids=CI_IDS)
 async def test_key_mash(
     settings: Settings, in_tmp: Path, seed: int, market: str, paths: set[str]
 ) -> None:
