@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-from textual.app import App, ComposeResult
 from textual.geometry import Region
 
 from ticktape.config import Settings
@@ -15,7 +14,7 @@ from ticktape.market import MarketState
 from ticktape.markethours import ET
 from ticktape.ui.watchlist import COLUMN_KEYS, FLASH_MS, STALE_MS, Watchlist, fit_columns
 
-from .conftest import NOW_MS, MakeApp, build_state, until
+from .conftest import NOW_MS, Host, MakeApp, build_state, until
 
 
 async def test_changed_rows_flash_then_settle_and_stale_rows_are_marked(make_app: MakeApp) -> None:
@@ -57,17 +56,6 @@ async def test_changed_rows_flash_then_settle_and_stale_rows_are_marked(make_app
         assert not wl.render_line(2).text.startswith("~")
         now[0] = msft.updated_ms + STALE_MS + 1
         await until(pilot, lambda: wl.render_line(2).text.startswith("~"))
-
-
-class Host(App[None]):
-    """The watchlist alone, at a chosen width, fed by the test."""
-
-    def __init__(self, watchlist: Watchlist) -> None:
-        super().__init__()
-        self.watchlist = watchlist
-
-    def compose(self) -> ComposeResult:
-        yield self.watchlist
 
 
 def forex_state() -> MarketState:
