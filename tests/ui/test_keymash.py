@@ -11,14 +11,16 @@ follows the keymap's documented meaning (docs/ui.md, keys): on the main screen
 an unbound letter starts a search that every letter or digit then extends (the
 test freezes the search window's clock for a burst and expires it between
 bursts); ``a`` and ``/`` open prompts, ``?`` help, ctrl+p the palette (on any
-screen), ``m`` the market view (a modal screen keeps it: ``m`` on help or the
-market view's question does nothing; on the market view it goes back), ``!`` and ``p`` the
-alert and lot forms, ``L`` the alerts pane (which takes the focus and its own
-keys: ``j``/``k``, ``e``/Enter edit, ``x`` delete, ``n`` new, escape back),
-``P`` and ``B`` the P&L columns and the book. A form's Enter makes the alert
-or lot its phrase names (the model reads the phrase with the market's own
-parser, as a user reads the usage line) or leaves the form up with the error
-shown; escape closes every screen.
+screen), ``m`` the market view on stocks (a modal screen keeps the key from the
+app: ``m`` on help or on the market view's question does nothing; on the market
+view it goes back), ``!`` and ``p`` the alert and lot forms, ``L`` the alerts
+pane (which takes the focus and its own keys: ``j``/``k``, ``e``/Enter edit,
+``x`` delete, ``n`` new, escape back), ``P`` and ``B`` the P&L columns and the
+book (a real ladder on crypto). A form's Enter makes the alert or lot its phrase
+names (the model reads the phrase with the market's own parser, as a user reads
+the usage line) or leaves the form up with the error shown and nothing saved;
+escape closes every screen, once Textual has had it restore a widget the
+palette's Maximize blew up.
 
 Where only the app can know what comes next, a burst ends and the model takes
 that part from the app: a palette's Enter runs whatever its search ranked first,
@@ -47,6 +49,7 @@ import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 from textual.app import SystemCommand
@@ -88,7 +91,7 @@ KEYS += [*["m"] * 3, *["exclamation_mark"] * 3, *["L"] * 2, *["p"] * 2, "P", "B"
 #: The watchlist each market's run starts with.
 PAIRS = ("BTC-USD", "ETH-USD", "SOL-USD")
 WATCHLISTS = {"stocks": SYMBOLS, "crypto": PAIRS}
-#: Keys a user reaches for on each screen (as often as all the others): a form is made with
+#: Keys a user reaches for on each screen (three keys in ten there): a form is made with
 #: Enter or fixed with backspace, the market view left or a row charted, a question answered.
 SCREEN_KEYS = {
     "alert": ["enter", "enter", "backspace", "escape"],
@@ -100,8 +103,6 @@ SCREEN_KEYS = {
 PROMPT_MAX = 16
 #: The alerts pane's own keys while it has the focus (they win over the main screen's).
 PANE_KEYS = frozenset({"j", "down", "k", "up", "e", "enter", "z", "x", "n", "escape"})
-#: Forms whose starting text only the app knows (from the selected symbol and its price).
-ADOPTED = ("alert", "lot")
 
 
 def char_of(key: str) -> str | None:
@@ -140,14 +141,13 @@ class Field:
 @dataclass
 class Frame:
     """A screen over the main one. For the forms: whether the error line shows, the symbol a
-    bare condition is for (or whose lots), the alert being edited, the lots listed."""
+    bare condition is for (or whose lots), the index of the alert being edited."""
 
     kind: str  # "add", "goto", "palette", "help", "market", "confirm", "alert", "lot"
     field: Field | None = None
     refused: bool = False
     symbol: str | None = None
     target: int | None = None
-    lots: int = 0
     adopt: bool = False  # its starting text is the app's (see the module docstring)
     maximized: bool = False  # the palette's Maximize; escape then only restores the widget
 
@@ -203,12 +203,12 @@ class Model:
     def ends_burst(self) -> bool:
         return self.unknown or any(f.adopt for f in self.stack)
 
-    def open(self, kind: str, **kw: object) -> None:
+    def open(self, kind: str, symbol: str | None = None, target: int | None = None) -> None:
         if kind in ("help", "market", "confirm"):
             self.stack.append(Frame(kind))
         else:
             limit = PROMPT_MAX if kind in ("add", "goto") else None
-            self.stack.append(Frame(kind, Field(limit=limit), **kw))  # type: ignore[arg-type]
+            self.stack.append(Frame(kind, Field(limit=limit), symbol=symbol, target=target))
 
     def key(self, key: str) -> None:
         top = self.stack[-1] if self.stack else None
@@ -387,7 +387,7 @@ class Model:
 # -- the app, as the model sees it ------------------------------------------------------------
 
 
-def error_shown(screen: Screen[object], selector: str) -> bool:
+def error_shown(screen: Screen[Any], selector: str) -> bool:
     return bool(str(screen.query_one(selector, Label).render()).strip())
 
 
@@ -417,7 +417,7 @@ def _frame_of(app: TicktapeApp, screen: Screen[object]) -> Frame:
         field_ = screen.query_one(Input)
         f = Field(field_.value, field_.cursor_position)
         refused = error_shown(screen, "#lot-form-error")
-        return Frame("lot", f, refused, screen.symbol, lots=len(screen.lots))
+        return Frame("lot", f, refused, screen.symbol)
     kinds = {HelpScreen: "help", MarketScreen: "market", ConfirmAdd: "confirm"}
     kind = kinds.get(type(screen))
     if kind is None:
