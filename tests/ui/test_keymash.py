@@ -3,8 +3,8 @@
 The keys go in bursts (each posted at once, as a terminal read of fast typing
 delivers them). A model of what a user sees predicts, key by key, which screen
 is on top, what each prompt's or form's field holds and whether it shows an
-error, which pane has the focus, whether the alerts pane, the order book and
-the P&L columns show, and which alerts and lots exist; after every burst the
+error, which pane has the focus, whether the alerts pane and the order book
+show and P&L is on, and which alerts and lots exist; after every burst the
 app must agree with it exactly, so a key that went to the wrong place fails the
 test at once, not only when it happens to damage the watchlist. The model
 follows the keymap's documented meaning (docs/ui.md, keys): on the main screen
@@ -70,7 +70,7 @@ from ticktape.ui.app import TicktapeApp
 from ticktape.ui.book import BookPane
 from ticktape.ui.help import HelpScreen
 from ticktape.ui.marketview import ConfirmAdd, MarketScreen
-from ticktape.ui.positions import PNL_KEYS, LotForm
+from ticktape.ui.positions import LotForm
 from ticktape.ui.prompts import SymbolPrompt, symbol_problem
 from ticktape.ui.screen import BOUND_KEYS, TYPEAHEAD_S
 from ticktape.ui.symbols import normalize_symbol
@@ -438,7 +438,9 @@ def lots_of(app: TicktapeApp) -> list[tuple[str, str]]:
 
 def observed(app: TicktapeApp) -> tuple[object, ...]:
     main = app.main
-    pnl = any(key in main.watchlist.visible_columns for key in PNL_KEYS)
+    # P&L on: its columns then show by rank as far as the pane's width allows (a scroll bar
+    # can take the cell the last one needed), which the model does not follow.
+    pnl = main.watchlist.pnl is not None
     shown = (bool(main.query(AlertsPane)), bool(main.query(BookPane)), pnl)
     maximized = main.maximized is not None
     return (
