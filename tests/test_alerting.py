@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ from ticktape.alerting import (
     osc_notification,
 )
 from ticktape.alertstore import load_alerts, save_alerts
-from ticktape.config import Settings
+from ticktape.config import Settings, save_watchlist
 from ticktape.feed.events import Trade
 from ticktape.market import MarketState
 from ticktape.market.alerts import Fired, parse_phrase
@@ -103,6 +104,27 @@ def test_deleting_removes_only_that_table(tmp_path: Path) -> None:
     assert "above 230" not in text and 'when = "halt"' in text
     assert "# my settings" in text and "# the two I trade" in text
     assert [a.phrase() for a in load_alerts(path).alerts] == ["alert watchlist halt"]
+
+
+def test_after_the_last_alert_is_deleted_alerts_and_the_watchlist_still_save(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "config.toml"
+    save_alerts(path, [parse_phrase("alert BTC-USD above 5", alert_id="1")])
+    save_alerts(path, [], deleted={"1"})
+    assert path.read_text() == ""  # not "alerts = []", which is no [[alerts]] table
+    settings = Settings(config_path=path)
+    save_watchlist(settings, ["BTC-USD"])  # the first watchlist save, after the alerts
+    assert save_alerts(path, [parse_phrase("alert ETH-USD below 3000", alert_id="2")])
+    assert [a.phrase() for a in load_alerts(path).alerts] == ["alert ETH-USD below 3000"]
+    assert tomllib.loads(path.read_text())["watchlist"] == ["BTC-USD"]
+
+
+def test_a_file_left_with_alerts_empty_takes_new_alerts(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('watchlist = ["AAPL"]\nalerts = []\n')  # what deleting the last one wrote
+    assert save_alerts(path, [parse_phrase("alert AAPL above 230", alert_id="1")])
+    assert [a.phrase() for a in load_alerts(path).alerts] == ["alert AAPL above 230"]
 
 
 def test_a_fired_alert_survives_a_restart_and_does_not_fire_again(tmp_path: Path) -> None:

@@ -118,6 +118,10 @@ CORPUS: dict[str, tuple[str, dict[tuple[str, ...], str]]] = {
             "\n# look\n[ui]\ncompact = true\n"
         },
     ),
+    "no watchlist yet, a comment and a key, no newline at the end": (
+        '# mine\ntz = "UTC"',
+        {REMOVE: '# mine\ntz = "UTC"\nwatchlist = ["MSFT"]\n'},
+    ),
     "only a table": (
         "# look\n[ui]\ncompact = true\n",
         {MOVE: 'watchlist = ["MSFT", "AAPL"]\n# look\n[ui]\ncompact = true\n'},

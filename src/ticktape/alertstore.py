@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import tomlkit
-from tomlkit.items import AoT, Table
+from tomlkit.items import AoT, Array, Table
 
 from ticktape.config import BOM, ConfigFileError, read_config_text
 from ticktape.market.alerts import RECORD_KEYS, Alert, AlertError, from_record, to_record
@@ -104,6 +104,9 @@ def edit_alerts(text: str, alerts: list[Alert], deleted: set[str]) -> str:
     crlf = "\r\n" in text and "\n" not in text.replace("\r\n", "")
     doc = tomlkit.parse(text.replace("\r\n", "\n") if crlf else text)
     aot = doc.get("alerts")
+    if isinstance(aot, Array) and not aot:  # "alerts = []": an empty AoT as tomlkit writes it
+        del doc["alerts"]
+        aot = None
     if aot is None:
         aot = tomlkit.aot()
         if alerts:
@@ -137,6 +140,8 @@ def edit_alerts(text: str, alerts: list[Alert], deleted: set[str]) -> str:
         last = aot[-1]
         if not last.as_string().endswith("\n\n"):
             last.add(tomlkit.nl())  # so the next table is not glued to the new alert
+    if not aot and "alerts" in doc:
+        del doc["alerts"]  # no tables left: no key either (else tomlkit writes "alerts = []")
     out = tomlkit.dumps(doc)
     if crlf:
         out = out.replace("\n", "\r\n")

@@ -8,7 +8,6 @@ import fcntl
 import io
 import os
 import pty
-import signal
 import socket
 import struct
 import subprocess
@@ -20,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.commands.conftest import ctrl_c, ticktape_process
 from ticktape.commands import bars
 from ticktape.commands.bars_output import COLUMNS, CandleReducer
 from ticktape.feed.events import Agg
@@ -367,25 +367,17 @@ async def test_rate_limit_waits_then_completes(
 async def _interrupt_a_download(sim: Simulator, out: Path, *extra: str) -> tuple[int, bytes]:
     """Start a long download to ``out`` in a real process, Ctrl-C it after its first page."""
     env = {**os.environ, "POLYGON_API_KEY": KEY, "TICKTAPE_REST_URL": sim.rest_url}
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "ticktape", "bars", "AAPL", "--from", "2024-01-01",
-        "--to", "2024-06-30", "--limit", str(LIMIT), "--out", str(out), *extra,
-        cwd=out.parent, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    try:
+    async with ticktape_process(
+        "bars", "AAPL", "--from", "2024-01-01", "--to", "2024-06-30",
+        "--limit", str(LIMIT), "--out", str(out), *extra, cwd=out.parent, env=env,
+    ) as proc:  # fmt: skip
         async with asyncio.timeout(20):
             # Polled: a file growing in another process has no event to await.
             while not any(p.stat().st_size for p in parts(out)):  # noqa: ASYNC110
                 await asyncio.sleep(0.02)
         # Hold the download at its next request (the server asks it to wait 30 s), then Ctrl-C.
         sim.faults.rest_errors(429, 1000, retry_after=30.0)
-        proc.send_signal(signal.SIGINT)
-        async with asyncio.timeout(20):
-            _, err = await proc.communicate()
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
+        err = await ctrl_c(proc)
     assert proc.returncode is not None
     return proc.returncode, err
 

@@ -36,7 +36,12 @@ def hub_env(runtime: Path) -> dict[str, str]:
     return env
 
 
-async def start_hub(runtime: Path, *args: str) -> asyncio.subprocess.Process:
+async def start_hub(runtime: Path, *args: str, key: bool = True) -> asyncio.subprocess.Process:
+    """``ticktape hub ARGS`` with its state under ``runtime``; ``key=False``: no API key at all
+    in its environment (an edge box)."""
+    env = hub_env(runtime)
+    if not key:
+        env.pop("POLYGON_API_KEY")
     return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -45,7 +50,7 @@ async def start_hub(runtime: Path, *args: str) -> asyncio.subprocess.Process:
         *args,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
-        env=hub_env(runtime),
+        env=env,
         cwd=runtime,  # no .env from the repository
     )
 

@@ -6,14 +6,13 @@ import asyncio
 import gzip
 import math
 import shutil
-import signal
-import sys
 import time
 from pathlib import Path
 
 import msgspec
 import pytest
 
+from tests.commands.conftest import ctrl_c, ticktape_process
 from ticktape.commands.bars_output import COLUMNS
 from ticktape.commands.replay import _parser as replay_parser
 from ticktape.commands.replay import max_gap_ms
@@ -488,12 +487,8 @@ async def test_replay_cli_serves_a_bars_csv_as_minute_bars(tmp_path: Path) -> No
         for i, v in enumerate((100, 200, 300, 400, 500))
     ]
     path.write_text(",".join(COLUMNS) + "\n" + "\n".join(rows) + "\n")
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "ticktape", "replay", str(path), "--speed", "6000",
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
     sink = Sink()
-    try:
+    async with ticktape_process("replay", str(path), "--speed", "6000") as proc:
         assert proc.stdout is not None
         async with asyncio.timeout(20):
             urls = [(await proc.stdout.readline()).decode().strip() for _ in range(4)]
@@ -505,13 +500,7 @@ async def test_replay_cli_serves_a_bars_csv_as_minute_bars(tmp_path: Path) -> No
         await sink.wait_for(5)
         await session.stop()
         await task
-        proc.send_signal(signal.SIGINT)
-        async with asyncio.timeout(20):
-            _, err = await proc.communicate()
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
+        err = await ctrl_c(proc)
     assert proc.returncode == 0
     assert b"end of AAPL bars" in err
     got = [(b.start_ms, b.open, b.close, b.volume) for b in sink.state.bars("AAPL", "1m")]
@@ -613,10 +602,6 @@ async def test_replay_cli_counts_a_cut_recording_and_says_it_was_cut(tmp_path: P
     whole = len(list(iter_frames(tmp_path / "whole.jsonl.gz")))
     frames = len(list(iter_frames(path)))
     assert 0 < frames < whole  # the cut lost the last frames
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "ticktape", "replay", str(path), "--speed", "1000",
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
     sink, finished = Sink(), asyncio.Event()
     said: list[str] = []
 
@@ -625,7 +610,7 @@ async def test_replay_cli_counts_a_cut_recording_and_says_it_was_cut(tmp_path: P
             said.append(status.message)
             finished.set()
 
-    try:
+    async with ticktape_process("replay", str(path), "--speed", "1000") as proc:
         assert proc.stdout is not None
         async with asyncio.timeout(20):
             url = (await proc.stdout.readline()).decode().strip()
@@ -638,13 +623,7 @@ async def test_replay_cli_counts_a_cut_recording_and_says_it_was_cut(tmp_path: P
             await finished.wait()
         await session.stop()
         await task
-        proc.send_signal(signal.SIGINT)
-        async with asyncio.timeout(20):
-            _, err = await proc.communicate()
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
+        err = await ctrl_c(proc)
     end = (
         f"end of recording cut.jsonl.gz (stocks): {frames} events replayed; the file was cut short"
     )

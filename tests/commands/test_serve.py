@@ -6,10 +6,9 @@ import argparse
 import asyncio
 import os
 import signal
-import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from websockets.asyncio.client import connect as ws_connect
 from websockets.sync.client import connect
 
 from tests.commands.test_hub import hub_env
+from tests.conftest import Served, StartServe
 from tests.sim.conftest import wait_for
 from ticktape.commands import run
 from ticktape.commands.serve import (
@@ -203,29 +203,12 @@ def test_help_says_plain_http_is_for_loopback_or_a_tunnel(
 
 
 @pytest.fixture
-def serving(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
+def serving(tmp_path: Path, start_serve: StartServe) -> Served:
     """``ticktape serve --sim`` with a real key in its environment and a token file."""
     token_file = tmp_path / "token"
     token_file.write_text(TOKEN + "\n")
-    env = {**os.environ, "POLYGON_API_KEY": REAL_KEY, "XDG_CONFIG_HOME": str(tmp_path)}
-    argv = ["serve", "--port", "0", "--token-file", str(token_file), "--sim", "AAPL", "MSFT"]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "ticktape", *argv],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-    )
-    try:
-        assert proc.stdout is not None
-        url = proc.stdout.readline().strip()
-        assert url.startswith("http://127.0.0.1:"), proc.stderr.read() if proc.stderr else ""
-        yield proc, url
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait()
+    args = ("--token-file", str(token_file), "--sim", "AAPL", "MSFT")
+    return start_serve(*args, env={"POLYGON_API_KEY": REAL_KEY})
 
 
 def environ(pid: int) -> bytes:
@@ -233,7 +216,7 @@ def environ(pid: int) -> bytes:
 
 
 def test_a_tab_shows_the_shared_simulator_and_the_key_stays_in_the_server(
-    serving: tuple[subprocess.Popen[str], str],
+    serving: Served,
 ) -> None:
     proc, url = serving
     served = bytearray()
@@ -278,7 +261,7 @@ def _tabs(serve_pid: int) -> list[psutil.Process]:
 
 
 def test_serve_stops_and_says_so_when_the_shared_simulator_dies(
-    serving: tuple[subprocess.Popen[str], str],
+    serving: Served,
 ) -> None:
     proc, _ = serving
     (sim,) = [c for c in psutil.Process(proc.pid).children() if "sim" in c.cmdline()]

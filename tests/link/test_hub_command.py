@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -18,7 +17,7 @@ from massive import WebSocketClient
 from massive.websocket.models import EquityTrade
 from websockets.asyncio.client import connect
 
-from tests.commands.test_hub import apps_started, found, hub_env, stop
+from tests.commands.test_hub import apps_started, found, hub_env, start_hub, stop
 from tests.hub.conftest import REAL_KEY
 from tests.sim.conftest import DEADLINE
 from tests.sim.test_official_client import run_until
@@ -30,23 +29,6 @@ from ticktape.sim.server import Simulator
 SEED = "/v2/aggs/ticker/AAPL/range/1/minute/2024-03-01/2024-03-05?limit=500"
 
 
-async def hub_process(runtime: Path, *args: str, key: bool = True) -> asyncio.subprocess.Process:
-    env = hub_env(runtime)
-    if not key:
-        env.pop("POLYGON_API_KEY")  # an edge box holds no key at all
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "ticktape",
-        "hub",
-        *args,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env=env,
-        cwd=runtime,
-    )
-
-
 @asynccontextmanager
 async def three_hubs(
     tmp_path: Path, sim: Simulator, nats: NatsServer, token_file: Path
@@ -55,10 +37,10 @@ async def three_hubs(
     boxes = [tmp_path / name for name in ("origin", "edge1", "edge2")]
     for box in boxes:
         box.mkdir()
-    origin = await hub_process(
+    origin = await start_hub(
         boxes[0], "--ws-url", sim.ws_url, "--rest-url", sim.rest_url, "--nats", nats.url, *link
     )
-    edges = [await hub_process(b, "--from", nats.url, *link, key=False) for b in boxes[1:]]
+    edges = [await start_hub(b, "--from", nats.url, *link, key=False) for b in boxes[1:]]
     procs = [origin, *edges]
     try:
         await found(boxes[0])
@@ -146,7 +128,7 @@ async def _until(ws: Any, want: Any, within: float = DEADLINE) -> dict[str, Any]
 async def test_nats_flags_without_a_role_are_refused_in_one_line(
     tmp_path: Path, nats_token: Path
 ) -> None:
-    proc = await hub_process(tmp_path, "--nats-token-file", str(nats_token))
+    proc = await start_hub(tmp_path, "--nats-token-file", str(nats_token))
     _, err = await asyncio.wait_for(proc.communicate(), DEADLINE)
     assert proc.returncode == 2
     assert err.decode().strip() == (
@@ -160,7 +142,7 @@ async def test_an_app_on_an_edge_box_without_a_key_finds_the_edge_hub(
     nats_token: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    edge = await hub_process(
+    edge = await start_hub(
         tmp_path, "--from", nats_server.url, "--nats-token-file", str(nats_token), key=False
     )
     try:

@@ -14,7 +14,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from textual.app import App, ComposeResult
 from textual.pilot import Pilot
+from textual.widget import Widget
 
 from ticktape.config import Settings
 from ticktape.feed.events import Agg, Event, MinuteAgg, Quote, Trade
@@ -87,6 +89,17 @@ def build_state(symbols: tuple[str, ...] = SYMBOLS, seed: int = 7) -> MarketStat
     for frame in frames:
         state.apply(frame, min(NOW_MS, frame[0].time_ms + 5))
     return state
+
+
+class Host(App[None]):
+    """One widget alone in an app, fed by the test (no market, no feed, no main screen)."""
+
+    def __init__(self, widget: Widget) -> None:
+        super().__init__()
+        self.widget = widget
+
+    def compose(self) -> ComposeResult:
+        yield self.widget
 
 
 LIVE = SessionStatus(ConnState.LIVE, "subscribed", since_ms=START_MS)

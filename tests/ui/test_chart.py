@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from textual.app import App, ComposeResult
 from textual.pilot import Pilot
 
 from ticktape.feed.events import Agg, LimitUpLimitDown, MinuteAgg, Trade
 from ticktape.market import MarketState
 from ticktape.ui.chart import ChartView, RedrawThrottle, chart_style_from_theme
+
+from .conftest import Host
 
 
 class FakeClock:
@@ -73,15 +74,6 @@ def test_style_prefers_ticktape_variables_then_textual_ones() -> None:
 # -- the widget in a running app ------------------------------------------------------------------
 
 T0 = 1_736_951_400_000  # 2025-01-15 09:30 New York
-
-
-class Host(App[None]):
-    def __init__(self, chart: ChartView) -> None:
-        super().__init__()
-        self.chart = chart
-
-    def compose(self) -> ComposeResult:
-        yield self.chart
 
 
 def minute_bar(sym: str, i: int, close: float, volume: int = 10_000) -> MinuteAgg:

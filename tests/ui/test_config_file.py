@@ -46,6 +46,24 @@ async def test_adding_a_symbol_keeps_a_hand_written_multi_line_list(
     assert again.watchlist == ("AAPL", "MSFT", "NVDA")
 
 
+async def test_the_first_add_to_a_config_that_has_settings_but_no_watchlist(
+    make_app: MakeApp, tmp_path: Path
+) -> None:
+    """It once ended the app: tomlkit cannot insert after a file's last key."""
+    path = tmp_path / "config.toml"
+    path.write_text('theme = "ticktape-dark"\n')
+    settings = load_settings({"config_path": str(path)}, env={}, dotenv_path=None)
+    app = make_app(settings=settings)
+    async with app.run_test(size=SIZE) as pilot:
+        await _add(pilot, app, "QQQ")
+        await until(pilot, lambda: "QQQ" in path.read_text())
+        assert app.is_running
+    assert tomllib.loads(path.read_text()) == {
+        "theme": "ticktape-dark",
+        "watchlist": [*settings.watchlist, "QQQ"],
+    }
+
+
 async def test_a_broken_config_is_reported_and_never_written(
     make_app: MakeApp, tmp_path: Path
 ) -> None:

@@ -11,7 +11,7 @@ import time
 from typing import Any
 
 import pytest
-from textual.app import App, ComposeResult
+from textual.app import App
 from textual.widgets._toast import Toast
 
 from ticktape.config import Settings
@@ -20,7 +20,7 @@ from ticktape.market import MarketState
 from ticktape.ui.app import TicktapeApp
 from ticktape.ui.tape import QUOTE_COLUMNS, TRADE_COLUMNS, TapeView, fit_columns
 
-from .conftest import MakeApp, until
+from .conftest import Host, MakeApp, until
 from .test_startup import without_frame_timer
 
 T0 = 1_736_951_400_000
@@ -103,11 +103,7 @@ async def test_narrow_tapes_drop_whole_columns_and_keep_rows_aligned(width: int)
     )
     tape = TapeView()
 
-    class Host(App[None]):
-        def compose(self) -> ComposeResult:
-            yield tape
-
-    async with Host().run_test(size=(width + 1, 8)) as pilot:  # + the scroll bar
+    async with Host(tape).run_test(size=(width + 1, 8)) as pilot:  # + the scroll bar
         for mode, titles, value in (
             ("quotes", QUOTE_TITLES, "187.04"),
             ("trades", TRADE_TITLES, "1,200"),

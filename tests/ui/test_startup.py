@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from textual.app import App, ComposeResult
 from textual.timer import Timer
 
 import ticktape.ui.feedlink as feedlink_module
@@ -29,7 +28,7 @@ from ticktape.sim.server import Simulator
 from ticktape.ui.app import TicktapeApp
 from ticktape.ui.tape import TapeView
 
-from .conftest import until
+from .conftest import Host, until
 
 SIZE = (120, 36)
 SYMBOLS = ("AAPL", "MSFT", "NVDA")
@@ -153,15 +152,6 @@ def test_launcher_spawns_the_simulator_before_importing_textual(tmp_path: Path) 
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["False", "False"]
-
-
-class Host(App[None]):
-    def __init__(self, tape: TapeView) -> None:
-        super().__init__()
-        self.tape = tape
-
-    def compose(self) -> ComposeResult:
-        yield self.tape
 
 
 async def test_quote_sizes_are_right_aligned_under_their_titles() -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rich.style import Style
-from textual.app import App, ComposeResult
+from textual.app import App
 from textual.strip import Strip
 
 from ticktape.feed.events import CryptoTrade, ForexQuote, Quote, Trade
@@ -11,18 +11,9 @@ from ticktape.market import MarketState
 from ticktape.ui.tape import TapeView
 from ticktape.ui.themes import theme_colour
 
-from .conftest import NOW_MS, MakeApp, build_state, until
+from .conftest import NOW_MS, Host, MakeApp, build_state, until
 
 T0 = 1_736_951_400_000  # 2025-01-15 09:30:00.000 New York
-
-
-class Host(App[None]):
-    def __init__(self, tape: TapeView) -> None:
-        super().__init__()
-        self.tape = tape
-
-    def compose(self) -> ComposeResult:
-        yield self.tape
 
 
 def quote(sym: str, bid: float, ask: float, t: int = T0, bs: int = 300, asz: int = 500) -> Quote:

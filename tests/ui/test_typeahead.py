@@ -36,6 +36,8 @@ KEY_CHARS = {
     "question_mark": "?",
     "full_stop": ".",
     "minus": "-",
+    "exclamation_mark": "!",
+    "backspace": "\x7f",
 }
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-from textual.app import App, ComposeResult
 from textual.geometry import Region
 
 from ticktape.config import Settings
@@ -15,7 +14,7 @@ from ticktape.market import MarketState
 from ticktape.markethours import ET
 from ticktape.ui.watchlist import COLUMN_KEYS, FLASH_MS, STALE_MS, Watchlist, fit_columns
 
-from .conftest import NOW_MS, MakeApp, build_state, until
+from .conftest import NOW_MS, Host, MakeApp, build_state, until
 
 
 async def test_changed_rows_flash_then_settle_and_stale_rows_are_marked(make_app: MakeApp) -> None:
@@ -57,17 +56,6 @@ async def test_changed_rows_flash_then_settle_and_stale_rows_are_marked(make_app
         assert not wl.render_line(2).text.startswith("~")
         now[0] = msft.updated_ms + STALE_MS + 1
         await until(pilot, lambda: wl.render_line(2).text.startswith("~"))
-
-
-class Host(App[None]):
-    """The watchlist alone, at a chosen width, fed by the test."""
-
-    def __init__(self, watchlist: Watchlist) -> None:
-        super().__init__()
-        self.watchlist = watchlist
-
-    def compose(self) -> ComposeResult:
-        yield self.watchlist
 
 
 def forex_state() -> MarketState:
@@ -245,3 +233,26 @@ async def test_after_the_close_an_extended_hours_column_joins_the_regular_change
         row = wl.render_line(1).text
         assert "103.02" in row and "AH +1.00%" in row
         assert row_cells(wl, "X")["change_pct"] == "+2.00%", "the regular change stays"
+
+
+async def test_removing_the_last_row_of_a_sort_the_prices_have_overtaken() -> None:
+    """It once ended the app (IndexError, found by the key mash): the sort waits up to
+    RESORT_MS for new prices, and removing the bottom row re-sorted with the cursor past
+    the end of the list."""
+    state = MarketState()
+
+    def trades(prices: dict[str, float], t: int) -> None:
+        state.apply([Trade(symbol=s, price=p, size=100, timestamp=t) for s, p in prices.items()], t)
+
+    wl = Watchlist(("AAA", "BBB", "CCC"))
+    async with Host(wl).run_test(size=(60, 6)):
+        wl.set_sort("last")
+        trades({"AAA": 300.0, "BBB": 200.0, "CCC": 100.0}, NOW_MS)
+        wl.show(state, NOW_MS)
+        assert wl.display_order == ("AAA", "BBB", "CCC")
+        trades({"AAA": 50.0}, NOW_MS + 100)
+        wl.show(state, NOW_MS + 100)  # within RESORT_MS: the rows keep their places
+        wl.cursor_to(2)
+        assert wl.remove_selected() == ("CCC", 2)
+        assert wl.display_order == ("BBB", "AAA")  # re-sorted by the new prices
+        assert wl.selected == "BBB"  # the row that was above the removed one

@@ -11,15 +11,14 @@ from __future__ import annotations
 import base64
 import os
 import re
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import psutil
 import pytest
+
+from tests.conftest import StartServe
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -53,32 +52,6 @@ COUNT_COLOURS = """async (b64) => {
   for (let i = 0; i < d.length; i += 4 * 7) seen.add((d[i] << 16) | (d[i + 1] << 8) | d[i + 2]);
   return seen.size;
 }"""
-
-
-@pytest.fixture
-def serving(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
-    env = {k: v for k, v in os.environ.items() if k not in ("POLYGON_API_KEY", "MASSIVE_API_KEY")}
-    env["XDG_CONFIG_HOME"] = str(tmp_path)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "ticktape", "serve", "--port", "0", "AAPL", "MSFT", "NVDA"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-    )
-    try:
-        assert proc.stdout is not None
-        url = proc.stdout.readline().strip()
-        assert url.startswith("http://127.0.0.1:"), proc.stderr.read() if proc.stderr else ""
-        yield proc, url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 class Tab:
@@ -130,11 +103,11 @@ def tab_apps(serve_pid: int) -> list[psutil.Process]:
 
 
 def test_two_tabs_render_in_chromium_share_one_simulator_and_answer_keys(
-    serving: tuple[subprocess.Popen[str], str], tmp_path: Path
+    start_serve: StartServe, tmp_path: Path
 ) -> None:
     from playwright.sync_api import sync_playwright
 
-    proc, url = serving
+    proc, url = start_serve("AAPL", "MSFT", "NVDA")
     foreign: list[str] = []
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)

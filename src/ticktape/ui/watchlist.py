@@ -409,7 +409,10 @@ class Watchlist(ScrollView, can_focus=True, inherit_bindings=False):
         del self._rows[symbol]
         pos = self._order.index(symbol)
         self._order.remove(symbol)
-        neighbour = self._order[min(pos, len(self._order) - 1)] if self._order else None
+        # The cursor on the neighbour now: the re-sort reads the selection through it, and
+        # past the end of the list (the last row removed) that raised IndexError.
+        self._cursor = max(0, min(pos, len(self._order) - 1))
+        neighbour = self._order[self._cursor] if self._order else None
         self._reorder(neighbour)
         self._changed()
         return symbol, index
