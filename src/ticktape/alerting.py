@@ -229,6 +229,8 @@ class AlertService:
             problem=problem,
         )
         self.listeners: list[Callable[[list[Fired]], None]] = []
+        #: Called after an alert is added, changed or deleted (the symbols to feed may change).
+        self.changed: list[Callable[[], None]] = []
         self._seen = state.version
         self._stale_at = 0
         self._saved_at = -SAVE_EVERY_MS
@@ -271,11 +273,13 @@ class AlertService:
     def add(self, alert: Alert) -> Alert:
         alert = self.book.add(alert)
         self.save()
+        self._changed()
         return alert
 
     def update(self, alert_id: str, alert: Alert) -> Alert | None:
         out = self.book.update(alert_id, alert)
         self.save()
+        self._changed()
         return out
 
     def remove(self, alert_id: str) -> Alert | None:
@@ -283,7 +287,12 @@ class AlertService:
         if out is not None:
             self.deleted.add(alert_id)
             self.save()
+            self._changed()
         return out
+
+    def _changed(self) -> None:
+        for listener in tuple(self.changed):
+            listener()
 
     def snooze(self, alert_id: str, until_ms: int) -> Alert | None:
         out = self.book.snooze(alert_id, until_ms)

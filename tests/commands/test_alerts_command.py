@@ -36,7 +36,8 @@ def test_alerts_fire_headless_against_the_simulator(tmp_path: Path) -> None:
     config.write_text(f"# mine\nalert_command = {command}\n")
     env = {k: v for k, v in os.environ.items() if k not in ("POLYGON_API_KEY", "MASSIVE_API_KEY")}
     env["XDG_DATA_HOME"] = str(tmp_path / "data")
-    argv = ["alerts", "--config", str(config), "--add", "AAPL above 0.01", "AAPL", "MSFT"]
+    # the list holds MSFT only: the alert's own symbol is fed all the same
+    argv = ["alerts", "--config", str(config), "--add", "AAPL above 0.01", "MSFT"]
     argv += ["--exit-after", "1", "--duration", "60"]
     done = subprocess.run(
         [sys.executable, "-c", RUN, *argv],
@@ -51,6 +52,7 @@ def test_alerts_fire_headless_against_the_simulator(tmp_path: Path) -> None:
     assert "crossed above 0.01" in lines[1] and " AAPL " in lines[1]
     assert lines[-1] == "NO-TEXTUAL"
     assert "feed: live" in done.stderr
+    assert "watching 1 alert on MSFT, AAPL" in done.stderr
     call = json.loads(calls.read_text().splitlines()[0])
     assert call["argv"] == ["AAPL", "above"]
     assert call["env"]["TICKTAPE_ALERT_SYMBOL"] == "AAPL"

@@ -13,6 +13,7 @@ from textual.pilot import Pilot
 from ticktape.config import Settings
 from ticktape.feed.events import Trade
 from ticktape.market import MarketState
+from ticktape.market.alerts import parse_phrase
 from ticktape.ui.alerts import AlertForm, AlertsPane, AlertToasts, suggested_phrase
 from ticktape.ui.app import TicktapeApp
 
@@ -241,3 +242,42 @@ def test_a_burst_of_alerts_is_three_toasts_and_a_count() -> None:
         "and 1 more alert (L lists them)",
         "ALERT later",
     ]
+
+
+async def test_an_alert_on_a_symbol_no_list_shows_is_fed_and_fires(settings: Settings) -> None:
+    from ticktape.sim.server import Simulator
+
+    from .test_mixed_markets import server_saw
+
+    async with Simulator(seed=3, symbols=("AAPL", "MSFT", "BTC-USD"), rate=300.0) as sim:
+        live = settings.with_(
+            ws_url=sim.ws_url, rest_url=sim.rest_url, api_key="any", watchlist=("AAPL",), fps=20
+        )
+        app = TicktapeApp(live, feed_label="SIMULATED")
+        async with app.run_test(size=(120, 36)) as pilot:
+            await until(pilot, lambda: "T.AAPL" in server_saw(sim).get("stocks", set()))
+            toasts = record_toasts(app)
+            app.app_alerts.service.add(parse_phrase("alert MSFT below 100000"))
+            app.app_alerts.service.add(parse_phrase("alert BTC-USD below 10000000"))
+            # each alert's symbol is subscribed on its own cluster, the watchlist unchanged
+            await until(
+                pilot,
+                lambda: (
+                    "T.MSFT" in server_saw(sim).get("stocks", set())
+                    and "XT.BTC-USD" in server_saw(sim).get("crypto", set())
+                ),
+                seen=lambda: server_saw(sim),
+            )
+            assert app.main.watchlist.symbols == ("AAPL",)
+            fired = ("ALERT MSFT", "ALERT BTC-USD")
+            await until(
+                pilot,
+                lambda: all(any(t.startswith(f) for t in toasts) for f in fired),
+                seen=lambda: toasts,
+            )
+            # deleting the last alert on a pair closes its session again
+            crypto = next(a for a in app.alerts.book.alerts if a.symbol == "BTC-USD")
+            app.app_alerts.service.remove(crypto.id)
+            await until(
+                pilot, lambda: "crypto" not in server_saw(sim), seen=lambda: server_saw(sim)
+            )

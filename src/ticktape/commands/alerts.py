@@ -24,7 +24,7 @@ from ticktape.feed.wire import MONITOR_CHANNELS
 from ticktape.market import MarketState
 from ticktape.market.alerts import AlertError, Fired, parse_phrase
 from ticktape.market.history import History
-from ticktape.sim.process import SimProcess
+from ticktape.sim.process import SimProcess, app_sim_args
 from ticktape.timeutil import ms_to_zone
 
 #: Alerts are checked this often (the app checks on its frame timer, 10 a second by default).
@@ -71,8 +71,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = settings.with_(watchlist=settings.active_list().symbols or ())
     sim: SimProcess | None = None
     if args.sim or not settings.has_key:
-        sim_args = ["--seed", str(args.seed), "--symbols", ",".join(settings.watchlist)]
-        sim = SimProcess(*sim_args, wait=False)
+        # a whole market: an alert may name a symbol the list does not hold
+        sim = SimProcess(*app_sim_args(args.seed, settings.watchlist), wait=False)
         settings = settings.with_(api_key=SIM_KEY)
     with sim or contextlib.nullcontext():
         try:
@@ -97,6 +97,8 @@ class Watcher:
         self.out = out
         self.state = MarketState()
         self.fired = 0
+        #: The symbols fed: the watchlist, then those only an alert names (set by run).
+        self.followed: tuple[str, ...] = tuple(settings.watchlist)
         self.done = asyncio.Event()
         self.status: ConnState | None = None
         self.states: dict[str, ConnState] = {}  # per cluster ("" with one): said on change
@@ -132,14 +134,15 @@ class Watcher:
             )
             return 1
         service.listeners.append(self._print)
+        # an alert's symbol is fed whether or not the list holds it
+        watchlist = tuple(self.settings.watchlist)
+        self.followed = watchlist + tuple(s for s in service.book.followed() if s not in watchlist)
         if self.sim is not None:
             ws_url, rest_url = await self.sim.started()
             self.settings = self.settings.with_(ws_url=ws_url, rest_url=rest_url)
         sessions = self._sessions()
         count = len(service.book.alerts)
-        _problem(
-            f"watching {count} alert{'s' * (count != 1)} on {', '.join(self.settings.watchlist)}"
-        )
+        _problem(f"watching {count} alert{'s' * (count != 1)} on {', '.join(self.followed)}")
         tasks = [
             *(asyncio.create_task(session.run()) for session in sessions),
             asyncio.create_task(self._seed()),
@@ -161,7 +164,7 @@ class Watcher:
 
     def _sessions(self) -> list[Session]:
         """One session per cluster of the watchlist (it may mix markets; see feed/clusters)."""
-        groups = by_cluster(self.settings.watchlist) or {self.settings.market: []}
+        groups = by_cluster(self.followed) or {self.settings.market: []}
         return [
             Session(
                 f"{self.settings.ws_base}/{cluster}",
@@ -200,7 +203,7 @@ class Watcher:
         """Minute history and the previous close, so volume and move alerts have a base."""
         from ticktape.feed.rest import RestClient  # httpx only once the feed is going
 
-        watchlist = tuple(self.settings.watchlist)
+        watchlist = self.followed
         client: list[RestClient] = []
         history = History(
             self.state,

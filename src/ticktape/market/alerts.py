@@ -386,6 +386,10 @@ class AlertBook:
         self.watchlist = frozenset(symbols)
         self._index()
 
+    def followed(self) -> tuple[str, ...]:
+        """The symbols single-symbol alerts name: fed like the watchlist's, shown or not."""
+        return tuple(dict.fromkeys(a.symbol for a in self.alerts if not a.on_watchlist))
+
     def symbols_of(self, alert: Alert) -> Iterable[str]:
         return sorted(self.watchlist) if alert.on_watchlist else (alert.symbol,)
 

@@ -343,6 +343,8 @@ class AppAlerts:
             problem=lambda text: app.notice(text, "warning"),
         )
         self.service.listeners.append(self._fired)
+        # An alert on a symbol no list shows still needs its trades and quotes.
+        self.service.changed.append(lambda: app.feed.symbols_changed(app.watched()))
         self._toasts = AlertToasts()
 
     def _fired(self, fired: list[Fired]) -> None:

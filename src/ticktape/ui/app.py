@@ -146,6 +146,12 @@ class TicktapeApp(App[None]):
         """The watchlist's symbols (the configured ones until the screen has composed it)."""
         return self.main.symbols_or(self.watchlists.symbols)
 
+    def followed(self, watched: tuple[str, ...] | None = None) -> tuple[str, ...]:
+        """What the feed brings: the watchlist (``watched``, else the one shown), then symbols
+        only an alert names (it must fire whichever list is shown)."""
+        watched = self.watched() if watched is None else watched
+        return watched + tuple(s for s in self.alerts.book.followed() if s not in watched)
+
     def get_driver_class(self) -> type[Driver]:
         """This terminal's driver, sending only what changed on screen (see ui/output.py).
         A browser tab's driver (``TEXTUAL_DRIVER``) is left as it is: the diff needs a

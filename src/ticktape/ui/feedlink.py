@@ -171,7 +171,7 @@ class FeedLink:
                 return
             app.settings = app.settings.with_(ws_url=ws_url, rest_url=rest_url)
         app.set_timer(REST_AFTER_S, self.start_rest)
-        self.clusters.start(app.watched())
+        self.clusters.start(app.followed())
 
     def ready(self) -> None:
         """The first screen is up: mark the rows and queue the history it shows."""
@@ -276,9 +276,10 @@ class FeedLink:
         return line
 
     def symbols_changed(self, symbols: tuple[str, ...]) -> None:
-        """The watchlist changed: subscribe to it on each cluster it needs (opening and
-        closing sessions) and load the history of what is new."""
-        self.clusters.set_symbols(symbols)
+        """The watchlist (or an alert's symbol) changed: subscribe to it on each cluster it
+        needs (opening and closing sessions) and load the history of what is new."""
+        followed = self.app.followed(symbols)
+        self.clusters.set_symbols(followed)
         shown = self.shown_clusters()
         for cluster in [c for c in self.statuses if c not in shown]:
             del self.statuses[cluster]  # its session is closed: nothing to say of it
@@ -288,7 +289,7 @@ class FeedLink:
             self._mark_rows()
         if self._params_used:
             self.resubscribe()
-        self.queue_seed(symbols)
+        self.queue_seed(followed)
 
     @property
     def _params_used(self) -> bool:
@@ -296,7 +297,7 @@ class FeedLink:
 
     def resubscribe(self) -> None:
         """The watchlist's channels, plus the market-wide ones while the view is shown."""
-        watched = self.app.watched()
+        watched = self.app.followed()
         params = {
             f"{ch}.{s}"
             for cluster, symbols in by_cluster(watched).items()
@@ -472,7 +473,7 @@ class FeedLink:
 
     def _backfill(self, lost_ms: int, cluster: str) -> None:
         """Ask REST for the minutes since ``cluster``'s feed was lost, for its watched symbols."""
-        symbols = tuple(by_cluster(self.app.watched()).get(cluster, ()))
+        symbols = tuple(by_cluster(self.app.followed()).get(cluster, ()))
         if self.rest is None or not symbols:
             return
         work = self.history.backfill(symbols, self.history.backfill_since(lost_ms))

@@ -541,7 +541,7 @@ class MarketViewLink:
             ranking=self.ranking,
         )
         app.push_screen(self.screen, self._closed)
-        self._wide = frozenset(app.watched())
+        self._wide = frozenset(app.followed())
         app.feed.resubscribe()
         self.seed_movers()
 
