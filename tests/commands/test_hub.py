@@ -247,3 +247,28 @@ async def test_a_running_hub_of_another_server_is_passed_by_with_a_notice(
     assert notices == [
         f"the running hub relays {sim.ws_url}, not {other.ws_url}; connecting directly"
     ]
+
+
+@pytest.mark.parametrize(
+    ("given", "ws", "rest"),
+    [
+        ("ws://127.0.0.1:7001", "ws://127.0.0.1:7001", "http://127.0.0.1:7001"),
+        ("http://127.0.0.1:7001/", "ws://127.0.0.1:7001", "http://127.0.0.1:7001"),
+        ("wss://hub.example:443", "wss://hub.example:443", "https://hub.example:443"),
+        ("https://hub.example", "wss://hub.example", "https://hub.example"),
+    ],
+)
+def test_a_named_hub_is_the_same_whatever_scheme_names_it(given: str, ws: str, rest: str) -> None:
+    # The app and `ticktape bars` take the same --hub URL: its WebSocket and REST share a port.
+    named = discovery.named_hub(given, "tok")
+    assert named is not None and (named.ws_url, named.rest_url, named.token) == (ws, rest, "tok")
+
+
+@pytest.mark.parametrize("given", ["127.0.0.1:7001", "ftp://h:1", "ws://", "auto-ish"])
+def test_a_hub_url_that_names_no_hub_is_refused_in_one_line(
+    given: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv(discovery.TOKEN_ENV, "tok")
+    with pytest.raises(SystemExit) as stop:
+        run.main(["--hub", given, "--config", "/nonexistent/c.toml"])
+    assert str(stop.value) == f"ticktape: --hub must be auto, off or a hub's URL, not {given!r}"

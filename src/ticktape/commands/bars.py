@@ -502,14 +502,12 @@ def _route(hub: str, settings: Settings) -> Route:
 
 def _named_hub(url: str) -> Route:
     """``--hub URL``: the hub's REST is on the same port as its WebSocket."""
-    parts = urlsplit(url)
-    scheme = {"ws": "http", "wss": "https", "http": "http", "https": "https"}.get(parts.scheme)
-    if scheme is None or not parts.netloc:
+    named = discovery.named_hub(url, os.environ.get(discovery.TOKEN_ENV, "").strip())
+    if named is None:
         raise CliError(f"--hub must be auto, off or a hub's URL, not {url!r}", EXIT_USAGE)
-    token = os.environ.get(discovery.TOKEN_ENV, "").strip()
-    if not token:
+    if not named.token:
         raise CliError(f"--hub URL needs the hub's token in ${discovery.TOKEN_ENV}", EXIT_USAGE)
-    return Route(f"{scheme}://{parts.netloc}", token, via_hub=True)
+    return Route(named.rest_url, named.token, via_hub=True)
 
 
 def _hub_hint(err: RestError, route: Route) -> str:

@@ -189,13 +189,12 @@ def _hub(
     """The hub to connect through: named, running, or started now (None: go direct, and
     ``notes`` says why)."""
     if args.hub != "auto":
-        if not args.hub.startswith(("ws://", "wss://")):
-            raise SystemExit(f"ticktape: --hub must be auto, off or a ws:// URL, not {args.hub!r}")
-        token = os.environ.get(TOKEN_ENV, "")
-        if not token:
+        named = discovery.named_hub(args.hub, os.environ.get(TOKEN_ENV, "").strip())
+        if named is None:
+            raise SystemExit(f"ticktape: --hub must be auto, off or a hub's URL, not {args.hub!r}")
+        if not named.token:
             raise SystemExit(f"ticktape: --hub URL needs the hub's token in ${TOKEN_ENV}")
-        url = args.hub.rstrip("/")
-        return discovery.HubAddress(url, url.replace("ws", "http", 1), token)
+        return named
     found = discovery.find_hub()
     if found is not None and found.feed not in (None, settings.feed):
         _say(

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Final
+from urllib.parse import urlsplit
 
 import msgspec
 
@@ -172,6 +173,17 @@ class HubAddress:
     def relays_ws_of(self, ws_base: str) -> bool:
         """Whether the hub's upstream is ``ws_base`` (or one it cannot name)."""
         return self.upstream_ws is None or self.upstream_ws == ws_base.rstrip("/")
+
+
+def named_hub(url: str, token: str) -> HubAddress | None:
+    """A hub named by the user (``--hub URL``): its WebSocket and REST share one port, so
+    ``ws://``, ``wss://``, ``http://`` and ``https://`` all name it. None: not such a URL."""
+    parts = urlsplit(url.strip())
+    secure = {"ws": False, "http": False, "wss": True, "https": True}.get(parts.scheme)
+    if secure is None or not parts.netloc:
+        return None
+    ws, http = ("wss", "https") if secure else ("ws", "http")
+    return HubAddress(f"{ws}://{parts.netloc}", f"{http}://{parts.netloc}", token)
 
 
 def find_hub(directory: Path | None = None) -> HubAddress | None:
