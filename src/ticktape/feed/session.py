@@ -32,7 +32,7 @@ from ticktape.feed.protocol import (
     clip,
     ending_state,
 )
-from ticktape.feed.stats import FeedStats, lag_sample
+from ticktape.feed.stats import FeedStats
 from ticktape.feed.wire import REPLAY_FINISHED, refused_params
 
 __all__ = [
@@ -417,17 +417,9 @@ class Session:
         if self._take_frame is not None and self._proto.live and self._taken(frame, t0):
             return
         events = self._proto.receive_frame(frame)
-        lag = None
         if events:
             self._last_data = t0
-            try:
-                self._on_events(events, recv_ms)
-            except Exception:
-                self.stats.consumer_errors += 1
-                log.exception("on_events callback failed")
-            lag = lag_sample(events, recv_ms)
-        t1 = time.perf_counter()
-        self.stats.record_frame(len(events), lag, t1 - t0, t1)
+        self.stats.deliver(self._on_events, events, recv_ms, t0)
 
     def _taken(self, frame: bytes, t0: float) -> bool:
         """Offer ``frame`` to ``take_frame``; True if it was passed on whole (counted here)."""
@@ -441,11 +433,7 @@ class Session:
         if not taken:
             return False
         self._last_data = t0
-        decode = self.stats.decode
-        decode.frames += 1
-        decode.events += taken
-        t1 = time.perf_counter()
-        self.stats.record_frame(taken, None, t1 - t0, t1)
+        self.stats.record_passed(taken, t0)
         return True
 
     async def _sync_forever(self, ws: ClientConnection, live_since: list[float]) -> None:

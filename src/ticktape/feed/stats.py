@@ -5,6 +5,7 @@ Cheap per frame; sorted only when read. See docs/performance.md.
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections import deque
@@ -14,6 +15,8 @@ from typing import Final
 
 from ticktape.feed.decode import DecodeStats
 from ticktape.feed.events import CryptoQuote, CryptoTrade, Event, ForexQuote, Quote, Trade
+
+log = logging.getLogger(__name__)
 
 #: Events whose ``timestamp`` is the exchange time in ms: the ones lag is measured on.
 LAG_TYPES: Final[frozenset[type]] = frozenset({Trade, Quote, CryptoTrade, CryptoQuote, ForexQuote})
@@ -116,6 +119,35 @@ class FeedStats:
         self._last_frame: float | None = None
 
     # -- hot path ---------------------------------------------------------------------------
+
+    def deliver(
+        self,
+        on_events: Callable[[list[Event], int], None],
+        events: list[Event],
+        recv_ms: int,
+        t0: float,
+    ) -> None:
+        """Hand one frame's decoded events on and count the frame (taken since ``t0``).
+
+        A consumer that raises is counted and logged, never let out: the next frame comes.
+        """
+        lag = None
+        if events:
+            try:
+                on_events(events, recv_ms)
+            except Exception:
+                self.consumer_errors += 1
+                log.exception("on_events callback failed")
+            lag = lag_sample(events, recv_ms)
+        t1 = time.perf_counter()
+        self.record_frame(len(events), lag, t1 - t0, t1)
+
+    def record_passed(self, n_events: int, t0: float) -> None:
+        """Count a frame passed on undecoded (a hub's pass-through) as decoded, no lag sample."""
+        self.decode.frames += 1
+        self.decode.events += n_events
+        t1 = time.perf_counter()
+        self.record_frame(n_events, None, t1 - t0, t1)
 
     def record_frame(
         self, n_events: int, lag_ms: float | None, apply_s: float, now: float | None = None

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Final
 from ticktape.feed.decode import Decoder
 from ticktape.feed.events import Event, Status
 from ticktape.feed.session import ConnState, SessionStatus
-from ticktape.feed.stats import FeedStats, lag_sample
+from ticktape.feed.stats import FeedStats
 from ticktape.link import subjects as sj
 from ticktape.link.connect import NatsLink, NatsOptions
 
@@ -315,23 +315,9 @@ class EdgeUpstream:
                 self.stats.consumer_errors += 1
                 log.exception("take_frame callback failed")
         if taken:  # passed on undecoded
-            decode = self.stats.decode
-            decode.frames += 1
-            decode.events += taken
-            t1 = time.perf_counter()
-            self.stats.record_frame(taken, None, t1 - t0, t1)
+            self.stats.record_passed(taken, t0)
             return
-        events = self._decoder.decode(data)
-        lag = None
-        if events:
-            try:
-                self._on_events(events, recv_ms)
-            except Exception:
-                self.stats.consumer_errors += 1
-                log.exception("on_events callback failed")
-            lag = lag_sample(events, recv_ms)
-        t1 = time.perf_counter()
-        self.stats.record_frame(len(events), lag, t1 - t0, t1)
+        self.stats.deliver(self._on_events, self._decoder.decode(data), recv_ms, t0)
 
     async def _on_status_msg(self, msg: Msg) -> None:
         try:
