@@ -50,6 +50,22 @@ async def test_ascii_mode_draws_only_ascii(make_app: MakeApp) -> None:
         assert {c for c in screen if ord(c) > 127} == set()
 
 
+async def test_ascii_mode_draws_the_stacked_panes_in_ascii_too(make_app: MakeApp) -> None:
+    app = make_app(ascii_only=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: bool(app.main.status.plain and app.main.chart.text_lines))
+        await pilot.press("L")  # the alerts pane, focused, above the tape
+        await until(pilot, lambda: bool(app.main.query("#alerts")))
+        for leave in (False, True):  # its rule focused, then not
+            if leave:
+                await pilot.press("escape")
+                await until(pilot, lambda: not app.main.query_one("#alerts").has_focus)
+            await pilot.pause()
+            screen = "".join(strip.text for strip in app.screen._compositor.render_strips())
+            assert "Alerts" in screen
+            assert {c for c in screen if ord(c) > 127} == set()
+
+
 def _contrast(a: Color, b: Color) -> float:
     """WCAG contrast ratio of two colours (1 = the same brightness, 21 = black on white)."""
 

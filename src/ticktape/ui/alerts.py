@@ -18,12 +18,12 @@ from textual.command import Hit, Hits, Provider
 from textual.containers import Vertical
 from textual.css.query import NoMatches
 from textual.screen import ModalScreen
-from textual.widget import Widget
 from textual.widgets import Input, Label
 
 from ticktape.market.alerts import KINDS, USAGE, Alert, AlertError, Fired, parse_phrase
 from ticktape.ui.format import one_line
 from ticktape.ui.palette import tier_step
+from ticktape.ui.panes import StackedPane
 
 if TYPE_CHECKING:
     from ticktape.alerting import AlertService
@@ -115,18 +115,13 @@ class AlertForm(ModalScreen[Alert | None]):
         self.dismiss(None)
 
 
-class AlertsPane(Widget, can_focus=True):
+class AlertsPane(StackedPane, can_focus=True):
     """Every alert: id, symbol, condition, state, distance to trigger; keys edit them."""
 
     DEFAULT_CSS = """
-    AlertsPane {
-        height: auto; max-height: 40%; min-height: 4;
-        border-top: solid $panel-lighten-2;
-        border-title-color: $text-muted; border-title-style: bold;
-        border-subtitle-color: $text-muted;
-        padding: 0 1;
-    }
+    AlertsPane { max-height: 40%; }
     AlertsPane:focus { border-top: solid $primary; }
+    AlertsPane.-ascii:focus { border-top: ascii $primary; }
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -175,7 +170,10 @@ class AlertsPane(Widget, can_focus=True):
         rows = self.rows()
         self.border_title = f"Alerts ({len(rows)})"
         if not rows:
-            return Text("no alerts — press n (or ! on a symbol, or ctrl+p: alert AAPL above 230)")
+            dash = "-" if self.has_class("-ascii") else "—"
+            return Text(
+                f"no alerts {dash} press n (or ! on a symbol, or ctrl+p: alert AAPL above 230)"
+            )
         width = self.size.width
         wide = [max(len(r[k]) for r in rows) for k in range(4)]
         wide = [
@@ -292,7 +290,7 @@ def toggle_pane(app: Any, service: AlertService, clock: Callable[[], int]) -> No
         found.remove()
         main.watchlist.focus()
         return
-    pane = AlertsPane(service, clock, id="alerts")
+    pane = AlertsPane(service, clock, ascii_only=main.has_class("-ascii"), id="alerts")
     main.query_one("#right").mount(pane, before="#tape")
     pane.focus()
 

@@ -16,6 +16,7 @@ from textual.widget import Widget
 
 from ticktape.market.book import OrderBook
 from ticktape.ui.format import fmt_price, is_crypto, size_decimals, symbol_decimals
+from ticktape.ui.panes import StackedPane
 from ticktape.ui.themes import theme_colour
 
 if TYPE_CHECKING:
@@ -98,17 +99,11 @@ def summary(book: OrderBook) -> str:
     return " · ".join(parts)
 
 
-class BookPane(Widget):
+class BookPane(StackedPane):
     """The selected pair's ladder; :meth:`show` is called on every frame."""
 
     DEFAULT_CSS = """
-    BookPane {
-        height: auto; max-height: 50%; min-height: 4;
-        border-top: solid $panel-lighten-2;
-        border-title-color: $text-muted; border-title-style: bold;
-        border-subtitle-color: $text-muted;
-        padding: 0 1;
-    }
+    BookPane { max-height: 50%; }
     """
 
     def __init__(
@@ -121,7 +116,7 @@ class BookPane(Widget):
     ) -> None:
         """``subscribe(params)`` makes those the extra subscriptions; False if it could not
         (no session yet), so the pane asks again on the next frame."""
-        super().__init__(**kwargs)
+        super().__init__(ascii_only=ascii_only, **kwargs)
         self.subscribe = subscribe
         self.market = market
         self.ascii_only = ascii_only
