@@ -10,6 +10,8 @@ import math
 from dataclasses import dataclass
 from typing import Final
 
+from ticktape.feed.clusters import cluster_of, normalize
+
 CLUSTERS: Final = ("stocks", "forex", "crypto")
 
 
@@ -70,8 +72,8 @@ _FIAT: Final = frozenset(
         "USD EUR GBP JPY CHF AUD CAD NZD CNH CNY MXN SEK NOK DKK HKD SGD INR ZAR TRY PLN BRL KRW"
     )
 )
-# Quote currencies recognised at the end of a REST crypto ticker ("X:ETHUSDT"), longest first.
-_CRYPTO_QUOTES: Final = ("USDT", "USDC", "USD", "EUR", "GBP", "JPY", "BTC", "ETH")
+#: A REST ticker's prefix and the cluster it names.
+_PREFIXES: Final = {"C:": "forex", "X:": "crypto"}
 
 
 def stable_hash(*parts: object) -> int:
@@ -94,21 +96,14 @@ def split_ticker(ticker: str) -> tuple[str, str]:
 
     ``"C:EURUSD"`` → ``("forex", "EUR/USD")``, ``"X:BTCUSD"`` → ``("crypto", "BTC-USD")``;
     wire forms (``"EUR/USD"``, ``"BTC-USD"``) and stock tickers pass through.
+    The client's rule (``feed.clusters.normalize``); a ticker it would refuse is served as
+    given, in the cluster its prefix or spelling names.
     """
     t = ticker.strip().upper()
-    if t.startswith("C:"):
-        body = t[2:].replace("/", "")
-        return "forex", f"{body[:3]}/{body[3:]}"
-    if t.startswith("X:"):
-        body = t[2:].replace("-", "")
-        quote = next((q for q in _CRYPTO_QUOTES if body.endswith(q) and len(body) > len(q)), "")
-        quote = quote or body[-3:]
-        return "crypto", f"{body[: -len(quote)]}-{quote}"
-    if "/" in t:
-        return "forex", t
-    if "-" in t:
-        return "crypto", t
-    return "stocks", t
+    symbol = normalize(t)
+    if symbol is None:
+        return _PREFIXES.get(t[:2], cluster_of(t)), t
+    return cluster_of(symbol), symbol
 
 
 def universe_for(cluster: str, symbols: list[str], listed: int = 0) -> list[str]:
